@@ -1,0 +1,35 @@
+//! The rules of the USDT Recharge API V2.
+//!
+//! Pure Rust, no I/O, no clock, no randomness: time and entropy are parameters.
+//! The same modules compile natively (the host's tests and benchmarks use them as a
+//! reference) and to the WebAssembly component `usdt:recharge@2.0.0`, whose thin
+//! adapter lives in `component.rs`. Every failure is a [`Rejection`] carrying a stable
+//! [`ErrorCode`]; no input makes any function panic.
+
+pub mod addresses;
+pub mod amounts;
+pub mod callbacks;
+pub mod confirmations;
+mod error;
+mod fields;
+pub mod orders;
+pub mod signing;
+
+// The generated canonical-ABI glue needs `unsafe` exports; the code written here does not.
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
+mod component;
+
+pub use error::{Chain, ErrorCode, Rejection};
+
+/// One USDT in scaled units: the wire amount is `USDT × 10000`.
+pub const SCALE: u64 = 10_000;
+
+/// The largest order amount: 2^53-1, so every JavaScript client handles it exactly.
+pub const MAX_ORDER_AMOUNT: u64 = (1 << 53) - 1;
+
+/// The largest amount the gateway stores (a signed 64-bit column): 2^63-1.
+pub const MAX_STORED_AMOUNT: u64 = i64::MAX as u64;
+
+/// The receiver's replay window for callbacks, in seconds (±300 s).
+pub const CALLBACK_WINDOW_SECS: u32 = 300;

@@ -1,0 +1,210 @@
+//! The native library as a [`Protocol`].
+
+use serde_json::{Value, json};
+use usdt_recharge::confirmations::{ConfirmationPolicy, ConfirmationRule, DepositState};
+use usdt_recharge::orders::Date;
+use usdt_recharge::signing::{CallbackFields, OrderFields};
+use usdt_recharge::{Chain, Rejection, addresses, amounts, callbacks, confirmations, orders, signing};
+
+use crate::{CallbackFieldsV, OrderFieldsV, PolicyV, Protocol, RuleV, error, verdict};
+
+/// The native implementation.
+pub struct Native;
+
+fn code(r: &Rejection) -> &'static str {
+    r.code.as_str()
+}
+
+fn order_fields(f: &OrderFieldsV) -> OrderFields {
+    OrderFields {
+        appid: f.appid.clone(),
+        username: f.username.clone(),
+        localusermark: f.localusermark.clone(),
+        address: f.address.clone(),
+        orderid: f.orderid.clone(),
+        amount: f.amount,
+    }
+}
+
+fn callback_fields(f: &CallbackFieldsV) -> CallbackFields {
+    CallbackFields {
+        orderid: f.orderid.clone(),
+        localusermark: f.localusermark.clone(),
+        amount: f.amount,
+        t: f.t,
+    }
+}
+
+fn rule(r: RuleV) -> ConfirmationRule {
+    ConfirmationRule {
+        default_required: r.default_required,
+        large_amount: r.large_amount,
+        large_required: r.large_required,
+    }
+}
+
+fn policy(p: &PolicyV) -> ConfirmationPolicy {
+    ConfirmationPolicy {
+        base: rule(p.base),
+        overrides: p
+            .overrides
+            .iter()
+            .map(|(c, r)| (chain(c), rule(*r)))
+            .collect(),
+    }
+}
+
+fn chain(name: &str) -> Chain {
+    Chain::from_wire(name).unwrap_or_else(|| panic!("vector names an unknown chain {name}"))
+}
+
+fn address_value(a: addresses::AddressInfo) -> Value {
+    json!({ "chain": a.chain.as_str(), "canonical": a.canonical, "evm_hex": a.evm_hex })
+}
+
+impl Protocol for Native {
+    fn name(&self) -> &'static str {
+        "native"
+    }
+
+    fn parse_usdt(&self, text: &str) -> Value {
+        match amounts::parse_usdt(text) {
+            Ok(scaled) => json!({ "scaled": scaled }),
+            Err(r) => error(code(&r)),
+        }
+    }
+
+    fn format_usdt(&self, scaled: u64) -> Value {
+        json!(amounts::format_usdt(scaled))
+    }
+
+    fn from_chain_units(&self, value: &str, decimals: u8) -> Value {
+        match amounts::from_chain_units(value, decimals) {
+            Ok(a) => json!({ "scaled": a.scaled, "dust": a.dust }),
+            Err(r) => error(code(&r)),
+        }
+    }
+
+    fn order_sign(&self, f: &OrderFieldsV, secret: &str) -> Value {
+        json!(signing::order_sign(&order_fields(f), secret))
+    }
+
+    fn verify_order_sign(&self, f: &OrderFieldsV, secret: &str, sign: &str) -> Value {
+        verdict(signing::verify_order_sign(&order_fields(f), secret, sign).map_err(|r| code(&r)))
+    }
+
+    fn callback_sign(&self, f: &CallbackFieldsV, secret: &str) -> Value {
+        json!(signing::callback_sign(&callback_fields(f), secret))
+    }
+
+    fn verify_callback_sign(&self, f: &CallbackFieldsV, secret: &str, sign: &str) -> Value {
+        verdict(
+            signing::verify_callback_sign(&callback_fields(f), secret, sign).map_err(|r| code(&r)),
+        )
+    }
+
+    fn build_callback_body(&self, f: &CallbackFieldsV, secret: &str) -> Value {
+        match signing::build_callback_body(&callback_fields(f), secret) {
+            Ok(body) => json!(body),
+            Err(r) => error(code(&r)),
+        }
+    }
+
+    fn query_sign(&self, appid: &str, orderid: &str, secret: &str) -> Value {
+        json!(signing::query_sign(appid, orderid, secret))
+    }
+
+    fn verify_query_sign(&self, appid: &str, orderid: &str, secret: &str, sign: &str) -> Value {
+        verdict(signing::verify_query_sign(appid, orderid, secret, sign).map_err(|r| code(&r)))
+    }
+
+    fn parse_order(&self, body: &str, secret_of: &dyn Fn(&str) -> Option<String>) -> Value {
+        match orders::parse_order(body) {
+            Ok(o) => {
+                let verify = secret_of(&o.fields.appid)
+                    .map(|secret| verdict(orders::verify_order(&o, &secret).map_err(|r| code(&r))));
+                json!({
+                    "accept": {
+                        "appid": o.fields.appid, "username": o.fields.username,
+                        "localusermark": o.fields.localusermark, "address": o.fields.address,
+                        "orderid": o.fields.orderid, "amount": o.fields.amount,
+                        "chain": o.chain.as_str(), "canonical_address": o.canonical_address,
+                        "notify_url": o.notify_url, "sign": o.sign,
+                    },
+                    "verify": verify,
+                })
+            }
+            Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
+        }
+    }
+
+    fn verify_callback(&self, body: &str, secret: &str, now: u64, window: u32) -> Value {
+        match callbacks::verify_callback(body, secret, now, window) {
+            Ok(c) => json!({ "accept": {
+                "orderid": c.fields.orderid, "localusermark": c.fields.localusermark,
+                "amount": c.fields.amount, "t": c.fields.t, "sign": c.sign,
+            }}),
+            Err(r) => json!({ "reject": code(&r) }),
+        }
+    }
+
+    fn inspect_address(&self, address: &str) -> Value {
+        addresses::inspect_address(address).map_or_else(|r| error(code(&r)), address_value)
+    }
+
+    fn validate_address(&self, address: &str, chain_name: &str) -> Value {
+        json!(addresses::validate_address(address, chain(chain_name)).is_ok())
+    }
+
+    fn tron_from_hex(&self, hex: &str) -> Value {
+        match addresses::tron_from_hex(hex) {
+            Ok(b) => json!({ "base58": b }),
+            Err(r) => error(code(&r)),
+        }
+    }
+
+    fn eip55_checksum(&self, address: &str) -> Value {
+        addresses::eip55_checksum(address).map_or_else(|r| error(code(&r)), |a| json!(a))
+    }
+
+    fn make_orderid(&self, prefix: &str, (year, month, day): (u16, u8, u8), entropy: u64) -> Value {
+        match orders::make_orderid(prefix, Date { year, month, day }, entropy) {
+            Ok(id) => json!({ "orderid": id }),
+            Err(r) => error(code(&r)),
+        }
+    }
+
+    fn check_orderid(&self, orderid: &str) -> Value {
+        match orders::check_orderid(orderid) {
+            Ok(p) => json!({
+                "prefix": p.prefix,
+                "date": [p.date.year, p.date.month, p.date.day],
+                "random": p.random,
+            }),
+            Err(r) => error(code(&r)),
+        }
+    }
+
+    fn validate_policy(&self, p: &PolicyV) -> Value {
+        match confirmations::validate_policy(&policy(p)) {
+            Ok(()) => json!({ "ok": true }),
+            Err(r) => error(code(&r)),
+        }
+    }
+
+    fn required_confirmations(&self, chain_name: &str, amount: u64, p: &PolicyV) -> Value {
+        json!(confirmations::required_confirmations(chain(chain_name), amount, &policy(p)))
+    }
+
+    fn count_confirmations(&self, head: u64, block: u64) -> Value {
+        json!(confirmations::count_confirmations(head, block))
+    }
+
+    fn deposit_state(&self, confirmations: u64, required: u32) -> Value {
+        json!(match confirmations::deposit_state(confirmations, required) {
+            DepositState::Pending => "pending",
+            DepositState::Confirming => "confirming",
+            DepositState::Confirmed => "confirmed",
+        })
+    }
+}
