@@ -6,6 +6,8 @@ wit_bindgen::generate!({
     path: "../wit",
 });
 
+use std::collections::HashMap;
+
 use exports::usdt::recharge::{addresses, amounts, callbacks, confirmations, orders, signing};
 use exports::usdt::recharge::types as wit;
 
@@ -31,6 +33,7 @@ impl From<crate::Rejection> for wit::Rejection {
                 C::SignMismatch => W::SignMismatch,
                 C::TimestampOutOfWindow => W::TimestampOutOfWindow,
                 C::InvalidPolicy => W::InvalidPolicy,
+                C::UnknownAppid => W::UnknownAppid,
             },
             field: r.field.map(str::to_owned),
             message: r.message,
@@ -168,18 +171,41 @@ fn date_in(d: orders::Date) -> crate::orders::Date {
     }
 }
 
+fn order_out(
+    result: Result<crate::orders::OrderRequest, Vec<crate::Rejection>>,
+) -> Result<orders::OrderRequest, Vec<wit::Rejection>> {
+    match result {
+        Ok(o) => Ok(orders::OrderRequest {
+            fields: order_fields_out(o.fields),
+            chain: chain_out(o.chain),
+            canonical_address: o.canonical_address,
+            notify_url: o.notify_url,
+            sign: o.sign,
+        }),
+        Err(rs) => Err(rs.into_iter().map(Into::into).collect()),
+    }
+}
+
+/// The merchants' secrets by appid, inside the component.
+struct Keyring(HashMap<String, String>);
+
+impl orders::GuestMerchantKeyring for Keyring {
+    fn new(merchants: Vec<orders::MerchantKey>) -> Self {
+        Self(merchants.into_iter().map(|m| (m.appid, m.secret)).collect())
+    }
+
+    fn check_order(&self, body: String) -> Result<orders::OrderRequest, Vec<wit::Rejection>> {
+        order_out(crate::orders::check_order(&body, |appid| {
+            self.0.get(appid).map(String::as_str)
+        }))
+    }
+}
+
 impl orders::Guest for Component {
+    type MerchantKeyring = Keyring;
+
     fn parse_order(body: String) -> Result<orders::OrderRequest, Vec<wit::Rejection>> {
-        match crate::orders::parse_order(&body) {
-            Ok(o) => Ok(orders::OrderRequest {
-                fields: order_fields_out(o.fields),
-                chain: chain_out(o.chain),
-                canonical_address: o.canonical_address,
-                notify_url: o.notify_url,
-                sign: o.sign,
-            }),
-            Err(rs) => Err(rs.into_iter().map(Into::into).collect()),
-        }
+        order_out(crate::orders::parse_order(&body))
     }
 
     fn verify_order(order: orders::OrderRequest, secret: String) -> Result<(), wit::Rejection> {

@@ -29,11 +29,13 @@ pub enum ErrorCode {
     TimestampOutOfWindow,
     /// `INVALID_POLICY`: an inconsistent confirmation policy.
     InvalidPolicy,
+    /// `UNKNOWN_APPID`: the `appid` is not a known merchant.
+    UnknownAppid,
 }
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         Self::InvalidJson,
         Self::MissingField,
         Self::InvalidField,
@@ -46,6 +48,7 @@ impl ErrorCode {
         Self::SignMismatch,
         Self::TimestampOutOfWindow,
         Self::InvalidPolicy,
+        Self::UnknownAppid,
     ];
 
     /// The stable wire code, e.g. `SIGN_MISMATCH`.
@@ -63,6 +66,7 @@ impl ErrorCode {
             Self::SignMismatch => "SIGN_MISMATCH",
             Self::TimestampOutOfWindow => "TIMESTAMP_OUT_OF_WINDOW",
             Self::InvalidPolicy => "INVALID_POLICY",
+            Self::UnknownAppid => "UNKNOWN_APPID",
         }
     }
 

@@ -232,6 +232,23 @@ pub fn verify_order(order: &OrderRequest, secret: &str) -> Result<(), Rejection>
     verify_order_sign(&order.fields, secret, &order.sign)
 }
 
+/// Parse an order body, find its merchant's secret with `secret_of`, and verify the sign.
+pub fn check_order<'s>(
+    body: &str,
+    secret_of: impl FnOnce(&str) -> Option<&'s str>,
+) -> Result<OrderRequest, Vec<Rejection>> {
+    let order = parse_order(body)?;
+    let secret = secret_of(&order.fields.appid).ok_or_else(|| {
+        vec![Rejection::field(
+            ErrorCode::UnknownAppid,
+            "appid",
+            "appid is not a registered merchant",
+        )]
+    })?;
+    verify_order(&order, secret).map_err(|r| vec![r])?;
+    Ok(order)
+}
+
 /// A calendar date.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Date {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use usdt_gateway::rules::{
     AddressInfo, CallbackFields, Chain, ConfirmationPolicy, ConfirmationRule, Date, DepositState,
-    OrderFields, Rejection, Rules, RulesFault, RulesLimits,
+    OrderFields, OrderRequest, Rejection, Rules, RulesFault, RulesLimits,
 };
 
 use crate::{CallbackFieldsV, OrderFieldsV, PolicyV, Protocol, RuleV, error, verdict};
@@ -77,6 +77,16 @@ fn policy(p: &PolicyV) -> ConfirmationPolicy {
     }
 }
 
+fn order_value(o: OrderRequest) -> Value {
+    json!({
+        "appid": o.fields.appid, "username": o.fields.username,
+        "localusermark": o.fields.localusermark, "address": o.fields.address,
+        "orderid": o.fields.orderid, "amount": o.fields.amount,
+        "chain": o.chain.as_str(), "canonical_address": o.canonical_address,
+        "notify_url": o.notify_url, "sign": o.sign,
+    })
+}
+
 fn address_value(a: AddressInfo) -> Value {
     json!({ "chain": a.chain.as_str(), "canonical": a.canonical, "evm_hex": a.evm_hex })
 }
@@ -144,17 +154,16 @@ impl Protocol for ComponentRules {
                 let verify = secret_of(&o.fields.appid).map(|secret| {
                     verdict(ok(self.0.verify_order(&o, &secret)).map_err(|r| code(&r)))
                 });
-                json!({
-                    "accept": {
-                        "appid": o.fields.appid, "username": o.fields.username,
-                        "localusermark": o.fields.localusermark, "address": o.fields.address,
-                        "orderid": o.fields.orderid, "amount": o.fields.amount,
-                        "chain": o.chain.as_str(), "canonical_address": o.canonical_address,
-                        "notify_url": o.notify_url, "sign": o.sign,
-                    },
-                    "verify": verify,
-                })
+                json!({ "accept": order_value(o), "verify": verify })
             }
+            Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
+        }
+    }
+
+    fn check_order(&self, body: &str, keys: &[(String, String)]) -> Value {
+        self.0.set_merchants(keys.to_vec());
+        match ok(self.0.check_order(body)) {
+            Ok(o) => json!({ "accept": order_value(o) }),
             Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
         }
     }

@@ -95,6 +95,9 @@ pub trait Protocol {
     fn verify_query_sign(&self, appid: &str, orderid: &str, secret: &str, sign: &str) -> Value;
     /// `{"accept": {…}}` or `{"reject": [codes]}`; with a secret table, `"verify"` too.
     fn parse_order(&self, body: &str, secret_of: &dyn Fn(&str) -> Option<String>) -> Value;
+    /// Parse, find the merchant among `keys` (appid, secret) and verify, in one call:
+    /// `{"accept": {…}}` or `{"reject": [codes]}`.
+    fn check_order(&self, body: &str, keys: &[(String, String)]) -> Value;
     /// `{"accept": {…}}` or `{"reject": code}`.
     fn verify_callback(&self, body: &str, secret: &str, now: u64, window: u32) -> Value;
     /// `{"chain","canonical","evm_hex"}` or `{"error"}`.

@@ -58,6 +58,16 @@ fn chain(name: &str) -> Chain {
     Chain::from_wire(name).unwrap_or_else(|| panic!("vector names an unknown chain {name}"))
 }
 
+fn order_value(o: orders::OrderRequest) -> Value {
+    json!({
+        "appid": o.fields.appid, "username": o.fields.username,
+        "localusermark": o.fields.localusermark, "address": o.fields.address,
+        "orderid": o.fields.orderid, "amount": o.fields.amount,
+        "chain": o.chain.as_str(), "canonical_address": o.canonical_address,
+        "notify_url": o.notify_url, "sign": o.sign,
+    })
+}
+
 fn address_value(a: addresses::AddressInfo) -> Value {
     json!({ "chain": a.chain.as_str(), "canonical": a.canonical, "evm_hex": a.evm_hex })
 }
@@ -123,17 +133,16 @@ impl Protocol for Native {
             Ok(o) => {
                 let verify = secret_of(&o.fields.appid)
                     .map(|secret| verdict(orders::verify_order(&o, &secret).map_err(|r| code(&r))));
-                json!({
-                    "accept": {
-                        "appid": o.fields.appid, "username": o.fields.username,
-                        "localusermark": o.fields.localusermark, "address": o.fields.address,
-                        "orderid": o.fields.orderid, "amount": o.fields.amount,
-                        "chain": o.chain.as_str(), "canonical_address": o.canonical_address,
-                        "notify_url": o.notify_url, "sign": o.sign,
-                    },
-                    "verify": verify,
-                })
+                json!({ "accept": order_value(o), "verify": verify })
             }
+            Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
+        }
+    }
+
+    fn check_order(&self, body: &str, keys: &[(String, String)]) -> Value {
+        let secret_of = |appid: &str| keys.iter().find(|(a, _)| a == appid).map(|(_, s)| s.as_str());
+        match orders::check_order(body, secret_of) {
+            Ok(o) => json!({ "accept": order_value(o) }),
             Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
         }
     }

@@ -195,14 +195,36 @@ fn orders() {
     let file = vectors("orders");
     let secrets = file["secrets"].clone();
     let secret_of = |appid: &str| secrets[appid].as_str().map(str::to_owned);
+    let keys: Vec<(String, String)> = secrets
+        .as_object()
+        .expect("secrets")
+        .iter()
+        .map(|(appid, secret)| (appid.clone(), secret.as_str().expect("secret").to_owned()))
+        .collect();
     let mut run = Run::new();
     for c in cases(&file, "cases") {
-        let want = match c.get("reject") {
-            Some(codes) => json!({ "reject": codes }),
-            None => json!({ "accept": c["accept"], "verify": c["verify"] }),
+        let (parsed, checked) = match c.get("reject") {
+            Some(codes) => (json!({ "reject": codes }), json!({ "reject": codes })),
+            None if c["verify"] == "OK" => (
+                json!({ "accept": c["accept"], "verify": "OK" }),
+                json!({ "accept": c["accept"] }),
+            ),
+            None => (
+                json!({ "accept": c["accept"], "verify": c["verify"] }),
+                json!({ "reject": [c["verify"]] }),
+            ),
         };
-        run.expect(c, want, |p| p.parse_order(s(c, "body"), &secret_of));
+        run.expect(c, parsed, |p| p.parse_order(s(c, "body"), &secret_of));
+        run.expect(c, checked, |p| p.check_order(s(c, "body"), &keys));
     }
+    // An appid the keyring does not know is refused after the body is found valid.
+    let accepted = cases(&file, "cases")
+        .iter()
+        .find(|c| c["verify"] == "OK")
+        .expect("an accepted case");
+    run.expect(accepted, json!({ "reject": ["UNKNOWN_APPID"] }), |p| {
+        p.check_order(s(accepted, "body"), &[])
+    });
     run.finish("orders.json");
 }
 

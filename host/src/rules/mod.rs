@@ -8,10 +8,10 @@
 mod bindings;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::error::Context;
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store,
@@ -27,6 +27,7 @@ pub use bindings::exports::usdt::recharge::confirmations::{
     ConfirmationPolicy, ConfirmationRule, DepositState,
 };
 pub use bindings::exports::usdt::recharge::orders::{Date, OrderRequest, OrderidParts};
+use bindings::exports::usdt::recharge::orders::MerchantKey;
 pub use bindings::exports::usdt::recharge::signing::{CallbackFields, OrderFields};
 pub use bindings::exports::usdt::recharge::types::{Chain, ErrorCode, Rejection};
 
@@ -54,6 +55,10 @@ impl Default for RulesLimits {
     }
 }
 
+/// Core instances one component instance may hold (the guest module and the small shim
+/// modules `wit-component` adds, e.g. for resource destructors).
+const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
+
 /// Epoch ticks per second: the granularity of the call deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(1);
 
@@ -61,6 +66,14 @@ const EPOCH_TICK: Duration = Duration::from_millis(1);
 struct Instance {
     store: Store<StoreLimits>,
     bindings: Recharge,
+    /// This instance's `merchant-keyring` and the generation of the merchants it holds.
+    keyring: Option<(u64, ResourceAny)>,
+}
+
+/// The merchants' secrets as last set, numbered so instances notice a change.
+struct Merchants {
+    generation: u64,
+    keys: Vec<(String, String)>,
 }
 
 /// The protocol rules: a compiled component and a pool of ready instances.
@@ -69,6 +82,7 @@ pub struct Rules {
     pre: RechargePre<StoreLimits>,
     limits: RulesLimits,
     idle: Mutex<Vec<Instance>>,
+    merchants: RwLock<Arc<Merchants>>,
 }
 
 impl std::fmt::Debug for Rules {
@@ -110,9 +124,9 @@ impl Rules {
         let mut pooling = PoolingAllocationConfig::default();
         pooling
             .total_component_instances(limits.max_instances)
-            .total_core_instances(limits.max_instances)
-            .total_memories(limits.max_instances)
-            .total_tables(limits.max_instances)
+            .total_core_instances(limits.max_instances * CORE_INSTANCES_PER_COMPONENT)
+            .total_memories(limits.max_instances * CORE_INSTANCES_PER_COMPONENT)
+            .total_tables(limits.max_instances * CORE_INSTANCES_PER_COMPONENT)
             .max_memory_size(limits.max_memory_bytes);
         let mut config = Config::new();
         config
@@ -131,21 +145,36 @@ impl Rules {
             pre,
             limits,
             idle: Mutex::new(Vec::new()),
+            merchants: RwLock::new(Arc::new(Merchants {
+                generation: 0,
+                keys: Vec::new(),
+            })),
         });
         spawn_epoch_ticker(Arc::downgrade(&rules));
         Ok(rules)
     }
 
+    /// The call timeout in epoch ticks (at least one).
+    fn deadline_ticks(&self) -> u64 {
+        let ticks = self.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis();
+        u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+    }
+
     fn instantiate(&self) -> Result<Instance> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.limits.max_memory_bytes)
-            .instances(1)
+            .instances(CORE_INSTANCES_PER_COMPONENT as usize)
             .trap_on_grow_failure(true)
             .build();
         let mut store = Store::new(&self.engine, limits);
         store.limiter(|l| l);
+        store.set_epoch_deadline(self.deadline_ticks());
         let bindings = self.pre.instantiate(&mut store)?;
-        Ok(Instance { store, bindings })
+        Ok(Instance {
+            store,
+            bindings,
+            keyring: None,
+        })
     }
 
     /// Run `f` on a pooled instance. A failed call discards the instance.
@@ -153,14 +182,18 @@ impl Rules {
         &self,
         f: impl FnOnce(&Recharge, &mut Store<StoreLimits>) -> Result<R>,
     ) -> Result<R, RulesFault> {
+        self.with_instance(|i| f(&i.bindings, &mut i.store))
+    }
+
+    /// Run `f` on a pooled instance. A failed call discards the instance.
+    fn with_instance<R>(&self, f: impl FnOnce(&mut Instance) -> Result<R>) -> Result<R, RulesFault> {
         let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let mut instance = match pooled {
             Some(instance) => instance,
             None => self.instantiate().map_err(RulesFault)?,
         };
-        let ticks = (self.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1);
-        instance.store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        let out = f(&instance.bindings, &mut instance.store).map_err(RulesFault)?;
+        instance.store.set_epoch_deadline(self.deadline_ticks());
+        let out = f(&mut instance).map_err(RulesFault)?;
         if let Ok(mut idle) = self.idle.lock() {
             if idle.len() < self.limits.max_idle_instances {
                 idle.push(instance);
@@ -264,6 +297,51 @@ impl Rules {
         secret: &str,
     ) -> Result<Result<(), Rejection>, RulesFault> {
         self.call(|r, s| r.usdt_recharge_orders().call_verify_order(s, order, secret))
+    }
+
+    /// Replace the merchants whose orders [`Rules::check_order`] accepts: `(appid,
+    /// secret)` pairs. Each instance loads them into its keyring on its next use.
+    pub fn set_merchants(&self, keys: Vec<(String, String)>) {
+        if let Ok(mut merchants) = self.merchants.write() {
+            let generation = merchants.generation + 1;
+            *merchants = Arc::new(Merchants { generation, keys });
+        }
+    }
+
+    /// `merchant-keyring.check-order` with the merchants of [`Rules::set_merchants`]:
+    /// parse, find the merchant, verify the sign, in one call into the component.
+    pub fn check_order(
+        &self,
+        body: &str,
+    ) -> Result<Result<OrderRequest, Vec<Rejection>>, RulesFault> {
+        let merchants = self
+            .merchants
+            .read()
+            .map(|m| Arc::clone(&m))
+            .map_err(|_| RulesFault(wasmtime::format_err!("merchant table poisoned")))?;
+        self.with_instance(|i| {
+            let keyrings = i.bindings.usdt_recharge_orders().merchant_keyring();
+            let keyring = match i.keyring {
+                Some((generation, keyring)) if generation == merchants.generation => keyring,
+                stale => {
+                    if let Some((_, old)) = stale {
+                        old.resource_drop(&mut i.store)?;
+                    }
+                    let keys: Vec<MerchantKey> = merchants
+                        .keys
+                        .iter()
+                        .map(|(appid, secret)| MerchantKey {
+                            appid: appid.clone(),
+                            secret: secret.clone(),
+                        })
+                        .collect();
+                    let keyring = keyrings.call_constructor(&mut i.store, &keys)?;
+                    i.keyring = Some((merchants.generation, keyring));
+                    keyring
+                }
+            };
+            keyrings.call_check_order(&mut i.store, keyring, body)
+        })
     }
 
     /// `orders.make-orderid`.
@@ -395,6 +473,7 @@ impl ErrorCode {
             Self::SignMismatch => "SIGN_MISMATCH",
             Self::TimestampOutOfWindow => "TIMESTAMP_OUT_OF_WINDOW",
             Self::InvalidPolicy => "INVALID_POLICY",
+            Self::UnknownAppid => "UNKNOWN_APPID",
         }
     }
 }
