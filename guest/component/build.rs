@@ -19,7 +19,13 @@ fn main() -> Result<()> {
         .and_then(Path::parent)
         .context("the component crate lives at <workspace>/guest/component")?
         .to_path_buf();
-    for watched in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.toml", "Cargo.lock"] {
+    for watched in [
+        "guest/src",
+        "guest/Cargo.toml",
+        "wit",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=CARGO_TARGET_DIR");
@@ -67,7 +73,10 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&out_dir)?;
     let out = out_dir.join("usdt_recharge.wasm");
     write_if_changed(&out, &component)?;
-    println!("cargo:rustc-env=USDT_RECHARGE_COMPONENT_PATH={}", out.display());
+    println!(
+        "cargo:rustc-env=USDT_RECHARGE_COMPONENT_PATH={}",
+        out.display()
+    );
     Ok(())
 }
 

@@ -100,12 +100,14 @@ fn ethereum_digits(address: &str) -> Option<&str> {
 }
 
 fn ethereum(address: &str) -> Result<AddressInfo, Rejection> {
-    let digits =
-        ethereum_digits(address).ok_or_else(|| invalid("Ethereum address must be 0x and 40 hex digits"))?;
+    let digits = ethereum_digits(address)
+        .ok_or_else(|| invalid("Ethereum address must be 0x and 40 hex digits"))?;
     let has_lower = digits.bytes().any(|b| b.is_ascii_lowercase());
     let has_upper = digits.bytes().any(|b| b.is_ascii_uppercase());
     if has_lower && has_upper && eip55(digits) != digits {
-        return Err(invalid("mixed-case Ethereum address fails its EIP-55 checksum"));
+        return Err(invalid(
+            "mixed-case Ethereum address fails its EIP-55 checksum",
+        ));
     }
     let lower = format!("0x{}", digits.to_ascii_lowercase());
     Ok(AddressInfo {
@@ -125,15 +127,19 @@ fn eip55(digits: &str) -> String {
         .map(|(i, b)| {
             let byte = hash.get(i / 2).copied().unwrap_or_default();
             let nibble = if i % 2 == 0 { byte >> 4 } else { byte & 0x0f };
-            char::from(if nibble >= 8 { b.to_ascii_uppercase() } else { b })
+            char::from(if nibble >= 8 {
+                b.to_ascii_uppercase()
+            } else {
+                b
+            })
         })
         .collect()
 }
 
 /// The EIP-55 checksummed form of an Ethereum address (any case on input).
 pub fn eip55_checksum(address: &str) -> Result<String, Rejection> {
-    let digits =
-        ethereum_digits(address).ok_or_else(|| invalid("Ethereum address must be 0x and 40 hex digits"))?;
+    let digits = ethereum_digits(address)
+        .ok_or_else(|| invalid("Ethereum address must be 0x and 40 hex digits"))?;
     Ok(format!("0x{}", eip55(digits)))
 }
 
@@ -168,7 +174,9 @@ mod tests {
             "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"
         );
         assert_eq!(
-            inspect_address("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa").unwrap().chain,
+            inspect_address("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")
+                .unwrap()
+                .chain,
             Chain::Omni
         );
         // EIP-55's own examples.

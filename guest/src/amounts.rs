@@ -40,7 +40,9 @@ pub fn parse_usdt(text: &str) -> Result<u64, Rejection> {
     }
     let fraction = fraction.unwrap_or("0");
     if !digits(fraction) || fraction.len() > SCALE_DIGITS {
-        return Err(invalid("amount takes 1 to 4 digits after the decimal point"));
+        return Err(invalid(
+            "amount takes 1 to 4 digits after the decimal point",
+        ));
     }
     let too_large = || invalid("amount is too large");
     let whole: u64 = whole.parse().map_err(|_| too_large())?;
@@ -80,7 +82,9 @@ pub fn from_chain_units(value: &str, decimals: u8) -> Result<ChainAmount, Reject
         (scaled, U256::ZERO)
     };
     if scaled > U256::from(MAX_STORED_AMOUNT) {
-        return Err(invalid("value exceeds the largest storable amount (2^63-1 units)"));
+        return Err(invalid(
+            "value exceeds the largest storable amount (2^63-1 units)",
+        ));
     }
     Ok(ChainAmount {
         scaled: scaled.as_u64(),
@@ -115,7 +119,17 @@ mod tests {
         assert_eq!(parse_usdt("100.5"), Ok(1_005_000));
         assert_eq!(parse_usdt("0.0001"), Ok(1));
         assert_eq!(parse_usdt("922337203685477.5807"), Ok(MAX_STORED_AMOUNT));
-        for bad in ["", "1.00001", "-1", "1e6", "1.", ".5", "01", " 1", "922337203685477.5808"] {
+        for bad in [
+            "",
+            "1.00001",
+            "-1",
+            "1e6",
+            "1.",
+            ".5",
+            "01",
+            " 1",
+            "922337203685477.5808",
+        ] {
             assert!(parse_usdt(bad).is_err(), "{bad:?}");
         }
     }
@@ -124,13 +138,25 @@ mod tests {
     fn chain_units_examples() {
         assert_eq!(
             from_chain_units("100500001", 6),
-            Ok(ChainAmount { scaled: 1_005_000, dust: 1 })
+            Ok(ChainAmount {
+                scaled: 1_005_000,
+                dust: 1
+            })
         );
         assert_eq!(
             from_chain_units("0x0f4240", 6),
-            Ok(ChainAmount { scaled: 10_000, dust: 0 })
+            Ok(ChainAmount {
+                scaled: 10_000,
+                dust: 0
+            })
         );
-        assert_eq!(from_chain_units("7", 2), Ok(ChainAmount { scaled: 700, dust: 0 }));
+        assert_eq!(
+            from_chain_units("7", 2),
+            Ok(ChainAmount {
+                scaled: 700,
+                dust: 0
+            })
+        );
         let max = "0x".to_string() + &"f".repeat(64);
         assert!(from_chain_units(&max, 6).is_err());
         assert!(from_chain_units(&max, 0).is_err());

@@ -78,7 +78,10 @@ pub fn verify_callback(
         return Err(Rejection::field(
             ErrorCode::TimestampOutOfWindow,
             "t",
-            format!("t is {} s from now, beyond the ±{window} s window", now.abs_diff(t)),
+            format!(
+                "t is {} s from now, beyond the ±{window} s window",
+                now.abs_diff(t)
+            ),
         ));
     }
     Ok(Callback { fields, sign })

@@ -8,8 +8,8 @@ wit_bindgen::generate!({
 
 use std::collections::HashMap;
 
-use exports::usdt::recharge::{addresses, amounts, callbacks, confirmations, orders, signing};
 use exports::usdt::recharge::types as wit;
+use exports::usdt::recharge::{addresses, amounts, callbacks, confirmations, orders, signing};
 
 struct Component;
 
@@ -101,7 +101,10 @@ impl amounts::Guest for Component {
         crate::amounts::format_usdt(amount)
     }
 
-    fn from_chain_units(value: String, decimals: u8) -> Result<amounts::ChainAmount, wit::Rejection> {
+    fn from_chain_units(
+        value: String,
+        decimals: u8,
+    ) -> Result<amounts::ChainAmount, wit::Rejection> {
         let a = err(crate::amounts::from_chain_units(&value, decimals))?;
         Ok(amounts::ChainAmount {
             scaled: a.scaled,
@@ -120,7 +123,11 @@ impl signing::Guest for Component {
         secret: String,
         sign: String,
     ) -> Result<(), wit::Rejection> {
-        err(crate::signing::verify_order_sign(&order_fields_in(fields), &secret, &sign))
+        err(crate::signing::verify_order_sign(
+            &order_fields_in(fields),
+            &secret,
+            &sign,
+        ))
     }
 
     fn callback_sign(fields: signing::CallbackFields, secret: String) -> String {
@@ -149,7 +156,9 @@ impl signing::Guest for Component {
         secret: String,
         sign: String,
     ) -> Result<(), wit::Rejection> {
-        err(crate::signing::verify_query_sign(&appid, &orderid, &secret, &sign))
+        err(crate::signing::verify_query_sign(
+            &appid, &orderid, &secret, &sign,
+        ))
     }
 
     fn build_callback_body(
@@ -216,7 +225,11 @@ impl orders::Guest for Component {
         ))
     }
 
-    fn make_orderid(prefix: String, date: orders::Date, entropy: u64) -> Result<String, wit::Rejection> {
+    fn make_orderid(
+        prefix: String,
+        date: orders::Date,
+        entropy: u64,
+    ) -> Result<String, wit::Rejection> {
         err(crate::orders::make_orderid(&prefix, date_in(date), entropy))
     }
 
@@ -241,7 +254,9 @@ impl callbacks::Guest for Component {
         now: u64,
         window: u32,
     ) -> Result<callbacks::Callback, wit::Rejection> {
-        let c = err(crate::callbacks::verify_callback(&body, &secret, now, window))?;
+        let c = err(crate::callbacks::verify_callback(
+            &body, &secret, now, window,
+        ))?;
         Ok(callbacks::Callback {
             fields: signing::CallbackFields {
                 orderid: c.fields.orderid,
@@ -271,7 +286,11 @@ impl addresses::Guest for Component {
         address: String,
         chain: wit::Chain,
     ) -> Result<addresses::AddressInfo, wit::Rejection> {
-        err(crate::addresses::validate_address(&address, chain_in(chain))).map(address_out)
+        err(crate::addresses::validate_address(
+            &address,
+            chain_in(chain),
+        ))
+        .map(address_out)
     }
 
     fn tron_from_hex(hex: String) -> Result<String, wit::Rejection> {

@@ -119,7 +119,10 @@ mod tests {
         let policy = ConfirmationPolicy::default();
         assert!(validate_policy(&policy).is_ok());
         assert_eq!(required_confirmations(Chain::Trc20, 99_999_999, &policy), 1);
-        assert_eq!(required_confirmations(Chain::Trc20, 100_000_000, &policy), 3);
+        assert_eq!(
+            required_confirmations(Chain::Trc20, 100_000_000, &policy),
+            3
+        );
         assert_eq!(count_confirmations(10, 10), 1);
         assert_eq!(count_confirmations(9, 10), 0);
         assert_eq!(deposit_state(2, 3), DepositState::Confirming);

@@ -106,7 +106,10 @@ pub fn check_notify_url(value: &str) -> Result<(), Rejection> {
 
 /// `len` lowercase hex digits exactly.
 pub fn is_lower_hex(value: &str, len: usize) -> bool {
-    value.len() == len && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    value.len() == len
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Canonical unsigned decimal digits (`0` or no leading zero) that fit `max`.

@@ -83,6 +83,15 @@ pub(crate) fn string_value(
             format!("{field} must be a JSON string"),
         ));
     }
+    // Most strings carry no escape: their text between the quotes is the value (the
+    // parser already rejected raw control characters), so skip a second parse.
+    if let Some(plain) = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| !t.contains('\\'))
+    {
+        return Ok(plain.to_owned());
+    }
     serde_json::from_str(text)
         .map_err(|_| Rejection::field(code, field, format!("{field} is not a valid string")))
 }
@@ -96,7 +105,10 @@ pub(crate) fn parse_object<'a, T: Deserialize<'a>>(body: &'a str) -> Result<T, R
         ));
     }
     serde_json::from_str(body).map_err(|e| {
-        Rejection::general(ErrorCode::InvalidJson, format!("body is not valid JSON: {e}"))
+        Rejection::general(
+            ErrorCode::InvalidJson,
+            format!("body is not valid JSON: {e}"),
+        )
     })
 }
 
@@ -145,7 +157,9 @@ fn text_field(
 /// Parse and validate a raw order body. Every rejection is returned, in field order.
 pub fn parse_order(body: &str) -> Result<OrderRequest, Vec<Rejection>> {
     let raw: RawOrder<'_> = parse_object(body).map_err(|r| vec![r])?;
-    let mut c = Checker { rejections: Vec::new() };
+    let mut c = Checker {
+        rejections: Vec::new(),
+    };
 
     let appid = c.check(text_field("appid", raw.appid, |v| check_id("appid", v)));
     let username = c.check(text_field("username", raw.username, |v| {
@@ -159,7 +173,9 @@ pub fn parse_order(body: &str) -> Result<OrderRequest, Vec<Rejection>> {
             .and_then(|v| string_value("address", v, ErrorCode::InvalidAddress))
             .and_then(|a| inspect_address(&a).map(|info| (a, info))),
     );
-    let orderid = c.check(text_field("orderid", raw.orderid, |v| check_id("orderid", v)));
+    let orderid = c.check(text_field("orderid", raw.orderid, |v| {
+        check_id("orderid", v)
+    }));
     let amount = c.check(required("amount", raw.amount).and_then(order_amount));
     let chain = match present(raw.chain) {
         None => None,
@@ -175,14 +191,17 @@ pub fn parse_order(body: &str) -> Result<OrderRequest, Vec<Rejection>> {
             }),
         ),
     };
-    if let (Some(chain), Some((_, info))) = (chain, &address) {
-        if chain != info.chain {
-            c.rejections.push(Rejection::field(
-                ErrorCode::ChainMismatch,
-                "chain",
-                format!("chain is {chain} but the address is a {} address", info.chain),
-            ));
-        }
+    if let (Some(chain), Some((_, info))) = (chain, &address)
+        && chain != info.chain
+    {
+        c.rejections.push(Rejection::field(
+            ErrorCode::ChainMismatch,
+            "chain",
+            format!(
+                "chain is {chain} but the address is a {} address",
+                info.chain
+            ),
+        ));
     }
     let notify_url = match present(raw.notify_url) {
         None => Some(None),
@@ -199,7 +218,16 @@ pub fn parse_order(body: &str) -> Result<OrderRequest, Vec<Rejection>> {
             .and_then(|s| check_sign_format(&s).map(|()| s)),
     );
 
-    match (appid, username, localusermark, address, orderid, amount, notify_url, sign) {
+    match (
+        appid,
+        username,
+        localusermark,
+        address,
+        orderid,
+        amount,
+        notify_url,
+        sign,
+    ) {
         (
             Some(appid),
             Some(username),
@@ -263,7 +291,8 @@ pub struct Date {
 impl Date {
     /// Whether this is a real Gregorian date with a four-digit year.
     pub fn is_valid(self) -> bool {
-        let leap = |y: u16| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let leap =
+            |y: u16| (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
         let days = match self.month {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
             4 | 6 | 9 | 11 => 30,
@@ -299,13 +328,17 @@ fn bad_orderid(message: &str) -> Rejection {
 
 fn is_prefix(prefix: &str) -> bool {
     (1..=PREFIX_MAX).contains(&prefix.len())
-        && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// `{prefix}-{yyyymmdd}-{6 random [a-z0-9]}`, the random part taken from `entropy`.
 pub fn make_orderid(prefix: &str, date: Date, entropy: u64) -> Result<String, Rejection> {
     if !is_prefix(prefix) {
-        return Err(bad_orderid("prefix must be 1..=48 characters of [A-Za-z0-9_]"));
+        return Err(bad_orderid(
+            "prefix must be 1..=48 characters of [A-Za-z0-9_]",
+        ));
     }
     if !date.is_valid() {
         return Err(bad_orderid("date is not a real calendar date"));
@@ -332,10 +365,14 @@ pub fn check_orderid(orderid: &str) -> Result<OrderidParts, Rejection> {
     let (Some(prefix), Some(date), Some(random), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(bad_orderid("orderid must be {prefix}-{yyyymmdd}-{6 random}"));
+        return Err(bad_orderid(
+            "orderid must be {prefix}-{yyyymmdd}-{6 random}",
+        ));
     };
     if !is_prefix(prefix) {
-        return Err(bad_orderid("prefix must be 1..=48 characters of [A-Za-z0-9_]"));
+        return Err(bad_orderid(
+            "prefix must be 1..=48 characters of [A-Za-z0-9_]",
+        ));
     }
     let date = parse_date(date).ok_or_else(|| bad_orderid("date must be a real yyyymmdd date"))?;
     let random_ok = random.len() == RANDOM_LEN
@@ -390,7 +427,15 @@ mod tests {
 
     #[test]
     fn amount_must_be_an_integer_token() {
-        for amount in ["1000000.0", "1e6", "\"1000000\"", "0", "-1", "9007199254740992", "true"] {
+        for amount in [
+            "1000000.0",
+            "1e6",
+            "\"1000000\"",
+            "0",
+            "-1",
+            "9007199254740992",
+            "true",
+        ] {
             let errs = parse_order(&body(amount, &"0".repeat(32))).unwrap_err();
             let codes: Vec<_> = errs.iter().map(|r| r.code).collect();
             assert_eq!(codes, [ErrorCode::InvalidAmount], "{amount}");
@@ -409,12 +454,27 @@ mod tests {
 
     #[test]
     fn orderid_round_trip() {
-        let date = Date { year: 2024, month: 2, day: 29 };
+        let date = Date {
+            year: 2024,
+            month: 2,
+            day: 29,
+        };
         let id = make_orderid("myplat", date, 0).unwrap();
         assert_eq!(id, "myplat-20240229-000000");
         let parts = check_orderid(&make_orderid("sh", date, u64::MAX).unwrap()).unwrap();
         assert_eq!(parts.date, date);
-        assert!(make_orderid("x", Date { year: 2023, month: 2, day: 29 }, 1).is_err());
+        assert!(
+            make_orderid(
+                "x",
+                Date {
+                    year: 2023,
+                    month: 2,
+                    day: 29
+                },
+                1
+            )
+            .is_err()
+        );
         assert!(check_orderid("a-20230229-abcdef").is_err());
     }
 }

@@ -191,9 +191,18 @@ mod tests {
     #[test]
     fn md5_known_answers() {
         // RFC 1321 appendix A.5.
-        assert_eq!(as_string(md5_joined(&[b""])), "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(as_string(md5_joined(&[b"a", b"bc"])), as_string(md5_joined(&[b"a|bc"])));
-        assert_eq!(as_string(md5_joined(&[b"abc"])), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(
+            as_string(md5_joined(&[b""])),
+            "d41d8cd98f00b204e9800998ecf8427e"
+        );
+        assert_eq!(
+            as_string(md5_joined(&[b"a", b"bc"])),
+            as_string(md5_joined(&[b"a|bc"]))
+        );
+        assert_eq!(
+            as_string(md5_joined(&[b"abc"])),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
     }
 
     #[test]

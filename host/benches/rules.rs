@@ -70,10 +70,20 @@ fn bench(c: &mut Criterion) {
     pooled.set_merchants(vec![("demo".into(), SECRET.into())]);
     per_call.set_merchants(vec![("demo".into(), SECRET.into())]);
     g.bench_function("component check-order (pooled instance)", |b| {
-        b.iter(|| pooled.check_order(black_box(&order)).expect("no trap").is_ok())
+        b.iter(|| {
+            pooled
+                .check_order(black_box(&order))
+                .expect("no trap")
+                .is_ok()
+        })
     });
     g.bench_function("component check-order (instance per call)", |b| {
-        b.iter(|| per_call.check_order(black_box(&order)).expect("no trap").is_ok())
+        b.iter(|| {
+            per_call
+                .check_order(black_box(&order))
+                .expect("no trap")
+                .is_ok()
+        })
     });
     g.bench_function("component (instance per call)", |b| {
         b.iter(|| component_parse_verify(&per_call, black_box(&order)))
@@ -96,23 +106,26 @@ fn bench(c: &mut Criterion) {
 
     // Many threads share one pool: what the gateway does under load.
     let shared: Arc<Rules> = pooled;
-    c.bench_function("order parse+verify/component check-order (pooled, 2 threads)", |b| {
-        b.iter_custom(|iters| {
-            let start = std::time::Instant::now();
-            std::thread::scope(|s| {
-                for _ in 0..2 {
-                    let rules = &shared;
-                    let order = &order;
-                    s.spawn(move || {
-                        for _ in 0..iters / 2 {
-                            black_box(rules.check_order(order).expect("no trap").is_ok());
-                        }
-                    });
-                }
-            });
-            start.elapsed()
-        })
-    });
+    c.bench_function(
+        "order parse+verify/component check-order (pooled, 2 threads)",
+        |b| {
+            b.iter_custom(|iters| {
+                let start = std::time::Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..2 {
+                        let rules = &shared;
+                        let order = &order;
+                        s.spawn(move || {
+                            for _ in 0..iters / 2 {
+                                black_box(rules.check_order(order).expect("no trap").is_ok());
+                            }
+                        });
+                    }
+                });
+                start.elapsed()
+            })
+        },
+    );
 }
 
 criterion_group!(benches, bench);

@@ -107,7 +107,7 @@ impl Protocol for ComponentRules {
         json!(ok(self.0.format_usdt(scaled)))
     }
 
-    fn from_chain_units(&self, value: &str, decimals: u8) -> Value {
+    fn chain_units(&self, value: &str, decimals: u8) -> Value {
         match ok(self.0.from_chain_units(value, decimals)) {
             Ok(a) => json!({ "scaled": a.scaled, "dust": a.dust }),
             Err(r) => error(code(&r)),
@@ -128,8 +128,10 @@ impl Protocol for ComponentRules {
 
     fn verify_callback_sign(&self, f: &CallbackFieldsV, secret: &str, sign: &str) -> Value {
         verdict(
-            ok(self.0.verify_callback_sign(&callback_fields(f), secret, sign))
-                .map_err(|r| code(&r)),
+            ok(self
+                .0
+                .verify_callback_sign(&callback_fields(f), secret, sign))
+            .map_err(|r| code(&r)),
         )
     }
 
@@ -198,7 +200,10 @@ impl Protocol for ComponentRules {
     }
 
     fn make_orderid(&self, prefix: &str, (year, month, day): (u16, u8, u8), entropy: u64) -> Value {
-        match ok(self.0.make_orderid(prefix, Date { year, month, day }, entropy)) {
+        match ok(self
+            .0
+            .make_orderid(prefix, Date { year, month, day }, entropy))
+        {
             Ok(id) => json!({ "orderid": id }),
             Err(r) => error(code(&r)),
         }
@@ -223,7 +228,11 @@ impl Protocol for ComponentRules {
     }
 
     fn required_confirmations(&self, chain_name: &str, amount: u64, p: &PolicyV) -> Value {
-        json!(ok(self.0.required_confirmations(chain(chain_name), amount, &policy(p))))
+        json!(ok(self.0.required_confirmations(
+            chain(chain_name),
+            amount,
+            &policy(p)
+        )))
     }
 
     fn count_confirmations(&self, head: u64, block: u64) -> Value {

@@ -4,7 +4,9 @@ use serde_json::{Value, json};
 use usdt_recharge::confirmations::{ConfirmationPolicy, ConfirmationRule, DepositState};
 use usdt_recharge::orders::Date;
 use usdt_recharge::signing::{CallbackFields, OrderFields};
-use usdt_recharge::{Chain, Rejection, addresses, amounts, callbacks, confirmations, orders, signing};
+use usdt_recharge::{
+    Chain, Rejection, addresses, amounts, callbacks, confirmations, orders, signing,
+};
 
 use crate::{CallbackFieldsV, OrderFieldsV, PolicyV, Protocol, RuleV, error, verdict};
 
@@ -88,7 +90,7 @@ impl Protocol for Native {
         json!(amounts::format_usdt(scaled))
     }
 
-    fn from_chain_units(&self, value: &str, decimals: u8) -> Value {
+    fn chain_units(&self, value: &str, decimals: u8) -> Value {
         match amounts::from_chain_units(value, decimals) {
             Ok(a) => json!({ "scaled": a.scaled, "dust": a.dust }),
             Err(r) => error(code(&r)),
@@ -140,7 +142,11 @@ impl Protocol for Native {
     }
 
     fn check_order(&self, body: &str, keys: &[(String, String)]) -> Value {
-        let secret_of = |appid: &str| keys.iter().find(|(a, _)| a == appid).map(|(_, s)| s.as_str());
+        let secret_of = |appid: &str| {
+            keys.iter()
+                .find(|(a, _)| a == appid)
+                .map(|(_, s)| s.as_str())
+        };
         match orders::check_order(body, secret_of) {
             Ok(o) => json!({ "accept": order_value(o) }),
             Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
@@ -202,7 +208,11 @@ impl Protocol for Native {
     }
 
     fn required_confirmations(&self, chain_name: &str, amount: u64, p: &PolicyV) -> Value {
-        json!(confirmations::required_confirmations(chain(chain_name), amount, &policy(p)))
+        json!(confirmations::required_confirmations(
+            chain(chain_name),
+            amount,
+            &policy(p)
+        ))
     }
 
     fn count_confirmations(&self, head: u64, block: u64) -> Value {
@@ -210,10 +220,12 @@ impl Protocol for Native {
     }
 
     fn deposit_state(&self, confirmations: u64, required: u32) -> Value {
-        json!(match confirmations::deposit_state(confirmations, required) {
-            DepositState::Pending => "pending",
-            DepositState::Confirming => "confirming",
-            DepositState::Confirmed => "confirmed",
-        })
+        json!(
+            match confirmations::deposit_state(confirmations, required) {
+                DepositState::Pending => "pending",
+                DepositState::Confirming => "confirming",
+                DepositState::Confirmed => "confirmed",
+            }
+        )
     }
 }

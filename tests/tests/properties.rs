@@ -1,5 +1,7 @@
 //! Property tests, natively and through the component.
 
+#![allow(clippy::panic, clippy::indexing_slicing)] // a failed expectation is a failed test
+
 use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;
@@ -23,8 +25,11 @@ const ADDRESSES: [&str; 3] = [
 fn order_fields() -> impl Strategy<Value = signing::OrderFields> {
     let id = "[A-Za-z0-9_-]{1,64}";
     let text = |max: usize| {
-        proptest::string::string_regex(&format!("[a-zA-Z0-9张三李四💰]([a-zA-Z0-9 _.@张三李四💰]{{0,{}}}[a-zA-Z0-9张三💰])?", max - 2))
-            .expect("regex")
+        proptest::string::string_regex(&format!(
+            "[a-zA-Z0-9张三李四💰]([a-zA-Z0-9 _.@张三李四💰]{{0,{}}}[a-zA-Z0-9张三💰])?",
+            max - 2
+        ))
+        .expect("regex")
     };
     (
         id,
@@ -34,13 +39,15 @@ fn order_fields() -> impl Strategy<Value = signing::OrderFields> {
         id,
         1..=usdt_recharge::MAX_ORDER_AMOUNT,
     )
-        .prop_map(|(appid, username, localusermark, a, orderid, amount)| signing::OrderFields {
-            appid,
-            username,
-            localusermark,
-            address: ADDRESSES[a].to_owned(),
-            orderid,
-            amount,
+        .prop_map(|(appid, username, localusermark, a, orderid, amount)| {
+            signing::OrderFields {
+                appid,
+                username,
+                localusermark,
+                address: ADDRESSES[a].to_owned(),
+                orderid,
+                amount,
+            }
         })
 }
 

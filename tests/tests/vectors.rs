@@ -1,17 +1,23 @@
 //! Every shared vector through the native library and through the component (loaded
 //! with an empty linker, so it provably imports nothing); both must agree with the vector.
 
+#![allow(clippy::panic, clippy::indexing_slicing)] // a failed expectation is a failed test
+
 use serde_json::{Value, json};
 use usdt_conformance::component::ComponentRules;
 use usdt_conformance::native::Native;
 use usdt_conformance::{CallbackFieldsV, OrderFieldsV, PolicyV, Protocol, RuleV, vectors};
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or_else(|| panic!("{key} is not a string in {v}"))
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is not a string in {v}"))
 }
 
 fn u(v: &Value, key: &str) -> u64 {
-    v[key].as_u64().unwrap_or_else(|| panic!("{key} is not a u64 in {v}"))
+    v[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} is not a u64 in {v}"))
 }
 
 fn order_fields(v: &Value) -> OrderFieldsV {
@@ -109,7 +115,11 @@ fn outcome(case: &Value, keys: &[&str]) -> Value {
     if let Some(code) = case.get("error") {
         return json!({ "error": code });
     }
-    Value::Object(keys.iter().map(|k| ((*k).to_owned(), case[*k].clone())).collect())
+    Value::Object(
+        keys.iter()
+            .map(|k| ((*k).to_owned(), case[*k].clone()))
+            .collect(),
+    )
 }
 
 #[test]
@@ -120,7 +130,9 @@ fn signs() {
         let f = order_fields(&c["fields"]);
         let secret = s(c, "secret");
         run.expect(c, c["sign"].clone(), |p| p.order_sign(&f, secret));
-        run.expect(c, json!("OK"), |p| p.verify_order_sign(&f, secret, s(c, "sign")));
+        run.expect(c, json!("OK"), |p| {
+            p.verify_order_sign(&f, secret, s(c, "sign"))
+        });
         run.expect(c, json!("SIGN_MISMATCH"), |p| {
             p.verify_order_sign(&f, &format!("{secret}x"), s(c, "sign"))
         });
@@ -132,12 +144,16 @@ fn signs() {
         let f = callback_fields(&c["fields"]);
         let secret = s(c, "secret");
         run.expect(c, c["sign"].clone(), |p| p.callback_sign(&f, secret));
-        run.expect(c, json!("OK"), |p| p.verify_callback_sign(&f, secret, s(c, "sign")));
+        run.expect(c, json!("OK"), |p| {
+            p.verify_callback_sign(&f, secret, s(c, "sign"))
+        });
         run.expect(c, c["body"].clone(), |p| p.build_callback_body(&f, secret));
     }
     for c in cases(&file, "query") {
         let (appid, orderid, secret) = (s(c, "appid"), s(c, "orderid"), s(c, "secret"));
-        run.expect(c, c["sign"].clone(), |p| p.query_sign(appid, orderid, secret));
+        run.expect(c, c["sign"].clone(), |p| {
+            p.query_sign(appid, orderid, secret)
+        });
         run.expect(c, json!("OK"), |p| {
             p.verify_query_sign(appid, orderid, secret, s(c, "sign"))
         });
@@ -161,7 +177,7 @@ fn amounts() {
     for c in cases(&file, "chain_units") {
         let decimals = u8::try_from(u(c, "decimals")).expect("decimals fit u8");
         run.expect(c, outcome(c, &["scaled", "dust"]), |p| {
-            p.from_chain_units(s(c, "value"), decimals)
+            p.chain_units(s(c, "value"), decimals)
         });
     }
     run.finish("amounts.json");
@@ -185,7 +201,9 @@ fn addresses() {
         run.expect(c, outcome(c, &["base58"]), |p| p.tron_from_hex(s(c, "hex")));
     }
     for c in cases(&file, "eip55") {
-        run.expect(c, c["checksummed"].clone(), |p| p.eip55_checksum(s(c, "address")));
+        run.expect(c, c["checksummed"].clone(), |p| {
+            p.eip55_checksum(s(c, "address"))
+        });
     }
     run.finish("addresses.json");
 }
@@ -303,5 +321,8 @@ fn vector_files_are_current() {
         .arg("--check")
         .status()
         .expect("python3 runs the vector generator");
-    assert!(status.success(), "tests/vectors/*.json differ from generate.py's output");
+    assert!(
+        status.success(),
+        "tests/vectors/*.json differ from generate.py's output"
+    );
 }

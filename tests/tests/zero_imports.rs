@@ -1,5 +1,7 @@
 //! The component imports nothing: no WASI, no clock, no randomness.
 
+#![allow(clippy::panic, clippy::indexing_slicing)] // a failed expectation is a failed test
+
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
@@ -19,9 +21,19 @@ fn the_component_has_no_imports_and_instantiates_with_an_empty_linker() {
         .exports(&engine)
         .map(|(name, _)| name.to_owned())
         .collect();
-    for interface in ["amounts", "signing", "orders", "callbacks", "addresses", "confirmations"] {
+    for interface in [
+        "amounts",
+        "signing",
+        "orders",
+        "callbacks",
+        "addresses",
+        "confirmations",
+    ] {
         let name = format!("usdt:recharge/{interface}@2.0.0");
-        assert!(exports.contains(&name), "missing export {name} in {exports:?}");
+        assert!(
+            exports.contains(&name),
+            "missing export {name} in {exports:?}"
+        );
     }
     Linker::<()>::new(&engine)
         .instantiate_pre(&component)

@@ -14,8 +14,8 @@ use std::time::Duration;
 use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::error::Context;
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Store,
-    Result, StoreLimits, StoreLimitsBuilder,
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Result, Store,
+    StoreLimits, StoreLimitsBuilder,
 };
 
 use bindings::{Recharge, RechargePre};
@@ -26,8 +26,8 @@ pub use bindings::exports::usdt::recharge::callbacks::Callback;
 pub use bindings::exports::usdt::recharge::confirmations::{
     ConfirmationPolicy, ConfirmationRule, DepositState,
 };
-pub use bindings::exports::usdt::recharge::orders::{Date, OrderRequest, OrderidParts};
 use bindings::exports::usdt::recharge::orders::MerchantKey;
+pub use bindings::exports::usdt::recharge::orders::{Date, OrderRequest, OrderidParts};
 pub use bindings::exports::usdt::recharge::signing::{CallbackFields, OrderFields};
 pub use bindings::exports::usdt::recharge::types::{Chain, ErrorCode, Rejection};
 
@@ -87,7 +87,9 @@ pub struct Rules {
 
 impl std::fmt::Debug for Rules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rules").field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("Rules")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -139,7 +141,8 @@ impl Rules {
         let pre = linker
             .instantiate_pre(&component)
             .context("the component must import nothing")?;
-        let pre = RechargePre::new(pre).context("the component must export usdt:recharge/recharge@2.0.0")?;
+        let pre = RechargePre::new(pre)
+            .context("the component must export usdt:recharge/recharge@2.0.0")?;
         let rules = Arc::new(Self {
             engine,
             pre,
@@ -186,7 +189,10 @@ impl Rules {
     }
 
     /// Run `f` on a pooled instance. A failed call discards the instance.
-    fn with_instance<R>(&self, f: impl FnOnce(&mut Instance) -> Result<R>) -> Result<R, RulesFault> {
+    fn with_instance<R>(
+        &self,
+        f: impl FnOnce(&mut Instance) -> Result<R>,
+    ) -> Result<R, RulesFault> {
         let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let mut instance = match pooled {
             Some(instance) => instance,
@@ -194,10 +200,10 @@ impl Rules {
         };
         instance.store.set_epoch_deadline(self.deadline_ticks());
         let out = f(&mut instance).map_err(RulesFault)?;
-        if let Ok(mut idle) = self.idle.lock() {
-            if idle.len() < self.limits.max_idle_instances {
-                idle.push(instance);
-            }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.limits.max_idle_instances
+        {
+            idle.push(instance);
         }
         Ok(out)
     }
@@ -218,7 +224,10 @@ impl Rules {
         value: &str,
         decimals: u8,
     ) -> Result<Result<ChainAmount, Rejection>, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_amounts().call_from_chain_units(s, value, decimals))
+        self.call(|r, s| {
+            r.usdt_recharge_amounts()
+                .call_from_chain_units(s, value, decimals)
+        })
     }
 
     /// `signing.order-sign`.
@@ -233,12 +242,22 @@ impl Rules {
         secret: &str,
         sign: &str,
     ) -> Result<Result<(), Rejection>, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_signing().call_verify_order_sign(s, fields, secret, sign))
+        self.call(|r, s| {
+            r.usdt_recharge_signing()
+                .call_verify_order_sign(s, fields, secret, sign)
+        })
     }
 
     /// `signing.callback-sign`.
-    pub fn callback_sign(&self, fields: &CallbackFields, secret: &str) -> Result<String, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_signing().call_callback_sign(s, fields, secret))
+    pub fn callback_sign(
+        &self,
+        fields: &CallbackFields,
+        secret: &str,
+    ) -> Result<String, RulesFault> {
+        self.call(|r, s| {
+            r.usdt_recharge_signing()
+                .call_callback_sign(s, fields, secret)
+        })
     }
 
     /// `signing.verify-callback-sign`.
@@ -255,8 +274,16 @@ impl Rules {
     }
 
     /// `signing.query-sign`.
-    pub fn query_sign(&self, appid: &str, orderid: &str, secret: &str) -> Result<String, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_signing().call_query_sign(s, appid, orderid, secret))
+    pub fn query_sign(
+        &self,
+        appid: &str,
+        orderid: &str,
+        secret: &str,
+    ) -> Result<String, RulesFault> {
+        self.call(|r, s| {
+            r.usdt_recharge_signing()
+                .call_query_sign(s, appid, orderid, secret)
+        })
     }
 
     /// `signing.verify-query-sign`.
@@ -279,7 +306,10 @@ impl Rules {
         fields: &CallbackFields,
         secret: &str,
     ) -> Result<Result<String, Rejection>, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_signing().call_build_callback_body(s, fields, secret))
+        self.call(|r, s| {
+            r.usdt_recharge_signing()
+                .call_build_callback_body(s, fields, secret)
+        })
     }
 
     /// `orders.parse-order`.
@@ -351,7 +381,10 @@ impl Rules {
         date: Date,
         entropy: u64,
     ) -> Result<Result<String, Rejection>, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_orders().call_make_orderid(s, prefix, date, entropy))
+        self.call(|r, s| {
+            r.usdt_recharge_orders()
+                .call_make_orderid(s, prefix, date, entropy)
+        })
     }
 
     /// `orders.check-orderid`.
@@ -390,7 +423,10 @@ impl Rules {
         address: &str,
         chain: Chain,
     ) -> Result<Result<AddressInfo, Rejection>, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_addresses().call_validate_address(s, address, chain))
+        self.call(|r, s| {
+            r.usdt_recharge_addresses()
+                .call_validate_address(s, address, chain)
+        })
     }
 
     /// `addresses.tron-from-hex`.
@@ -408,7 +444,10 @@ impl Rules {
         &self,
         policy: &ConfirmationPolicy,
     ) -> Result<Result<(), Rejection>, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_confirmations().call_validate_policy(s, policy))
+        self.call(|r, s| {
+            r.usdt_recharge_confirmations()
+                .call_validate_policy(s, policy)
+        })
     }
 
     /// `confirmations.required-confirmations`.
@@ -426,7 +465,10 @@ impl Rules {
 
     /// `confirmations.count-confirmations`.
     pub fn count_confirmations(&self, head: u64, block: u64) -> Result<u64, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_confirmations().call_count_confirmations(s, head, block))
+        self.call(|r, s| {
+            r.usdt_recharge_confirmations()
+                .call_count_confirmations(s, head, block)
+        })
     }
 
     /// `confirmations.deposit-state-of`.
