@@ -1,0 +1,133 @@
+// The idiomatic layer: range checks, argument forms, errors.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ur from '../usdt-recharge.mjs';
+
+const SECRET = 's3cr3t-merchant';
+const ORDER = {
+  appid: 'demo_app', username: 'alice', localusermark: 'uid123',
+  address: 'TEXv5XbdFV8sWVwr4b1CZHvMXAFXGVgP6d', orderid: 'demo-20250905-k3x9q0', amount: 1000000n,
+};
+const RULE = { defaultRequired: 1, largeAmount: 100000000n, largeRequired: 3 };
+
+function outOfRange(f, argument) {
+  assert.throws(f, (e) => e instanceof ur.OutOfRangeError && e instanceof RangeError && e.argument === argument);
+}
+
+test('jco itself wraps out-of-range integers silently (why the wrapper checks)', () => {
+  const rc = new ur.Recharge();
+  assert.deepEqual(rc.raw('amounts', 'formatUsdt', -1n), { ok: true, value: '1844674407370955.1615' });
+  assert.deepEqual(rc.raw('amounts', 'formatUsdt', (1n << 64n) + 5n), { ok: true, value: '0.0005' });
+});
+
+test('u64 parameters: negative and above 2^64-1 are refused', () => {
+  for (const bad of [-1n, 1n << 64n, -1]) {
+    outOfRange(() => ur.countConfirmations(bad, 0n), 'head');
+    outOfRange(() => ur.countConfirmations(0n, bad), 'block');
+    outOfRange(() => ur.makeOrderid('cz', [2025, 9, 5], bad), 'entropy');
+    outOfRange(() => ur.verifyCallback('{}', SECRET, { now: bad }), 'now');
+    outOfRange(() => ur.depositState(bad, 1), 'confirmations');
+    outOfRange(() => ur.callbackSign({ orderid: 'a', localusermark: 'b', amount: 1n, t: bad }, SECRET), 't');
+  }
+  assert.equal(ur.countConfirmations((1n << 64n) - 1n, 0n), (1n << 64n) - 1n);
+});
+
+test('u32 / u16 / u8 parameters', () => {
+  outOfRange(() => ur.verifyCallback('{}', SECRET, { now: 0n, window: -1 }), 'window');
+  outOfRange(() => ur.verifyCallback('{}', SECRET, { now: 0n, window: 2 ** 32 }), 'window');
+  outOfRange(() => ur.depositState(0n, 2 ** 32), 'required');
+  outOfRange(() => ur.fromChainUnits('1', 256), 'decimals');
+  outOfRange(() => ur.makeOrderid('cz', [2 ** 16, 1, 1], 0n), 'date.year');
+  outOfRange(() => ur.makeOrderid('cz', { year: 2025, month: 256, day: 1 }, 0n), 'date.month');
+  assert.throws(() => ur.makeOrderid('cz', [2025, 255, 1], 0n), (e) => e instanceof ur.RechargeError && e.code === 'INVALID_FIELD');
+});
+
+test('order amounts are 1..=2^53-1, stored amounts 0..=2^63-1', () => {
+  for (const bad of [0n, -1n, 1n << 53n, (1n << 64n) - 1n]) {
+    outOfRange(() => ur.signOrder({ ...ORDER, amount: bad }, SECRET), 'amount');
+    outOfRange(() => ur.verifyOrderSign({ ...ORDER, amount: bad }, SECRET, '0'.repeat(32)), 'amount');
+  }
+  assert.match(ur.signOrder({ ...ORDER, amount: (1n << 53n) - 1n }, SECRET), /^[0-9a-f]{32}$/);
+  for (const bad of [-1n, 1n << 63n]) {
+    outOfRange(() => ur.formatAmount(bad), 'amount');
+    outOfRange(() => ur.buildCallbackBody({ orderid: 'a', localusermark: 'b', amount: bad, t: 1n }, SECRET), 'amount');
+    outOfRange(() => ur.requiredConfirmations('TRC20', bad, { base: RULE, overrides: [] }), 'amount');
+  }
+  assert.equal(ur.formatAmount((1n << 63n) - 1n), '922337203685477.5807');
+  assert.equal(ur.parseAmount('922337203685477.5807'), (1n << 63n) - 1n);
+});
+
+test('numbers: safe integers accepted, others are TypeErrors', () => {
+  assert.equal(ur.signOrder({ ...ORDER, amount: 1000000 }, SECRET), ur.signOrder(ORDER, SECRET));
+  assert.throws(() => ur.formatAmount(1.5), TypeError);
+  assert.throws(() => ur.formatAmount(2 ** 60), TypeError); // unsafe Number: must be a BigInt
+  assert.throws(() => ur.formatAmount('1'), TypeError);
+  assert.throws(() => ur.parseAmount(100), TypeError);
+  assert.throws(() => ur.signOrder({ ...ORDER, username: 'a\ud800' }, SECRET), /well-formed/);
+  assert.throws(() => ur.signOrder({ ...ORDER, extra: 1 }, SECRET), TypeError);
+  const { amount, ...noAmount } = ORDER;
+  assert.throws(() => ur.signOrder(noAmount, SECRET), TypeError);
+  assert.ok(amount);
+});
+
+test('gateway: parse, verify, reject', () => {
+  const body = JSON.stringify({ ...ORDER, amount: 1000000, sign: ur.signOrder(ORDER, SECRET), chain: 'TRC20' });
+  const order = ur.parseOrder(new TextEncoder().encode(body));
+  assert.equal(order.chain, 'TRC20');
+  assert.equal(order.amount, 1000000n);
+  assert.equal(order.notifyUrl, null);
+  ur.verifyOrder(order, SECRET);
+  assert.throws(() => ur.verifyOrder(order, `${SECRET}x`), (e) => e.code === 'SIGN_MISMATCH');
+  assert.throws(
+    () => ur.parseOrder(JSON.stringify({ ...ORDER, amount: 1e21, address: 'nope', sign: 'ABC' })),
+    (e) => e instanceof ur.OrderRejected && e instanceof ur.RechargeError
+      && JSON.stringify(e.codes) === '["INVALID_ADDRESS","INVALID_AMOUNT","INVALID_SIGN"]'
+      && e.code === 'INVALID_ADDRESS');
+  assert.throws(() => ur.parseOrder(new Uint8Array([0xff])), (e) => e instanceof ur.OrderRejected && e.codes[0] === 'INVALID_JSON');
+});
+
+test('verifyCallback: default clock, window, codes', () => {
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  const fields = { orderid: 'demo-20250905-k3x9q0', localusermark: 'uid123', amount: 30000n, t: now };
+  const body = ur.buildCallbackBody(fields, SECRET);
+  assert.equal(JSON.parse(body).sign, ur.callbackSign(fields, SECRET));
+  assert.deepEqual(ur.verifyCallback(Buffer.from(body), SECRET), { ...fields, sign: JSON.parse(body).sign });
+  const codeOf = (f) => { try { f(); return 'OK'; } catch (e) { return e.code; } };
+  assert.equal(codeOf(() => ur.verifyCallback(body, 'other')), 'SIGN_MISMATCH');
+  assert.equal(codeOf(() => ur.verifyCallback(body, SECRET, { now: now + 301n })), 'TIMESTAMP_OUT_OF_WINDOW');
+  assert.equal(codeOf(() => ur.verifyCallback(body, SECRET, { now: now + 301n, window: 301 })), 'OK');
+  assert.equal(codeOf(() => ur.verifyCallback(body, SECRET, { now: now - 300n })), 'OK');
+  assert.equal(codeOf(() => ur.verifyCallback(new Uint8Array([0xc3, 0x28]), SECRET)), 'INVALID_JSON');
+  assert.throws(() => ur.buildCallbackBody({ ...fields, orderid: 'a|b' }, SECRET),
+    (e) => e.code === 'INVALID_FIELD' && e.field === 'orderid');
+});
+
+test('addresses, query signs, policies', () => {
+  const info = ur.inspectAddress('0x52908400098527886E0F7030069857D2E4169EE7');
+  assert.deepEqual(info, { chain: 'ERC20', canonical: '0x52908400098527886e0f7030069857d2e4169ee7', evmHex: '0x52908400098527886e0f7030069857d2e4169ee7' });
+  assert.throws(() => ur.validateAddress(info.canonical, 'BTC'), TypeError);
+  const sign = ur.querySign('demo_app', 'demo-1', SECRET);
+  ur.verifyQuerySign('demo_app', 'demo-1', SECRET, sign);
+  assert.throws(() => ur.verifyQuerySign('demo_app', 'demo-1', SECRET, sign.toUpperCase()), (e) => e.code === 'INVALID_SIGN');
+  ur.validatePolicy({ base: RULE, overrides: new Map([['OMNI', { ...RULE, defaultRequired: 2 }]]) });
+  assert.throws(() => ur.validatePolicy({ base: RULE, overrides: [['OMNI', RULE], ['OMNI', RULE]] }),
+    (e) => e.code === 'INVALID_POLICY');
+});
+
+test('merchant keyring: parse, attribute and verify in one call', () => {
+  const body = JSON.stringify({ ...ORDER, amount: 1000000, sign: ur.signOrder(ORDER, SECRET) });
+  const kr = ur.keyring([['other', 'x'], ['demo_app', 'old'], ['demo_app', SECRET]]);
+  assert.equal(kr.size, 2);
+  assert.equal(kr.checkOrder(Buffer.from(body)).orderid, ORDER.orderid);
+  assert.throws(() => kr.checkOrder(body.replace('alice', 'bob')), (e) => e instanceof ur.OrderRejected && e.codes[0] === 'SIGN_MISMATCH');
+  assert.throws(() => ur.keyring({}).checkOrder(body), (e) => e.code === 'UNKNOWN_APPID');
+  assert.throws(() => ur.keyring({ demo_app: 1 }), TypeError);
+  kr.close();
+  assert.throws(() => kr.checkOrder(body), /closed/);
+  const rc = new ur.Recharge();
+  const kr2 = rc.keyring(new Map([['demo_app', SECRET]]));
+  assert.equal(kr2.checkOrder(body).chain, 'TRC20');
+  for (let i = 0; i < 50; i++) rc.keyring({ demo_app: SECRET }).close();
+  assert.equal(kr2.checkOrder(body).amount, 1000000n);
+});

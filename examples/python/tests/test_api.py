@@ -1,0 +1,264 @@
+"""The Pythonic layer: range checks, argument forms, errors, threads, loading."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import types
+import unittest
+from pathlib import Path
+
+import usdt_recharge as ur
+from usdt_recharge import OutOfRangeError, RechargeError
+
+HERE = Path(__file__).resolve().parents[1]
+SECRET = "s3cr3t-merchant"
+ORDER = dict(appid="demo_app", username="alice", localusermark="uid123",
+             address="TEXv5XbdFV8sWVwr4b1CZHvMXAFXGVgP6d", orderid="demo-20250905-k3x9q0",
+             amount=1_000_000)
+
+
+class RangeChecks(unittest.TestCase):
+    def assertOutOfRange(self, f, argument: str) -> None:  # noqa: N802
+        with self.assertRaises(OutOfRangeError) as cm:
+            f()
+        self.assertEqual(cm.exception.argument, argument)
+        self.assertIsInstance(cm.exception, ValueError)
+
+    def test_wasmtime_itself_wraps_silently(self) -> None:
+        # The reason for the checks: wasmtime lowers -1 as 2^64-1 without a word.
+        rc = ur.Recharge(fast=False)
+        fn = rc._fn("amounts", "format-usdt")
+        self.assertEqual(fn.func(rc._store, -1), "1844674407370955.1615")
+        self.assertEqual(fn.func(rc._store, 2**64 + 5), "0.0005")
+
+    def test_u64_parameters(self) -> None:
+        for bad in (-1, 2**64):
+            self.assertOutOfRange(lambda: ur.count_confirmations(bad, 0), "head")
+            self.assertOutOfRange(lambda: ur.count_confirmations(0, bad), "block")
+            self.assertOutOfRange(lambda: ur.make_orderid("cz", (2025, 9, 5), bad), "entropy")
+            self.assertOutOfRange(lambda: ur.verify_callback("{}", SECRET, now=bad), "now")
+            self.assertOutOfRange(lambda: ur.deposit_state(bad, 1), "confirmations")
+            self.assertOutOfRange(
+                lambda: ur.callback_sign(orderid="a", localusermark="b", amount=1, t=bad, secret=SECRET), "t")
+        self.assertEqual(ur.count_confirmations(2**64 - 1, 0), 2**64 - 1)
+        self.assertEqual(ur.make_orderid("cz", (2025, 9, 5), 2**64 - 1)[:12], "cz-20250905-")
+
+    def test_small_unsigned_parameters(self) -> None:
+        self.assertOutOfRange(lambda: ur.verify_callback("{}", SECRET, now=0, window=-1), "window")
+        self.assertOutOfRange(lambda: ur.verify_callback("{}", SECRET, now=0, window=2**32), "window")
+        self.assertOutOfRange(lambda: ur.deposit_state(0, 2**32), "required")
+        self.assertOutOfRange(lambda: ur.from_chain_units("1", 256), "decimals")
+        self.assertOutOfRange(lambda: ur.from_chain_units("1", -1), "decimals")
+        self.assertOutOfRange(lambda: ur.make_orderid("cz", (2**16, 1, 1), 0), "date.year")
+        self.assertOutOfRange(lambda: ur.make_orderid("cz", (2025, 256, 1), 0), "date.month")
+        # In range for the WIT type but not a real date: the component's verdict.
+        with self.assertRaises(RechargeError) as cm:
+            ur.make_orderid("cz", (2025, 255, 1), 0)
+        self.assertEqual(cm.exception.code, "INVALID_FIELD")
+
+    def test_order_amount_is_1_to_2_53_minus_1(self) -> None:
+        for bad in (0, -1, 2**53, 2**64 - 1, 2**64):
+            self.assertOutOfRange(lambda: ur.sign_order(dict(ORDER, amount=bad), SECRET), "amount")
+            self.assertOutOfRange(lambda: ur.verify_order_sign(dict(ORDER, amount=bad), SECRET, "0" * 32), "amount")
+        for good in (1, 2**53 - 1):
+            self.assertRegex(ur.sign_order(dict(ORDER, amount=good), SECRET), r"^[0-9a-f]{32}$")
+
+    def test_stored_amounts_are_0_to_2_63_minus_1(self) -> None:
+        for bad in (-1, 2**63, 2**64 - 1):
+            self.assertOutOfRange(lambda: ur.format_amount(bad), "amount")
+            self.assertOutOfRange(
+                lambda: ur.build_callback_body(orderid="a", localusermark="b", amount=bad, t=1, secret=SECRET),
+                "amount")
+            self.assertOutOfRange(
+                lambda: ur.required_confirmations("TRC20", bad, {"base": {
+                    "default_required": 1, "large_amount": 1, "large_required": 3}}), "amount")
+        self.assertEqual(ur.format_amount(0), "0.0000")
+        self.assertEqual(ur.format_amount(2**63 - 1), "922337203685477.5807")
+        self.assertEqual(ur.parse_amount("922337203685477.5807"), 2**63 - 1)
+
+    def test_raw_call_checks_wit_types_recursively(self) -> None:
+        rc = ur.default()
+        self.assertOutOfRange(lambda: rc.call("amounts", "format-usdt", -1), "amount")
+        self.assertEqual(rc.call("amounts", "format-usdt", 2**64 - 1), "1844674407370955.1615")
+        fields = types.SimpleNamespace(**dict(ORDER, amount=2**64))
+        self.assertOutOfRange(lambda: rc.call("signing", "order-sign", fields, SECRET), "fields.amount")
+
+    def test_non_integers_are_type_errors(self) -> None:
+        for bad in (True, 1.0, "1", None):
+            with self.assertRaises(TypeError):
+                ur.format_amount(bad)
+        with self.assertRaises(TypeError):
+            ur.sign_order(dict(ORDER, amount=1e6), SECRET)
+        with self.assertRaises(TypeError):
+            ur.parse_amount(100)  # text only: no float ever reaches an amount
+
+
+class Api(unittest.TestCase):
+    def test_sign_order_forms_agree(self) -> None:
+        by_dict = ur.sign_order(ORDER, SECRET)
+        self.assertEqual(ur.sign_order(**ORDER, secret=SECRET), by_dict)
+        self.assertEqual(ur.sign_order(ur.OrderFields(**ORDER), SECRET), by_dict)
+        ur.verify_order_sign(ORDER, SECRET, by_dict)
+        with self.assertRaises(TypeError):
+            ur.sign_order(ORDER, SECRET, appid="x")
+        with self.assertRaises(TypeError):
+            ur.sign_order({k: v for k, v in ORDER.items() if k != "amount"}, SECRET)
+        with self.assertRaises(TypeError):
+            ur.sign_order(dict(ORDER, extra=1), SECRET)
+
+    def test_gateway_order_round_trip(self) -> None:
+        body = json.dumps(dict(ORDER, sign=ur.sign_order(ORDER, SECRET), chain="TRC20"))
+        order = ur.parse_order(body.encode())
+        self.assertEqual(order.chain, "TRC20")
+        self.assertIs(order.chain, ur.Chain.TRC20)
+        self.assertEqual(order.fields, ur.OrderFields(**ORDER))
+        ur.verify_order(order, SECRET)
+        with self.assertRaises(RechargeError) as cm:
+            ur.verify_order(order, SECRET + "x")
+        self.assertEqual(cm.exception.code, "SIGN_MISMATCH")
+
+    def test_order_rejected_lists_every_code(self) -> None:
+        with self.assertRaises(ur.OrderRejected) as cm:
+            ur.parse_order(json.dumps(dict(ORDER, amount=1e6, address="nope", sign="ABC")))
+        e = cm.exception
+        self.assertIsInstance(e, RechargeError)
+        self.assertEqual(e.codes, ["INVALID_ADDRESS", "INVALID_AMOUNT", "INVALID_SIGN"])
+        self.assertEqual([r.field for r in e.rejections], ["address", "amount", "sign"])
+        self.assertEqual(e.code, "INVALID_ADDRESS")
+        with self.assertRaises(ur.OrderRejected) as cm:
+            ur.parse_order(b"\xff{}")
+        self.assertEqual(cm.exception.codes, ["INVALID_JSON"])
+
+    def test_verify_callback(self) -> None:
+        now = int(time.time())
+        fields = dict(orderid="demo-20250905-k3x9q0", localusermark="uid123", amount=30000, t=now)
+        body = ur.build_callback_body(fields, SECRET)
+        self.assertEqual(json.loads(body)["sign"], ur.callback_sign(fields, SECRET))
+        cb = ur.verify_callback(body.encode(), SECRET)  # now defaults to time.time()
+        self.assertEqual((cb.orderid, cb.amount, cb.t), ("demo-20250905-k3x9q0", 30000, now))
+        self.assertEqual(cb.fields, ur.CallbackFields(**fields))
+        for kwargs, code in (({"secret": "other"}, "SIGN_MISMATCH"),
+                             ({"now": now + 301}, "TIMESTAMP_OUT_OF_WINDOW"),
+                             ({"now": now + 301, "window": 301}, None),
+                             ({"now": now - 300}, None)):
+            args = dict({"secret": SECRET}, **kwargs)
+            if code is None:
+                ur.verify_callback(body, **args)
+                continue
+            with self.assertRaises(RechargeError) as cm:
+                ur.verify_callback(body, **args)
+            self.assertEqual(cm.exception.code, code)
+            self.assertEqual(cm.exception.rejection.code, code)
+        with self.assertRaises(RechargeError) as cm:
+            ur.verify_callback(b"\xc3\x28", SECRET)
+        self.assertEqual(cm.exception.code, "INVALID_JSON")
+
+    def test_build_callback_body_refuses_bad_fields(self) -> None:
+        with self.assertRaises(RechargeError) as cm:
+            ur.build_callback_body(orderid="a|b", localusermark="x", amount=1, t=1, secret=SECRET)
+        self.assertEqual((cm.exception.code, cm.exception.field), ("INVALID_FIELD", "orderid"))
+
+    def test_addresses_and_query(self) -> None:
+        info = ur.inspect_address("0x52908400098527886E0F7030069857D2E4169EE7")
+        self.assertEqual((info.chain, info.canonical), ("ERC20", "0x52908400098527886e0f7030069857d2e4169ee7"))
+        with self.assertRaises(ValueError):
+            ur.validate_address(info.canonical, "BTC")
+        sign = ur.query_sign("demo_app", "demo-1", SECRET)
+        ur.verify_query_sign("demo_app", "demo-1", SECRET, sign)
+        with self.assertRaises(RechargeError) as cm:
+            ur.verify_query_sign("demo_app", "demo-1", SECRET, sign.upper())
+        self.assertEqual(cm.exception.code, "INVALID_SIGN")
+
+    def test_threads_share_one_instance(self) -> None:
+        now = int(time.time())
+        bodies = [ur.build_callback_body(orderid=f"o-{i}", localusermark="m", amount=i, t=now, secret=SECRET)
+                  for i in range(16)]
+        errors: list = []
+
+        def work(i: int) -> None:
+            try:
+                for _ in range(100):
+                    cb = ur.verify_callback(bodies[i], SECRET, now=now)
+                    assert cb.amount == i, cb
+            except Exception as e:  # pragma: no cover
+                errors.append(e)
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+
+    def test_component_path(self) -> None:
+        if "USDT_RECHARGE_COMPONENT" not in os.environ:
+            self.assertEqual(ur.component_path(),
+                             HERE.parents[1] / "target" / "component" / "usdt_recharge.wasm")
+        env = dict(os.environ, USDT_RECHARGE_COMPONENT="/nonexistent/x.wasm", PYTHONPATH=str(HERE))
+        out = subprocess.run([sys.executable, "-c", "import usdt_recharge as u; u.parse_amount('1')"],
+                             env=env, capture_output=True, text=True)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("FileNotFoundError", out.stderr)
+        self.assertIn("/nonexistent/x.wasm", out.stderr)
+
+
+class Keyring(unittest.TestCase):
+    def test_check_order_in_one_call(self) -> None:
+        body = json.dumps(dict(ORDER, sign=ur.sign_order(ORDER, SECRET)))
+        with ur.keyring([("other", "x"), ("demo_app", "old"), ("demo_app", SECRET)]) as kr:
+            self.assertEqual(len(kr), 2)  # a later duplicate appid replaces an earlier one
+            self.assertEqual(kr.check_order(body.encode()).fields, ur.OrderFields(**ORDER))
+            with self.assertRaises(ur.OrderRejected) as cm:
+                kr.check_order(body.replace("alice", "bob"))
+            self.assertEqual(cm.exception.codes, ["SIGN_MISMATCH"])
+        with self.assertRaises(ValueError):
+            kr.check_order(body)  # closed
+        with self.assertRaises(TypeError):
+            ur.keyring({"demo_app": 1})
+
+    def test_dropped_keyrings_are_released_and_survive_a_new_instance(self) -> None:
+        rc = ur.Recharge()
+        body = json.dumps(dict(ORDER, sign=ur.sign_order(ORDER, SECRET)))
+        kr = rc.keyring({"demo_app": SECRET})
+        for _ in range(50):  # dropped through the pending list, under the lock
+            rc.keyring({"demo_app": SECRET}).check_order(body)
+        rc.parse_amount("1")
+        self.assertEqual(rc._pending_drops, [])
+        rc._instantiate()  # what a trap does
+        self.assertEqual(kr.check_order(body).orderid, ORDER["orderid"])
+
+
+class GatewayValidate(unittest.TestCase):
+    def test_validate(self) -> None:
+        import gateway_validate as gv
+        keyring = ur.keyring({"demo_app": SECRET})
+        good = json.dumps(dict(ORDER, sign=ur.sign_order(ORDER, SECRET)))
+        v = gv.validate(good, keyring)
+        self.assertEqual(v["status"], 1)
+        self.assertEqual((v["order"]["chain"], v["order"]["amount_usdt"]), ("TRC20", "100.0000"))
+        self.assertEqual(gv.validate(good, ur.keyring({"demo_app": "wrong"}))["codes"], ["SIGN_MISMATCH"])
+        self.assertEqual(gv.validate(good, ur.keyring({}))["codes"], ["UNKNOWN_APPID"])
+        self.assertEqual(gv.validate("[]", keyring)["codes"], ["INVALID_JSON"])
+
+    def test_cli(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            secrets = Path(tmp) / "secrets.json"
+            secrets.write_text(json.dumps({"demo_app": SECRET}))
+            body = json.dumps(dict(ORDER, sign=ur.sign_order(ORDER, SECRET)))
+            out = subprocess.run([sys.executable, str(HERE / "gateway_validate.py"), "--secrets", str(secrets)],
+                                 input=body, capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertEqual(json.loads(out.stdout)["order"]["orderid"], ORDER["orderid"])
+            out = subprocess.run([sys.executable, str(HERE / "gateway_validate.py"), "--secrets", str(secrets)],
+                                 input=body.replace("alice", "bob"), capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 1)
+            self.assertEqual(json.loads(out.stdout)["codes"], ["SIGN_MISMATCH"])
+
+
+if __name__ == "__main__":
+    unittest.main()
