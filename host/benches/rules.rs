@@ -104,6 +104,30 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // Where the time goes: a trivial call (the crossing alone) and the TRON address
+    // check (base58 decode and two SHA-256), natively and in the component.
+    let tron = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
+    let mut g = c.benchmark_group("breakdown");
+    g.bench_function("trivial call (count-confirmations)/component", |b| {
+        b.iter(|| {
+            pooled
+                .count_confirmations(black_box(10), 5)
+                .expect("no trap")
+        })
+    });
+    g.bench_function("inspect-address TRC20/native", |b| {
+        b.iter(|| usdt_recharge::addresses::inspect_address(black_box(tron)).is_ok())
+    });
+    g.bench_function("inspect-address TRC20/component", |b| {
+        b.iter(|| {
+            pooled
+                .inspect_address(black_box(tron))
+                .expect("no trap")
+                .is_ok()
+        })
+    });
+    g.finish();
+
     // Many threads share one pool: what the gateway does under load.
     let shared: Arc<Rules> = pooled;
     c.bench_function(
