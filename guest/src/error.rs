@@ -34,23 +34,6 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 13] = [
-        Self::InvalidJson,
-        Self::MissingField,
-        Self::InvalidField,
-        Self::InvalidAmount,
-        Self::InvalidAddress,
-        Self::UnsupportedChain,
-        Self::ChainMismatch,
-        Self::InvalidNotifyUrl,
-        Self::InvalidSign,
-        Self::SignMismatch,
-        Self::TimestampOutOfWindow,
-        Self::InvalidPolicy,
-        Self::UnknownAppid,
-    ];
-
     /// The stable wire code, e.g. `SIGN_MISMATCH`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -68,11 +51,6 @@ impl ErrorCode {
             Self::InvalidPolicy => "INVALID_POLICY",
             Self::UnknownAppid => "UNKNOWN_APPID",
         }
-    }
-
-    /// The code for a wire string, if it is one of ours.
-    pub fn from_wire(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == code)
     }
 }
 
@@ -151,14 +129,6 @@ impl Chain {
     /// The chain for a wire name (exact, upper case).
     pub fn from_wire(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == name)
-    }
-
-    /// The decimals of USDT on this chain.
-    pub const fn usdt_decimals(self) -> u8 {
-        match self {
-            Self::Trc20 | Self::Erc20 => 6,
-            Self::Omni => 8,
-        }
     }
 }
 

@@ -30,6 +30,3 @@ pub const MAX_ORDER_AMOUNT: u64 = (1 << 53) - 1;
 
 /// The largest amount the gateway stores (a signed 64-bit column): 2^63-1.
 pub const MAX_STORED_AMOUNT: u64 = i64::MAX as u64;
-
-/// The receiver's replay window for callbacks, in seconds (±300 s).
-pub const CALLBACK_WINDOW_SECS: u32 = 300;

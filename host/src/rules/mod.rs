@@ -7,7 +7,6 @@
 
 mod bindings;
 
-use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
@@ -110,14 +109,6 @@ impl Rules {
     /// The component this workspace builds, embedded in the binary.
     pub fn builtin(limits: RulesLimits) -> Result<Arc<Self>> {
         Self::from_bytes(usdt_recharge_component::COMPONENT, limits)
-    }
-
-    /// A component file (a `.wasm` component, e.g. a new build of the rules).
-    pub fn from_file(path: &Path, limits: RulesLimits) -> Result<Arc<Self>> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("reading component {}", path.display()))?;
-        Self::from_bytes(&bytes, limits)
-            .with_context(|| format!("loading component {}", path.display()))
     }
 
     /// Compile a component from its bytes and prepare instantiation. The linker is empty:
