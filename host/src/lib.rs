@@ -1,4 +1,17 @@
 //! `usdt-gateway`: the host that runs the USDT Recharge API V2 on the protocol
 //! component `usdt:recharge@2.0.0`.
+//!
+//! - [`rules`]: the component, sandboxed (compiled once, pooled, capped, interruptible).
+//! - [`config`]: defaults → file → environment, validated.
+//! - [`store`]: SQLite (embedded) or PostgreSQL; orders and address bindings.
+//! - [`writer`]: group commit of new orders.
+//! - [`api`]: the HTTP API.
+//! - [`gateway`]: assembling and serving all of it.
 
+pub mod api;
+pub mod config;
+pub mod gateway;
 pub mod rules;
+pub mod store;
+pub mod telemetry;
+pub mod writer;

@@ -111,6 +111,14 @@ impl Rules {
         Self::from_bytes(usdt_recharge_component::COMPONENT, limits)
     }
 
+    /// A component build read from `path` (an operator rolling out new rules without
+    /// rebuilding the host).
+    pub fn from_file(path: &std::path::Path, limits: RulesLimits) -> Result<Arc<Self>> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("reading the component {}", path.display()))?;
+        Self::from_bytes(&bytes, limits)
+    }
+
     /// Compile a component from its bytes and prepare instantiation. The linker is empty:
     /// a component that imports anything is refused here.
     pub fn from_bytes(bytes: &[u8], limits: RulesLimits) -> Result<Arc<Self>> {

@@ -1,0 +1,204 @@
+//! Every failure answer of the API: one type, one body shape
+//! `{"status":0,"data":{"code":"…","msg":"…"}}`, one table from code to HTTP status.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::rules::{ErrorCode, Rejection, RulesFault};
+use crate::store::StoreError;
+use crate::writer::WriteError;
+
+/// A refused or failed request. Client mistakes map to 4xx with a stable code; faults
+/// of the gateway map to 5xx and are logged.
+#[derive(Debug)]
+pub enum AppError {
+    /// The component refused the input: every rejection, the first is `data.code`.
+    Rejected(Vec<Rejection>),
+    /// A refusal decided by the gateway itself.
+    Gateway(GatewayCode, String),
+    /// The component could not judge the input (trap, deadline, memory cap).
+    Rules(RulesFault),
+    /// The database failed; nothing was acknowledged.
+    Store(String),
+}
+
+/// The codes the gateway host adds to the component's (see `docs/protocol.md` §10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GatewayCode {
+    /// 400: the body is not one JSON object (query endpoint).
+    InvalidJson,
+    /// 400: a required field is absent (query endpoint).
+    MissingField,
+    /// 400: a field has the wrong type (query endpoint).
+    InvalidField,
+    /// 403: the appid is not a merchant.
+    UnknownAppid,
+    /// 409: same appid and orderid with other signed fields.
+    DuplicateOrder,
+    /// 409: the address belongs to another `(appid, username)`.
+    AddressBoundToOtherUser,
+    /// 404: no such order for this appid.
+    OrderNotFound,
+    /// 415: not `application/json`.
+    UnsupportedMediaType,
+    /// 413: body over 64 KiB.
+    PayloadTooLarge,
+    /// 405: not `POST`.
+    MethodNotAllowed,
+    /// 404: no such path.
+    NotFound,
+    /// 503: the request took longer than `request_timeout`.
+    Timeout,
+    /// 500: an unexpected fault of the gateway.
+    Internal,
+}
+
+impl GatewayCode {
+    /// The stable wire code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "INVALID_JSON",
+            Self::MissingField => "MISSING_FIELD",
+            Self::InvalidField => "INVALID_FIELD",
+            Self::UnknownAppid => "UNKNOWN_APPID",
+            Self::DuplicateOrder => "DUPLICATE_ORDER",
+            Self::AddressBoundToOtherUser => "ADDRESS_BOUND_TO_OTHER_USER",
+            Self::OrderNotFound => "ORDER_NOT_FOUND",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::NotFound => "NOT_FOUND",
+            Self::Timeout => "TIMEOUT",
+            Self::Internal => "INTERNAL_ERROR",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Self::InvalidJson | Self::MissingField | Self::InvalidField => StatusCode::BAD_REQUEST,
+            Self::UnknownAppid => StatusCode::FORBIDDEN,
+            Self::DuplicateOrder | Self::AddressBoundToOtherUser => StatusCode::CONFLICT,
+            Self::OrderNotFound | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The HTTP status of a component rejection (`docs/protocol.md` §10).
+fn rejection_status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::InvalidSign | ErrorCode::SignMismatch => StatusCode::UNAUTHORIZED,
+        ErrorCode::UnknownAppid => StatusCode::FORBIDDEN,
+        ErrorCode::InvalidJson
+        | ErrorCode::MissingField
+        | ErrorCode::InvalidField
+        | ErrorCode::InvalidAmount
+        | ErrorCode::InvalidAddress
+        | ErrorCode::UnsupportedChain
+        | ErrorCode::ChainMismatch
+        | ErrorCode::InvalidNotifyUrl
+        | ErrorCode::TimestampOutOfWindow
+        | ErrorCode::InvalidPolicy => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl AppError {
+    /// A gateway refusal with its message.
+    pub fn gateway(code: GatewayCode, msg: impl Into<String>) -> Self {
+        Self::Gateway(code, msg.into())
+    }
+
+    /// One component rejection.
+    pub fn rejected(rejection: Rejection) -> Self {
+        Self::Rejected(vec![rejection])
+    }
+
+    /// The stable code this error answers with.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Rejected(list) => list.first().map_or("INVALID_JSON", |r| r.code.as_str()),
+            Self::Gateway(code, _) => code.as_str(),
+            Self::Rules(_) => "RULES_UNAVAILABLE",
+            Self::Store(_) => "STORE_UNAVAILABLE",
+        }
+    }
+}
+
+impl From<RulesFault> for AppError {
+    fn from(fault: RulesFault) -> Self {
+        Self::Rules(fault)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e.to_string())
+    }
+}
+
+impl From<WriteError> for AppError {
+    fn from(e: WriteError) -> Self {
+        Self::Store(e.to_string())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let code = self.code();
+        let (status, body) = match &self {
+            Self::Rejected(list) => {
+                let first = list.first();
+                let status = first.map_or(StatusCode::BAD_REQUEST, |r| rejection_status(r.code));
+                let errors: Vec<_> = list
+                    .iter()
+                    .map(|r| json!({"code": r.code.as_str(), "field": r.field, "msg": r.message}))
+                    .collect();
+                let mut data = serde_json::Map::new();
+                data.insert("code".into(), json!(code));
+                data.insert(
+                    "msg".into(),
+                    json!(first.map_or("", |r| r.message.as_str())),
+                );
+                if let Some(field) = first.and_then(|r| r.field.as_deref()) {
+                    data.insert("field".into(), json!(field));
+                }
+                data.insert("errors".into(), json!(errors));
+                let data = serde_json::Value::Object(data);
+                (status, data)
+            }
+            Self::Gateway(gateway, msg) => (gateway.status(), json!({"code": code, "msg": msg})),
+            Self::Rules(fault) => {
+                tracing::error!(error = %fault, "rules component fault");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"code": code, "msg": "the protocol rules could not judge this request; retry"}),
+                )
+            }
+            Self::Store(e) => {
+                tracing::error!(error = %e, "storage fault");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"code": code, "msg": "the order store is unavailable; nothing was recorded, retry"}),
+                )
+            }
+        };
+        let mut response = (status, Json(json!({"status": 0, "data": body}))).into_response();
+        if matches!(self, Self::Gateway(GatewayCode::MethodNotAllowed, _)) {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    }
+}

@@ -1,0 +1,96 @@
+//! The HTTP API: the V2 order endpoints, health checks, and the framing shared by all.
+//! `app(state)` is the whole router, so tests drive it with `oneshot` and the server
+//! runs exactly the same thing.
+
+mod body;
+mod error;
+mod health;
+mod orders;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::http::{HeaderName, Request};
+use axum::routing::{get, post};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Merchant;
+use crate::rules::{ConfirmationPolicy, Rules};
+use crate::store::Store;
+use crate::writer::OrderWriter;
+
+pub use body::MAX_BODY_BYTES;
+pub use error::{AppError, GatewayCode};
+
+/// Path of the order endpoint.
+pub const ORDER_PATH: &str = "/api/merchant/v2/TraderRechargeorder";
+/// Path of the order query endpoint.
+pub const QUERY_PATH: &str = "/api/merchant/v2/TraderRechargeorderQuery";
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The protocol rules (the sandboxed component).
+    pub rules: Arc<Rules>,
+    /// The database.
+    pub store: Store,
+    /// The group-commit queue for new orders.
+    pub writer: OrderWriter,
+    /// Merchants by appid (the query endpoint looks up secrets here; the order endpoint
+    /// uses the component's keyring, loaded from the same list).
+    pub merchants: Arc<HashMap<String, Merchant>>,
+    /// The confirmation policy, checked by the component at start.
+    pub policy: Arc<ConfirmationPolicy>,
+    /// How long a pending order lives.
+    pub order_ttl: Duration,
+}
+
+/// The whole API with its middleware: request ids (`x-request-id`, taken from the
+/// client or made), a tracing span per request, and a deadline per request.
+pub fn app(state: AppState, request_timeout: Duration) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let middleware = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id))
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            AppError::gateway(GatewayCode::Timeout, "the request took too long; retry")
+        }))
+        .timeout(request_timeout);
+    Router::new()
+        .route(
+            ORDER_PATH,
+            post(orders::create).fallback(method_not_allowed),
+        )
+        .route(QUERY_PATH, post(orders::query).fallback(method_not_allowed))
+        .route("/healthz", get(health::alive))
+        .route("/readyz", get(health::ready))
+        .fallback(not_found)
+        .layer(middleware)
+        .with_state(state)
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::gateway(
+        GatewayCode::MethodNotAllowed,
+        "this endpoint takes POST only",
+    )
+}
+
+async fn not_found() -> AppError {
+    AppError::gateway(GatewayCode::NotFound, "no such endpoint")
+}

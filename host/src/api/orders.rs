@@ -1,0 +1,214 @@
+//! `POST /api/merchant/v2/TraderRechargeorder` and `…/TraderRechargeorderQuery`.
+//!
+//! The component judges every field and signature; this module adds what needs the
+//! database (idempotency, duplicates, address bindings) and the clock.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::AppState;
+use super::body::JsonText;
+use super::error::{AppError, GatewayCode};
+use crate::store::{CreateOutcome, NewOrder, OrderRecord};
+
+/// The success message the seed fixes.
+const ACCEPTED: &str = "订单已受理";
+
+/// `{"status":1,"data":…}`.
+#[derive(Debug, Serialize)]
+pub struct Success<T> {
+    status: u8,
+    data: T,
+}
+
+impl<T> Success<T> {
+    fn new(data: T) -> Json<Self> {
+        Json(Self { status: 1, data })
+    }
+}
+
+/// The data of an accepted order.
+#[derive(Debug, Serialize)]
+pub struct Accepted {
+    msg: &'static str,
+    ordersn: String,
+    orderid: String,
+    chain: String,
+    address: String,
+    amount: i64,
+    required_confirmations: i64,
+}
+
+/// Create an order: the component parses, finds the merchant and checks the sign in one
+/// call; the writer stores it (or finds the identical earlier one) and answers after
+/// the commit.
+pub async fn create(
+    State(state): State<AppState>,
+    JsonText(body): JsonText,
+) -> Result<Json<Success<Accepted>>, AppError> {
+    let order = state
+        .rules
+        .check_order(&body)?
+        .map_err(AppError::Rejected)?;
+    let required =
+        state
+            .rules
+            .required_confirmations(order.chain, order.fields.amount, &state.policy)?;
+    let amount = i64::try_from(order.fields.amount)
+        .map_err(|_| AppError::gateway(GatewayCode::Internal, "amount out of range"))?;
+    let now = unix_millis(SystemTime::now());
+    let ttl = i64::try_from(state.order_ttl.as_millis()).unwrap_or(i64::MAX);
+    let new = NewOrder {
+        ordersn: format!("cz-{}", uuid::Uuid::new_v4()),
+        appid: order.fields.appid,
+        orderid: order.fields.orderid,
+        username: order.fields.username,
+        localusermark: order.fields.localusermark,
+        address: order.fields.address,
+        canonical_address: order.canonical_address,
+        chain: order.chain.as_str().to_owned(),
+        amount,
+        notify_url: order.notify_url,
+        required_confirmations: i64::from(required),
+        created_at: now,
+        expires_at: now.saturating_add(ttl),
+    };
+    match state.writer.submit(new).await? {
+        CreateOutcome::Created(stored) | CreateOutcome::Existing(stored) => {
+            Ok(Success::new(Accepted {
+                msg: ACCEPTED,
+                ordersn: stored.ordersn,
+                orderid: stored.orderid,
+                chain: stored.chain,
+                address: stored.address,
+                amount: stored.amount,
+                required_confirmations: stored.required_confirmations,
+            }))
+        }
+        CreateOutcome::Duplicate => Err(AppError::gateway(
+            GatewayCode::DuplicateOrder,
+            "this orderid was already placed with other fields",
+        )),
+        CreateOutcome::AddressBound => Err(AppError::gateway(
+            GatewayCode::AddressBoundToOtherUser,
+            "this address is bound to another user",
+        )),
+    }
+}
+
+/// The query body: every field kept as raw JSON so absence, `null` and wrong types get
+/// their own codes. A repeated field is refused by the derive.
+#[derive(Debug, Deserialize)]
+struct QueryBody {
+    appid: Option<Value>,
+    orderid: Option<Value>,
+    sign: Option<Value>,
+}
+
+/// An order as the query endpoint shows it.
+#[derive(Debug, Serialize)]
+pub struct OrderView {
+    ordersn: String,
+    orderid: String,
+    /// `pending`, `confirming`, `confirmed` or `expired`.
+    state: &'static str,
+    chain: String,
+    address: String,
+    amount: i64,
+    received_amount: i64,
+    txid: Option<String>,
+    block_height: Option<i64>,
+    confirmations: i64,
+    required_confirmations: i64,
+    /// `none` until a deposit is confirmed.
+    callback: &'static str,
+    created_at: i64,
+    expires_at: i64,
+}
+
+/// Query an order: `md5(appid|orderid|secret)` checked by the component.
+pub async fn query(
+    State(state): State<AppState>,
+    JsonText(body): JsonText,
+) -> Result<Json<Success<OrderView>>, AppError> {
+    let query: QueryBody = serde_json::from_str(&body).map_err(|e| {
+        AppError::gateway(
+            GatewayCode::InvalidJson,
+            format!("the body is not a query object: {e}"),
+        )
+    })?;
+    let appid = string_field("appid", query.appid)?;
+    let orderid = string_field("orderid", query.orderid)?;
+    let sign = string_field("sign", query.sign)?;
+    let merchant = state
+        .merchants
+        .get(&appid)
+        .ok_or_else(|| AppError::gateway(GatewayCode::UnknownAppid, "unknown appid"))?;
+    state
+        .rules
+        .verify_query_sign(&appid, &orderid, merchant.secret.expose(), &sign)?
+        .map_err(AppError::rejected)?;
+    let record = state
+        .store
+        .find_order(&appid, &orderid)
+        .await?
+        .ok_or_else(|| {
+            AppError::gateway(GatewayCode::OrderNotFound, "no such order for this appid")
+        })?;
+    Ok(Success::new(view(record, SystemTime::now())))
+}
+
+fn view(record: OrderRecord, now: SystemTime) -> OrderView {
+    let OrderRecord {
+        order,
+        status,
+        received_amount,
+    } = record;
+    let state = match status.as_str() {
+        "confirmed" => "confirmed",
+        "confirming" => "confirming",
+        _ if unix_millis(now) >= order.expires_at => "expired",
+        _ => "pending",
+    };
+    OrderView {
+        ordersn: order.ordersn,
+        orderid: order.orderid,
+        state,
+        chain: order.chain,
+        address: order.address,
+        amount: order.amount,
+        received_amount,
+        txid: None,
+        block_height: None,
+        confirmations: 0,
+        required_confirmations: order.required_confirmations,
+        callback: "none",
+        created_at: order.created_at / 1000,
+        expires_at: order.expires_at / 1000,
+    }
+}
+
+/// A required string field of the query body.
+fn string_field(name: &str, value: Option<Value>) -> Result<String, AppError> {
+    match value {
+        None | Some(Value::Null) => Err(AppError::gateway(
+            GatewayCode::MissingField,
+            format!("`{name}` is required"),
+        )),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(AppError::gateway(
+            GatewayCode::InvalidField,
+            format!("`{name}` must be a string"),
+        )),
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_millis(t: SystemTime) -> i64 {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}

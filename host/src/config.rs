@@ -1,0 +1,540 @@
+//! Configuration: the documented defaults (`config/defaults.toml`, embedded), then an
+//! operator's TOML file, then `USDT_GATEWAY_*` environment variables. Loaded once at
+//! start and validated; every error names the key at fault.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+/// The documented defaults, the first layer of every configuration.
+pub const DEFAULTS: &str = include_str!("../config/defaults.toml");
+
+/// The prefix of environment overrides; nested keys are joined by `__`.
+pub const ENV_PREFIX: &str = "USDT_GATEWAY_";
+
+/// A value that must never reach a log: `Debug` and `Display` print `[redacted]`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the few places that must use it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The whole configuration, as read (see `config/defaults.toml` for every key).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP API listens on.
+    pub listen: SocketAddr,
+    /// Folder of the embedded database and the dev merchant's secret.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite.
+    #[serde(default)]
+    pub database_url: Option<Secret>,
+    /// Longest time a request may take.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Logging.
+    pub log: LogConfig,
+    /// Development mode.
+    pub dev: DevConfig,
+    /// Order lifecycle.
+    pub orders: OrdersConfig,
+    /// Callback delivery.
+    pub notify: NotifyConfig,
+    /// Confirmation policy.
+    pub confirmations: ConfirmationsConfig,
+    /// The protocol component and its sandbox.
+    pub rules: RulesConfig,
+    /// The merchants.
+    #[serde(default)]
+    pub merchants: Vec<MerchantConfig>,
+}
+
+/// `[log]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Output format.
+    pub format: LogFormat,
+    /// A `tracing` filter directive.
+    pub level: String,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[dev]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevConfig {
+    /// Development mode: a demo merchant when none is configured.
+    pub enabled: bool,
+}
+
+/// `[orders]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrdersConfig {
+    /// A pending order with no deposit expires after this long.
+    #[serde(with = "humantime_serde")]
+    pub ttl: Duration,
+}
+
+/// `[notify]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Delays before each retry of a callback.
+    #[serde(deserialize_with = "durations")]
+    pub retry_delays: Vec<Duration>,
+    /// Time one attempt may take.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Allow callbacks to private and loopback addresses.
+    pub allow_private_targets: bool,
+}
+
+/// `[confirmations]`: the base rule and per-chain overrides.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmationsConfig {
+    /// Required below the threshold.
+    pub default: u32,
+    /// The threshold in USDT, decimal text.
+    pub large_amount: String,
+    /// Required at or above the threshold.
+    pub large_required: u32,
+    /// Overrides keyed by chain name (`TRC20`, `ERC20`, `OMNI`).
+    #[serde(default)]
+    pub chains: BTreeMap<String, ConfirmationRuleConfig>,
+}
+
+impl ConfirmationsConfig {
+    /// The base rule (the top-level keys of `[confirmations]`).
+    pub fn base(&self) -> ConfirmationRuleConfig {
+        ConfirmationRuleConfig {
+            default: self.default,
+            large_amount: self.large_amount.clone(),
+            large_required: self.large_required,
+        }
+    }
+}
+
+/// One confirmation rule, as written in the configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmationRuleConfig {
+    /// Required below the threshold.
+    pub default: u32,
+    /// The threshold in USDT, decimal text.
+    pub large_amount: String,
+    /// Required at or above the threshold.
+    pub large_required: u32,
+}
+
+/// `[rules]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Path of a component build to run instead of the built-in one (empty: built-in).
+    pub component: PathBuf,
+    /// Largest linear memory of one instance, MiB.
+    pub max_memory_mib: u32,
+    /// Longest time one call may run.
+    #[serde(with = "humantime_serde")]
+    pub call_timeout: Duration,
+}
+
+/// One `[[merchants]]` entry.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantConfig {
+    /// The merchant's id.
+    pub appid: String,
+    /// The signing secret, inline.
+    #[serde(default)]
+    pub secret: Option<Secret>,
+    /// The name of an environment variable holding the secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+    /// The default callback URL.
+    #[serde(default)]
+    pub notify_url: Option<String>,
+}
+
+/// A list of durations written as text (`["15s", "1m"]`).
+fn durations<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+    let list: Vec<humantime_serde::Serde<Duration>> = Deserialize::deserialize(d)?;
+    Ok(list
+        .into_iter()
+        .map(humantime_serde::Serde::into_inner)
+        .collect())
+}
+
+/// A configuration that could not be loaded; the message names the key at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl ConfigError {
+    fn key(key: impl fmt::Display, problem: impl fmt::Display) -> Self {
+        Self(format!("`{key}`: {problem}"))
+    }
+}
+
+/// Where the database lives.
+#[derive(Clone, Debug)]
+pub enum Database {
+    /// The embedded SQLite database file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server.
+    Postgres(Secret),
+}
+
+impl Database {
+    /// For logs: the SQLite path, or `postgres` (the URL may hold a password).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite {}", path.display()),
+            Self::Postgres(_) => "postgres".into(),
+        }
+    }
+}
+
+/// A merchant with its secret resolved.
+#[derive(Clone, Debug)]
+pub struct Merchant {
+    /// The merchant's id.
+    pub appid: String,
+    /// The signing secret.
+    pub secret: Secret,
+    /// The default callback URL.
+    pub notify_url: Option<String>,
+}
+
+impl Config {
+    /// Defaults, then `file` (when given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_with_env(file, Env::prefixed(ENV_PREFIX).split("__"))
+    }
+
+    /// Defaults, then `file`, then the given environment provider (tests pass their own).
+    pub fn load_with_env(file: Option<&Path>, env: Env) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError(format!(
+                    "the file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Self = figment
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError(flatten_figment_error(e)))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Checks that need no component: ranges, duplicates, the merchant table.
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.notify.retry_delays.len() > 8 {
+            return Err(ConfigError::key(
+                "notify.retry_delays",
+                "the protocol allows at most 8 retries",
+            ));
+        }
+        if self.notify.timeout.is_zero() {
+            return Err(ConfigError::key("notify.timeout", "must be above zero"));
+        }
+        if self.request_timeout.is_zero() {
+            return Err(ConfigError::key("request_timeout", "must be above zero"));
+        }
+        if self.orders.ttl.is_zero() {
+            return Err(ConfigError::key("orders.ttl", "must be above zero"));
+        }
+        if !(1..=4096).contains(&self.rules.max_memory_mib) {
+            return Err(ConfigError::key("rules.max_memory_mib", "must be 1..=4096"));
+        }
+        if self.rules.call_timeout < Duration::from_millis(1) {
+            return Err(ConfigError::key(
+                "rules.call_timeout",
+                "must be at least 1ms",
+            ));
+        }
+        if let Some(url) = &self.database_url
+            && !url.expose().starts_with("postgres://")
+            && !url.expose().starts_with("postgresql://")
+        {
+            return Err(ConfigError::key(
+                "database_url",
+                "must start with postgres:// (leave it unset for the embedded SQLite)",
+            ));
+        }
+        for chain in self.confirmations.chains.keys() {
+            if !["TRC20", "ERC20", "OMNI"].contains(&chain.as_str()) {
+                return Err(ConfigError::key(
+                    format!("confirmations.chains.{chain}"),
+                    "the chain must be TRC20, ERC20 or OMNI",
+                ));
+            }
+        }
+        if self.merchants.is_empty() && !self.dev.enabled {
+            return Err(ConfigError::key(
+                "merchants",
+                "at least one merchant is required when dev.enabled = false",
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, m) in self.merchants.iter().enumerate() {
+            if m.appid.is_empty() {
+                return Err(ConfigError::key(
+                    format!("merchants[{i}].appid"),
+                    "is empty",
+                ));
+            }
+            if !seen.insert(m.appid.as_str()) {
+                return Err(ConfigError::key(
+                    format!("merchants[{i}].appid"),
+                    format_args!("`{}` is configured twice", m.appid),
+                ));
+            }
+            if let Some(url) = &m.notify_url {
+                check_url(url)
+                    .map_err(|p| ConfigError::key(format!("merchants[{i}].notify_url"), p))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Where the database lives.
+    pub fn database(&self) -> Database {
+        match &self.database_url {
+            Some(url) => Database::Postgres(url.clone()),
+            None => Database::Sqlite(self.data_dir.join("gateway.db")),
+        }
+    }
+
+    /// The merchants with their secrets resolved from the configuration or the
+    /// environment. Does not create the dev merchant (see [`crate::gateway`]).
+    pub fn resolve_merchants(&self) -> Result<Vec<Merchant>, ConfigError> {
+        self.merchants
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let secret = match (&m.secret, &m.secret_env) {
+                    (Some(s), None) => s.clone(),
+                    (None, Some(var)) => Secret::new(std::env::var(var).map_err(|_| {
+                        ConfigError::key(
+                            format!("merchants[{i}].secret_env"),
+                            format_args!("the environment variable {var} is not set"),
+                        )
+                    })?),
+                    (Some(_), Some(_)) => {
+                        return Err(ConfigError::key(
+                            format!("merchants[{i}]"),
+                            "set `secret` or `secret_env`, not both",
+                        ));
+                    }
+                    (None, None) => {
+                        return Err(ConfigError::key(
+                            format!("merchants[{i}].secret"),
+                            "is missing (or set `secret_env`)",
+                        ));
+                    }
+                };
+                if secret.expose().is_empty() {
+                    return Err(ConfigError::key(
+                        format!("merchants[{i}].secret"),
+                        "is empty",
+                    ));
+                }
+                Ok(Merchant {
+                    appid: m.appid.clone(),
+                    secret,
+                    notify_url: m.notify_url.clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A merchant's default callback URL: absolute http(s) with a host.
+fn check_url(url: &str) -> Result<(), String> {
+    let uri: axum::http::Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => return Err("must start with http:// or https://".into()),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err("has no host".into());
+    }
+    Ok(())
+}
+
+/// figment reports the key path and the source of the value; keep it on one line.
+fn flatten_figment_error(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let detail = e.kind.to_string();
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
+            if key.is_empty() {
+                format!("{detail}{source}")
+            } else {
+                format!("`{key}`: {detail}{source}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(&path, toml).unwrap();
+        Config::load_with_env(Some(&path), Env::prefixed("USDT_GATEWAY_TEST_UNUSED_"))
+    }
+
+    #[test]
+    fn defaults_alone_are_valid_and_documented_values_hold() {
+        let config =
+            Config::load_with_env(None, Env::prefixed("USDT_GATEWAY_TEST_UNUSED_")).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert!(config.dev.enabled);
+        assert_eq!(config.notify.retry_delays.len(), 8);
+        assert_eq!(config.notify.retry_delays[0], Duration::from_secs(15));
+        assert_eq!(config.notify.retry_delays[7], Duration::from_secs(6 * 3600));
+        assert_eq!(config.notify.timeout, Duration::from_secs(6));
+        assert!(!config.notify.allow_private_targets);
+        assert_eq!(config.confirmations.default, 1);
+        assert_eq!(config.confirmations.large_amount, "10000");
+        assert_eq!(config.confirmations.large_required, 3);
+        assert_eq!(config.orders.ttl, Duration::from_secs(24 * 3600));
+        assert!(matches!(config.database(), Database::Sqlite(p) if p.ends_with("gateway.db")));
+    }
+
+    #[test]
+    fn a_file_overrides_defaults_and_names_bad_keys() {
+        let config = load(
+            "listen = \"0.0.0.0:9000\"\n[notify]\ntimeout = \"2s\"\n\
+             [[merchants]]\nappid = \"m1\"\nsecret = \"s\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.notify.timeout, Duration::from_secs(2));
+        assert_eq!(
+            config.notify.retry_delays.len(),
+            8,
+            "untouched keys keep defaults"
+        );
+
+        let err = load("[notify]\ntimeout = \"soon\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("notify.timeout"), "{err}");
+        let err = load("[confirmations]\ndefault = -1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("confirmations.default"), "{err}");
+        let err = load("listen = \"nowhere\"\n").unwrap_err().to_string();
+        assert!(err.contains("listen"), "{err}");
+        let err = load("typo = 1\n").unwrap_err().to_string();
+        assert!(err.contains("typo"), "{err}");
+        let err = load("[[merchants]]\nappid = \"a\"\nsecret = \"s\"\n[[merchants]]\nappid = \"a\"\nsecret = \"t\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("merchants[1].appid"), "{err}");
+        let err = load("[dev]\nenabled = false\n").unwrap_err().to_string();
+        assert!(err.contains("`merchants`"), "{err}");
+        let err = load("[[merchants]]\nappid = \"a\"\nsecret = \"s\"\nnotify_url = \"ftp://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("merchants[0].notify_url"), "{err}");
+        let err = load("database_url = \"mysql://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("database_url"), "{err}");
+        let err = load("[notify]\nretry_delays = [\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("notify.retry_delays"), "{err}");
+    }
+
+    #[test]
+    fn secrets_come_from_the_environment_and_never_print() {
+        let var = "USDT_GATEWAY_TEST_SECRET_FOR_CONFIG_TEST";
+        let config = load(&format!(
+            "[[merchants]]\nappid = \"m\"\nsecret_env = \"{var}\"\n"
+        ))
+        .unwrap();
+        let err = config.resolve_merchants().unwrap_err().to_string();
+        assert!(err.contains("merchants[0].secret_env"), "{err}");
+
+        let config =
+            load("[[merchants]]\nappid = \"m\"\nsecret = \"hunter2-very-secret\"\n").unwrap();
+        let merchants = config.resolve_merchants().unwrap();
+        assert_eq!(merchants[0].secret.expose(), "hunter2-very-secret");
+        let printed = format!("{config:?} {merchants:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API
+    fn environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("gateway.toml", "[notify]\ntimeout = \"2s\"\n")?;
+            jail.set_env("USDT_GATEWAY_NOTIFY__TIMEOUT", "9s");
+            jail.set_env("USDT_GATEWAY_LISTEN", "127.0.0.1:1234");
+            jail.set_env("USDT_GATEWAY_DATABASE_URL", "postgres://u:pw@db/x");
+            let config = Config::load(Some(Path::new("gateway.toml"))).unwrap();
+            assert_eq!(config.notify.timeout, Duration::from_secs(9));
+            assert_eq!(config.listen.port(), 1234);
+            assert!(matches!(config.database(), Database::Postgres(_)));
+            assert!(!format!("{config:?}").contains("pw@db"));
+            Ok(())
+        });
+    }
+}

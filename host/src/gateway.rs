@@ -1,0 +1,233 @@
+//! Assembling and running the gateway from a [`Config`]: the component, the store, the
+//! merchants, the policy, the order writer, and the HTTP server with graceful shutdown.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::api::{self, AppState};
+use crate::config::{Config, ConfigError, ConfirmationRuleConfig, Merchant, Secret};
+use crate::rules::{Chain, ConfirmationPolicy, ConfirmationRule, Rules, RulesLimits};
+use crate::store::Store;
+use crate::writer::OrderWriter;
+
+/// The appid of the merchant dev mode creates when none is configured.
+pub const DEV_APPID: &str = "demo";
+
+/// File under `data_dir` keeping the dev merchant's secret across restarts.
+const DEV_SECRET_FILE: &str = "dev-merchant.secret";
+
+/// The component to run: `path` when given, else the one built into this binary.
+pub fn load_rules(path: Option<&Path>, config: &Config) -> anyhow::Result<Arc<Rules>> {
+    let limits = RulesLimits {
+        max_memory_bytes: (config.rules.max_memory_mib as usize) << 20,
+        call_timeout: config.rules.call_timeout,
+        ..RulesLimits::default()
+    };
+    match path {
+        Some(path) => Rules::from_file(path, limits),
+        None => Rules::builtin(limits),
+    }
+    .map_err(|e| anyhow::anyhow!("loading the protocol component: {e:#}"))
+}
+
+/// The confirmation policy of the configuration, amounts parsed and the whole checked
+/// by the component.
+pub fn confirmation_policy(config: &Config, rules: &Rules) -> anyhow::Result<ConfirmationPolicy> {
+    let rule = |key: &str, c: &ConfirmationRuleConfig| -> anyhow::Result<ConfirmationRule> {
+        let large_amount = rules
+            .parse_usdt(&c.large_amount)?
+            .map_err(|r| ConfigError(format!("`{key}.large_amount`: {}", r.message)))?;
+        Ok(ConfirmationRule {
+            default_required: c.default,
+            large_amount,
+            large_required: c.large_required,
+        })
+    };
+    let base = rule("confirmations", &config.confirmations.base())?;
+    let mut overrides = Vec::new();
+    for (name, c) in &config.confirmations.chains {
+        let chain = match name.as_str() {
+            "TRC20" => Chain::Trc20,
+            "ERC20" => Chain::Erc20,
+            _ => Chain::Omni,
+        };
+        overrides.push((chain, rule(&format!("confirmations.chains.{name}"), c)?));
+    }
+    let policy = ConfirmationPolicy { base, overrides };
+    rules
+        .validate_policy(&policy)?
+        .map_err(|r| ConfigError(format!("`confirmations`: {}", r.message)))?;
+    Ok(policy)
+}
+
+/// The configured merchants, or in dev mode with none configured the demo merchant
+/// (its secret made once and kept under `data_dir`). The flag says whether the demo
+/// merchant was used.
+pub fn merchants(config: &Config) -> anyhow::Result<(Vec<Merchant>, bool)> {
+    let configured = config.resolve_merchants()?;
+    if !configured.is_empty() || !config.dev.enabled {
+        return Ok((configured, false));
+    }
+    let path = config.data_dir.join(DEV_SECRET_FILE);
+    let secret = match std::fs::read_to_string(&path) {
+        Ok(text) if !text.trim().is_empty() => text.trim().to_owned(),
+        _ => {
+            std::fs::create_dir_all(&config.data_dir)
+                .with_context(|| format!("creating {}", config.data_dir.display()))?;
+            let secret = format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            );
+            write_private(&path, &secret)?;
+            secret
+        }
+    };
+    Ok((
+        vec![Merchant {
+            appid: DEV_APPID.into(),
+            secret: Secret::new(secret),
+            notify_url: None,
+        }],
+        true,
+    ))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// A started gateway: everything but the listening socket.
+#[derive(Debug)]
+pub struct Gateway {
+    state: AppState,
+    writer_task: JoinHandle<()>,
+    /// Whether the demo merchant of dev mode is in use.
+    pub dev_merchant: bool,
+}
+
+impl Gateway {
+    /// Build everything from the configuration: component, store (migrated), merchants,
+    /// policy, writer. `component` overrides `rules.component`.
+    pub async fn start(config: &Config, component: Option<PathBuf>) -> anyhow::Result<Self> {
+        let component = component.or_else(|| {
+            (!config.rules.component.as_os_str().is_empty()).then(|| config.rules.component.clone())
+        });
+        let rules = load_rules(component.as_deref(), config)?;
+        let policy = confirmation_policy(config, &rules)?;
+        let (merchants, dev_merchant) = merchants(config)?;
+        rules.set_merchants(
+            merchants
+                .iter()
+                .map(|m| (m.appid.clone(), m.secret.expose().to_owned()))
+                .collect(),
+        );
+        let store = Store::open(&config.database())
+            .await
+            .context("opening the database")?;
+        let (writer, writer_task) = OrderWriter::spawn(store.clone());
+        let state = AppState {
+            rules,
+            store,
+            writer,
+            merchants: Arc::new(
+                merchants
+                    .into_iter()
+                    .map(|m| (m.appid.clone(), m))
+                    .collect::<HashMap<_, _>>(),
+            ),
+            policy: Arc::new(policy),
+            order_ttl: config.orders.ttl,
+        };
+        Ok(Self {
+            state,
+            writer_task,
+            dev_merchant,
+        })
+    }
+
+    /// The shared state (tests build their own router from it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve the API on `listener` (HTTP/1.1 keep-alive and HTTP/2 prior knowledge on
+    /// the same port) until `shutdown` resolves; then stop accepting, let in-flight
+    /// requests finish, drain the order writer and close the database.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        request_timeout: std::time::Duration,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = api::app(self.state.clone(), request_timeout);
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
+        self.stop().await;
+        Ok(())
+    }
+
+    /// Drain the writer (every queued order is committed and answered) and close the
+    /// database.
+    pub async fn stop(self) {
+        let Self {
+            state, writer_task, ..
+        } = self;
+        let store = state.store.clone();
+        drop(state);
+        if let Err(e) = writer_task.await {
+            tracing::error!(error = %e, "order writer ended abnormally");
+        }
+        store.close().await;
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}

@@ -1,0 +1,343 @@
+//! `usdt-gateway`: serve the API, or help merchants and operators from the command line.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use usdt_gateway::config::Config;
+use usdt_gateway::gateway::{self, Gateway};
+use usdt_gateway::rules::{CallbackFields, OrderFields, Rules};
+use usdt_gateway::telemetry;
+
+/// A self-hosted USDT deposit gateway (USDT Recharge API V2).
+#[derive(Debug, Parser)]
+#[command(name = "usdt-gateway", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway (no configuration needed: SQLite under ./data, dev mode, a demo merchant).
+    Serve(ServeArgs),
+    /// Compute a sign (and a ready-to-send body) the way a merchant must.
+    #[command(subcommand)]
+    Sign(SignCommand),
+    /// Check a callback body (from FILE or standard input) as a merchant's receiver must.
+    VerifyCallback(VerifyArgs),
+    /// Configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// A TOML file over the documented defaults.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Run this build of the protocol component instead of the built-in one.
+    #[arg(long)]
+    component: Option<PathBuf>,
+    /// Listen here instead of `listen` from the configuration.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+struct SecretArgs {
+    /// The merchant's secret.
+    #[arg(
+        long,
+        conflicts_with = "secret_env",
+        required_unless_present = "secret_env"
+    )]
+    secret: Option<String>,
+    /// The name of an environment variable holding the secret (keeps it out of `ps`).
+    #[arg(long)]
+    secret_env: Option<String>,
+}
+
+impl SecretArgs {
+    fn resolve(&self) -> anyhow::Result<String> {
+        match (&self.secret, &self.secret_env) {
+            (Some(s), _) => Ok(s.clone()),
+            (None, Some(var)) => std::env::var(var)
+                .with_context(|| format!("the environment variable {var} is not set")),
+            (None, None) => anyhow::bail!("--secret or --secret-env is required"),
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum SignCommand {
+    /// `md5(appid|username|localusermark|address|orderid|amount|secret)`.
+    Order {
+        #[arg(long)]
+        appid: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        localusermark: String,
+        #[arg(long)]
+        address: String,
+        #[arg(long)]
+        orderid: String,
+        /// Scaled units: 1 USDT = 10000.
+        #[arg(long)]
+        amount: u64,
+        /// Print the whole JSON request body, not just the sign.
+        #[arg(long)]
+        body: bool,
+        /// Add `notify_url` to the body.
+        #[arg(long, requires = "body")]
+        notify_url: Option<String>,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+    /// `md5(appid|orderid|secret)`.
+    Query {
+        #[arg(long)]
+        appid: String,
+        #[arg(long)]
+        orderid: String,
+        /// Print the whole JSON request body, not just the sign.
+        #[arg(long)]
+        body: bool,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// The callback body; `-` or absent reads standard input.
+    file: Option<PathBuf>,
+    /// The time to check `t` against (Unix seconds); default now.
+    #[arg(long)]
+    now: Option<u64>,
+    /// The replay window in seconds.
+    #[arg(long, default_value_t = 300)]
+    window: u32,
+    #[command(flatten)]
+    secret: SecretArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Load and validate the configuration, then print it (secrets redacted).
+    Check {
+        /// A TOML file over the documented defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Print the documented defaults.
+    Defaults,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Sign(command) => sign(command),
+        Command::VerifyCallback(args) => verify_callback(args),
+        Command::Config(ConfigCommand::Check { config }) => config_check(config),
+        Command::Config(ConfigCommand::Defaults) => {
+            print!("{}", usdt_gateway::config::DEFAULTS);
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    telemetry::init(&config.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let gateway = Gateway::start(&config, args.component).await?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("listening on {}", config.listen))?;
+        let local = listener.local_addr()?;
+        if gateway.dev_merchant {
+            let secret = gateway
+                .state()
+                .merchants
+                .get(gateway::DEV_APPID)
+                .map(|m| m.secret.expose().to_owned())
+                .unwrap_or_default();
+            println!(
+                "dev mode: demo merchant appid={} secret={secret} (kept in {})",
+                gateway::DEV_APPID,
+                config.data_dir.display()
+            );
+        }
+        println!("usdt-gateway listening on http://{local}");
+        tracing::info!(%local, database = %config.database().describe(), "usdt-gateway started");
+        gateway
+            .serve(listener, config.request_timeout, gateway::shutdown_signal())
+            .await?;
+        tracing::info!("usdt-gateway stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn sign(command: SignCommand) -> anyhow::Result<ExitCode> {
+    let rules = Rules::builtin(Default::default())?;
+    match command {
+        SignCommand::Order {
+            appid,
+            username,
+            localusermark,
+            address,
+            orderid,
+            amount,
+            body,
+            notify_url,
+            secret,
+        } => {
+            let fields = OrderFields {
+                appid,
+                username,
+                localusermark,
+                address,
+                orderid,
+                amount,
+            };
+            let sign = rules.order_sign(&fields, &secret.resolve()?)?;
+            if body {
+                let value = json!({
+                    "appid": fields.appid,
+                    "username": fields.username,
+                    "localusermark": fields.localusermark,
+                    "address": fields.address,
+                    "orderid": fields.orderid,
+                    "amount": fields.amount,
+                    "notify_url": notify_url,
+                    "sign": sign,
+                });
+                println!("{value}");
+            } else {
+                println!("{sign}");
+            }
+        }
+        SignCommand::Query {
+            appid,
+            orderid,
+            body,
+            secret,
+        } => {
+            let sign = rules.query_sign(&appid, &orderid, &secret.resolve()?)?;
+            if body {
+                println!(
+                    "{}",
+                    json!({"appid": appid, "orderid": orderid, "sign": sign})
+                );
+            } else {
+                println!("{sign}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify_callback(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let mut body = String::new();
+    match args.file.as_deref() {
+        None => std::io::stdin().read_to_string(&mut body)?,
+        Some(p) if p.as_os_str() == "-" => std::io::stdin().read_to_string(&mut body)?,
+        Some(p) => {
+            body =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            body.len()
+        }
+    };
+    let now = args.now.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    });
+    let rules = Rules::builtin(Default::default())?;
+    match rules.verify_callback(
+        body.trim_end_matches(['\n', '\r']),
+        &args.secret.resolve()?,
+        now,
+        args.window,
+    )? {
+        Ok(callback) => {
+            let CallbackFields {
+                orderid,
+                localusermark,
+                amount,
+                t,
+            } = callback.fields;
+            let usdt = rules.format_usdt(amount)?;
+            println!(
+                "{}",
+                json!({"valid": true, "orderid": orderid, "localusermark": localusermark,
+                       "amount": amount.to_string(), "usdt": usdt, "t": t.to_string()})
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(rejection) => {
+            println!(
+                "{}",
+                json!({"valid": false, "code": rejection.code.as_str(), "field": rejection.field,
+                       "msg": rejection.message})
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let config = Config::load(file.as_deref())?;
+    let component =
+        (!config.rules.component.as_os_str().is_empty()).then(|| config.rules.component.clone());
+    let rules = gateway::load_rules(component.as_deref(), &config)?;
+    let policy = gateway::confirmation_policy(&config, &rules)?;
+    let merchants = config.resolve_merchants()?;
+    println!("configuration OK");
+    println!("listen: {}", config.listen);
+    println!("database: {}", config.database().describe());
+    if merchants.is_empty() {
+        println!(
+            "merchants: none; dev mode creates the demo merchant `{}`",
+            gateway::DEV_APPID
+        );
+    }
+    for m in &merchants {
+        println!(
+            "merchant {}: secret {} characters, notify_url {}",
+            m.appid,
+            m.secret.expose().chars().count(),
+            m.notify_url.as_deref().unwrap_or("(none)")
+        );
+    }
+    println!(
+        "confirmations: {} below {} units, {} at or above; {} chain override(s)",
+        policy.base.default_required,
+        policy.base.large_amount,
+        policy.base.large_required,
+        policy.overrides.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,156 @@
+//! Durable storage: the embedded SQLite database (default) or PostgreSQL, through one
+//! `sqlx` Any pool. Orders and address bindings are unique in the database, so two
+//! writers (two replicas on PostgreSQL) can never both accept conflicting orders.
+//!
+//! Schema changes are migrations in `host/migrations/{sqlite,postgres}`, applied at start.
+
+mod orders;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::config::Database;
+
+pub use orders::{CreateOutcome, NewOrder, OrderRecord};
+
+/// Which database a [`Store`] talks to; the few statements that differ branch on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A storage failure. Never a client's mistake: the API answers 503 and nothing that
+/// was acknowledged is lost.
+#[derive(Debug, thiserror::Error)]
+#[error("storage: {0}")]
+pub struct StoreError(#[from] pub sqlx::Error);
+
+impl StoreError {
+    /// A unique constraint refused a row: another writer got there first. Retrying the
+    /// transaction sees that writer's row.
+    pub fn is_conflict(&self) -> bool {
+        matches!(&self.0, sqlx::Error::Database(e) if e.is_unique_violation())
+    }
+
+    /// SQLite's lock was busy or a snapshot went stale: retrying can succeed.
+    pub fn is_transient(&self) -> bool {
+        match &self.0 {
+            sqlx::Error::Database(e) => {
+                let code = e.code().unwrap_or_default();
+                // PostgreSQL: serialization failure, deadlock. SQLite: SQLITE_BUSY (5)
+                // and SQLITE_LOCKED (6) with their extended codes.
+                code == "40001"
+                    || code == "40P01"
+                    || (code.len() < 5 // SQLSTATEs have 5 characters, SQLite codes fewer
+                        && code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6)))
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// The gateway's database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connect (creating the SQLite file and its folder when needed) and apply the
+    /// migrations.
+    pub async fn open(database: &Database) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = match database {
+            Database::Sqlite(path) => {
+                if let Some(dir) = path.parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        anyhow::anyhow!("creating the data folder {}: {e}", dir.display())
+                    })?;
+                }
+                (
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    Backend::Sqlite,
+                )
+            }
+            Database::Postgres(url) => (url.expose().to_owned(), Backend::Postgres),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 16,
+            })
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL: readers never block the writer. synchronous=FULL: a
+                        // commit is on disk (fsync of the WAL) before it returns, so an
+                        // acknowledged order survives a crash and a power cut.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let store = Self { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> anyhow::Result<()> {
+        match self.backend {
+            Backend::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Close every connection, waiting for those in use.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `$first, $first+1, …` for `count` values: placeholders both databases accept.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

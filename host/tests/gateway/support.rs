@@ -1,0 +1,219 @@
+//! Shared test machinery: a configuration on a fresh database (SQLite in a temporary
+//! folder, or a new PostgreSQL database when `USDT_TEST_POSTGRES_URL` is set),
+//! signing done independently of the component (plain MD5, as a merchant would), and a
+//! real `usdt-gateway` process for crash and shutdown tests.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use md5::{Digest, Md5};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use usdt_gateway::config::Config;
+
+/// The merchants every test configuration has.
+pub const APPID: &str = "shop1";
+/// `APPID`'s secret.
+pub const SECRET: &str = "shop1-secret-0123456789abcdef0123456789";
+/// A second merchant.
+pub const APPID2: &str = "shop2";
+/// `APPID2`'s secret.
+pub const SECRET2: &str = "shop2-secret-abcdef0123456789abcdef0123";
+
+/// Lowercase hex MD5 of `parts` joined by `|` — the protocol's signature, computed
+/// without the component.
+pub fn md5_sign(parts: &[&str]) -> String {
+    format!("{:x}", Md5::digest(parts.join("|").as_bytes()))
+}
+
+/// A unique, valid, all-lowercase ERC20 address.
+pub fn fresh_address() -> String {
+    format!("0x{}", &uuid::Uuid::new_v4().simple().to_string()[..32]) + "00000000"
+}
+
+/// A unique order id.
+pub fn fresh_orderid() -> String {
+    format!("t-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// An order body signed with `secret`.
+pub fn order_body(
+    appid: &str,
+    secret: &str,
+    username: &str,
+    address: &str,
+    orderid: &str,
+    amount: u64,
+) -> Value {
+    let localusermark = format!("mark-{orderid}");
+    let amount_text = amount.to_string();
+    let sign = md5_sign(&[
+        appid,
+        username,
+        &localusermark,
+        address,
+        orderid,
+        &amount_text,
+        secret,
+    ]);
+    json!({
+        "appid": appid, "username": username, "localusermark": localusermark,
+        "address": address, "orderid": orderid, "amount": amount, "sign": sign,
+    })
+}
+
+/// A query body signed with `secret`.
+pub fn query_body(appid: &str, secret: &str, orderid: &str) -> Value {
+    json!({"appid": appid, "orderid": orderid, "sign": md5_sign(&[appid, orderid, secret])})
+}
+
+/// A configuration file's text for a fresh database: two merchants, dev mode off.
+pub struct TestEnv {
+    /// The temporary folder (data_dir and the configuration file).
+    pub dir: TempDir,
+    /// The configuration file.
+    pub config_path: PathBuf,
+}
+
+impl TestEnv {
+    /// A new folder and configuration; with `USDT_TEST_POSTGRES_URL` set, a new
+    /// PostgreSQL database on that server.
+    pub async fn new() -> Self {
+        Self::with_extra("").await
+    }
+
+    /// Like [`TestEnv::new`] with extra TOML appended (top-level keys first).
+    pub async fn with_extra(top: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = match postgres_server() {
+            Some(server) => format!(
+                "database_url = \"{}\"\n",
+                fresh_postgres_database(&server).await
+            ),
+            None => String::new(),
+        };
+        let text = format!(
+            "{top}\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{data}\"\n{database}\
+             [log]\nlevel = \"warn\"\n[dev]\nenabled = false\n\
+             [[merchants]]\nappid = \"{APPID}\"\nsecret = \"{SECRET}\"\nnotify_url = \"https://merchant.example/notify\"\n\
+             [[merchants]]\nappid = \"{APPID2}\"\nsecret = \"{SECRET2}\"\n",
+            data = dir.path().join("data").display(),
+        );
+        let config_path = dir.path().join("gateway.toml");
+        std::fs::write(&config_path, text).expect("write config");
+        Self { dir, config_path }
+    }
+
+    /// The loaded configuration.
+    pub fn config(&self) -> Config {
+        Config::load_with_env(
+            Some(&self.config_path),
+            figment::providers::Env::prefixed("USDT_GATEWAY_TEST_UNUSED_"),
+        )
+        .expect("test configuration")
+    }
+}
+
+/// The PostgreSQL server of the PostgreSQL pass, when it runs.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("USDT_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// Create an empty database on `server` and return its URL.
+async fn fresh_postgres_database(server: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("usdt_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(server)
+        .await
+        .expect("connect to the PostgreSQL test server");
+    sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create a test database");
+    let (base, _) = server.rsplit_once('/').expect("a URL with a database name");
+    format!("{base}/{name}")
+}
+
+/// A running `usdt-gateway serve` process.
+pub struct Process {
+    /// The child.
+    pub child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Lines it printed on standard output before listening.
+    pub banner: Vec<String>,
+}
+
+impl Process {
+    /// Start the binary with `args` in `cwd` and wait until it prints its address.
+    pub fn start(cwd: &Path, args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_usdt-gateway"))
+            .args(args)
+            .current_dir(cwd)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start usdt-gateway");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let mut banner = Vec::new();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("usdt-gateway exited before listening")
+                .expect("read stdout");
+            if let Some(rest) = line.strip_prefix("usdt-gateway listening on http://") {
+                break rest.trim().parse().expect("listening address");
+            }
+            banner.push(line);
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            addr,
+            banner,
+        }
+    }
+
+    /// `http://addr` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Send a signal (`KILL`, `TERM`) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// Wait for the process to exit, at most `limit`.
+    pub fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the process did not exit in {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
