@@ -1,0 +1,2 @@
+//! Catch-up benchmark (placeholder).
+fn main() {}
