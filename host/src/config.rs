@@ -67,6 +67,11 @@ pub struct Config {
     pub confirmations: ConfirmationsConfig,
     /// The protocol component and its sandbox.
     pub rules: RulesConfig,
+    /// The admin API.
+    pub admin: AdminConfig,
+    /// Real chains, by name (`TRC20`, `ERC20`).
+    #[serde(default)]
+    pub chains: BTreeMap<String, ChainConfig>,
     /// The merchants.
     #[serde(default)]
     pub merchants: Vec<MerchantConfig>,
@@ -96,8 +101,57 @@ pub enum LogFormat {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DevConfig {
-    /// Development mode: a demo merchant when none is configured.
+    /// Development mode: a demo merchant when none is configured, dev chains.
     pub enabled: bool,
+    /// How often dev chains' watchers look for blocks.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+}
+
+/// `[admin]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// The admin API's bearer token.
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// The name of an environment variable holding it.
+    #[serde(default)]
+    pub token_env: Option<String>,
+}
+
+/// One `[chains.<CHAIN>]`: an EVM JSON-RPC node.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// Endpoints, failover in order (may hold credentials: redacted in logs).
+    pub rpc_urls: Vec<Secret>,
+    /// The token contract, `0x` hex (TRON: its 20-byte hex form).
+    pub token_contract: String,
+    /// The token's decimals.
+    #[serde(default = "six")]
+    pub decimals: u8,
+    /// Time between rounds.
+    #[serde(default = "four_seconds", with = "humantime_serde")]
+    pub poll_interval: Duration,
+    /// Most blocks per scan step.
+    #[serde(default = "two_thousand")]
+    pub max_blocks_per_scan: u64,
+    /// Where a new gateway starts; unset: the head at first start.
+    #[serde(default)]
+    pub start_block: Option<u64>,
+}
+
+fn six() -> u8 {
+    6
+}
+
+fn four_seconds() -> Duration {
+    Duration::from_secs(4)
+}
+
+fn two_thousand() -> u64 {
+    2_000
 }
 
 /// `[orders]`.
@@ -119,8 +173,11 @@ pub struct NotifyConfig {
     /// Time one attempt may take.
     #[serde(with = "humantime_serde")]
     pub timeout: Duration,
-    /// Allow callbacks to private and loopback addresses.
-    pub allow_private_targets: bool,
+    /// Allow callbacks to private and loopback addresses (unset: as `dev.enabled`).
+    #[serde(default)]
+    pub allow_private_targets: Option<bool>,
+    /// Attempts in flight per merchant.
+    pub max_in_flight_per_merchant: usize,
 }
 
 /// `[confirmations]`: the base rule and per-chain overrides.
@@ -302,6 +359,42 @@ impl Config {
                 "must start with postgres:// (leave it unset for the embedded SQLite)",
             ));
         }
+        if self.notify.max_in_flight_per_merchant == 0 {
+            return Err(ConfigError::key(
+                "notify.max_in_flight_per_merchant",
+                "must be at least 1",
+            ));
+        }
+        if self.admin.token.is_some() && self.admin.token_env.is_some() {
+            return Err(ConfigError::key(
+                "admin",
+                "set `token` or `token_env`, not both",
+            ));
+        }
+        for (chain, c) in &self.chains {
+            if !["TRC20", "ERC20"].contains(&chain.as_str()) {
+                return Err(ConfigError::key(
+                    format!("chains.{chain}"),
+                    "EVM JSON-RPC watching is for TRC20 and ERC20",
+                ));
+            }
+            if c.rpc_urls.is_empty() {
+                return Err(ConfigError::key(
+                    format!("chains.{chain}.rpc_urls"),
+                    "needs at least one URL",
+                ));
+            }
+            for (i, url) in c.rpc_urls.iter().enumerate() {
+                check_url(url.expose())
+                    .map_err(|p| ConfigError::key(format!("chains.{chain}.rpc_urls[{i}]"), p))?;
+            }
+            if c.decimals > 18 {
+                return Err(ConfigError::key(
+                    format!("chains.{chain}.decimals"),
+                    "must be 0..=18",
+                ));
+            }
+        }
         for chain in self.confirmations.chains.keys() {
             if !["TRC20", "ERC20", "OMNI"].contains(&chain.as_str()) {
                 return Err(ConfigError::key(
@@ -336,6 +429,36 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Whether callbacks may go to private and loopback addresses.
+    pub fn allow_private_targets(&self) -> bool {
+        self.notify
+            .allow_private_targets
+            .unwrap_or(self.dev.enabled)
+    }
+
+    /// The admin API's token, if the admin API is on.
+    pub fn admin_token(&self) -> Result<Option<Secret>, ConfigError> {
+        match (&self.admin.token, &self.admin.token_env) {
+            (Some(token), _) => Ok(Some(token.clone())),
+            (None, Some(var)) => std::env::var(var)
+                .map(|t| Some(Secret::new(t)))
+                .map_err(|_| {
+                    ConfigError::key(
+                        "admin.token_env",
+                        format_args!("the environment variable {var} is not set"),
+                    )
+                }),
+            (None, None) => Ok(None),
+        }
+        .and_then(|token| match token {
+            Some(t) if t.expose().len() < 16 => Err(ConfigError::key(
+                "admin.token",
+                "must be at least 16 characters",
+            )),
+            other => Ok(other),
+        })
     }
 
     /// Where the database lives.
@@ -447,7 +570,13 @@ mod tests {
         assert_eq!(config.notify.retry_delays[0], Duration::from_secs(15));
         assert_eq!(config.notify.retry_delays[7], Duration::from_secs(6 * 3600));
         assert_eq!(config.notify.timeout, Duration::from_secs(6));
-        assert!(!config.notify.allow_private_targets);
+        assert!(
+            config.allow_private_targets(),
+            "dev mode allows private targets"
+        );
+        assert_eq!(config.dev.poll_interval, Duration::from_millis(500));
+        assert!(config.chains.is_empty());
+        assert!(config.admin_token().unwrap().is_none());
         assert_eq!(config.confirmations.default, 1);
         assert_eq!(config.confirmations.large_amount, "10000");
         assert_eq!(config.confirmations.large_required, 3);

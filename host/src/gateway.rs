@@ -10,11 +10,20 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use tokio::sync::{Notify, watch};
+use usdt_callback_http::{CallbackHttp, TransportConfig};
+
 use crate::api::{self, AppState};
+use crate::chain::{DevChain, EvmSource, Source, parse_chain};
 use crate::config::{Config, ConfigError, ConfirmationRuleConfig, Merchant, Secret};
+use crate::delivery::{DeliveryConfig, Dispatcher};
 use crate::rules::{Chain, ConfirmationPolicy, ConfirmationRule, Rules, RulesLimits};
 use crate::store::Store;
+use crate::watcher::{Watcher, WatcherConfig};
 use crate::writer::OrderWriter;
+
+/// Every chain the protocol knows.
+const CHAINS: [Chain; 3] = [Chain::Trc20, Chain::Erc20, Chain::Omni];
 
 /// The appid of the merchant dev mode creates when none is configured.
 pub const DEV_APPID: &str = "demo";
@@ -52,11 +61,8 @@ pub fn confirmation_policy(config: &Config, rules: &Rules) -> anyhow::Result<Con
     let base = rule("confirmations", &config.confirmations.base())?;
     let mut overrides = Vec::new();
     for (name, c) in &config.confirmations.chains {
-        let chain = match name.as_str() {
-            "TRC20" => Chain::Trc20,
-            "ERC20" => Chain::Erc20,
-            _ => Chain::Omni,
-        };
+        let chain = parse_chain(name)
+            .ok_or_else(|| ConfigError(format!("`confirmations.chains.{name}`: unknown chain")))?;
         overrides.push((chain, rule(&format!("confirmations.chains.{name}"), c)?));
     }
     let policy = ConfirmationPolicy { base, overrides };
@@ -125,6 +131,9 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 pub struct Gateway {
     state: AppState,
     writer_task: JoinHandle<()>,
+    /// Chain watchers and the callback dispatcher.
+    background: Vec<JoinHandle<()>>,
+    stop_background: watch::Sender<bool>,
     /// Whether the demo merchant of dev mode is in use.
     pub dev_merchant: bool,
 }
@@ -149,22 +158,106 @@ impl Gateway {
             .await
             .context("opening the database")?;
         let (writer, writer_task) = OrderWriter::spawn(store.clone());
+        let merchants: Arc<HashMap<String, Merchant>> = Arc::new(
+            merchants
+                .into_iter()
+                .map(|m| (m.appid.clone(), m))
+                .collect(),
+        );
+        let policy = Arc::new(policy);
+        let (stop_background, stopped) = watch::channel(false);
+        let mut background = Vec::new();
+
+        // Chains: a configured node, else the dev chain in dev mode, else unwatched.
+        let mut dev_chains = HashMap::new();
+        let mut watcher_wakes = HashMap::new();
+        for chain in CHAINS {
+            let (source, config_for) = match config.chains.get(chain.as_str()) {
+                Some(c) => {
+                    let source = EvmSource::new(
+                        chain,
+                        c.rpc_urls.iter().map(|u| u.expose().to_owned()).collect(),
+                        c.token_contract.clone(),
+                        c.decimals,
+                    )?;
+                    let watch = WatcherConfig {
+                        poll_interval: c.poll_interval,
+                        max_blocks_per_scan: c.max_blocks_per_scan,
+                        start_block: c.start_block,
+                    };
+                    (Source::Evm(source), watch)
+                }
+                None if config.dev.enabled => {
+                    let dev = DevChain::new(store.clone(), Arc::clone(&rules), chain);
+                    dev_chains.insert(chain.as_str(), dev.clone());
+                    let watch = WatcherConfig {
+                        poll_interval: config.dev.poll_interval,
+                        max_blocks_per_scan: 10_000,
+                        start_block: Some(0),
+                    };
+                    (Source::Dev(dev), watch)
+                }
+                None => {
+                    tracing::warn!(
+                        chain = chain.as_str(),
+                        "no node configured: deposits on this chain are not watched"
+                    );
+                    continue;
+                }
+            };
+            let wake = Arc::new(Notify::new());
+            watcher_wakes.insert(chain.as_str(), Arc::clone(&wake));
+            let watcher = Watcher::new(
+                source,
+                store.clone(),
+                Arc::clone(&rules),
+                Arc::clone(&policy),
+                config_for,
+            );
+            background.push(tokio::spawn(watcher.run(wake, stopped.clone())));
+        }
+
+        let allow_private_targets = config.allow_private_targets();
+        let http = CallbackHttp::new(TransportConfig {
+            timeout: config.notify.timeout,
+            allow_private_targets,
+            max_in_flight_per_merchant: config.notify.max_in_flight_per_merchant,
+            ..TransportConfig::default()
+        })
+        .context("the callback HTTP client")?;
+        let dispatcher_wake = Arc::new(Notify::new());
+        let dispatcher = Dispatcher::new(
+            store.clone(),
+            Arc::clone(&rules),
+            http,
+            Arc::clone(&merchants),
+            DeliveryConfig {
+                retry_delays: config.notify.retry_delays.clone(),
+                timeout: config.notify.timeout,
+            },
+        );
+        background.push(tokio::spawn(
+            dispatcher.run(Arc::clone(&dispatcher_wake), stopped),
+        ));
+
         let state = AppState {
             rules,
             store,
             writer,
-            merchants: Arc::new(
-                merchants
-                    .into_iter()
-                    .map(|m| (m.appid.clone(), m))
-                    .collect::<HashMap<_, _>>(),
-            ),
-            policy: Arc::new(policy),
+            merchants,
+            policy,
             order_ttl: config.orders.ttl,
+            allow_private_targets,
+            dev_chains: Arc::new(dev_chains),
+            watcher_wakes: Arc::new(watcher_wakes),
+            dispatcher_wake,
+            admin_token: config.admin_token()?,
         };
         Ok(Self {
             state,
             writer_task,
+            background,
+            stop_background,
             dev_merchant,
         })
     }
@@ -192,12 +285,23 @@ impl Gateway {
         Ok(())
     }
 
-    /// Drain the writer (every queued order is committed and answered) and close the
-    /// database.
+    /// Stop the watchers and the dispatcher (attempts in flight finish and are
+    /// recorded), drain the writer (every queued order is committed and answered) and
+    /// close the database.
     pub async fn stop(self) {
         let Self {
-            state, writer_task, ..
+            state,
+            writer_task,
+            background,
+            stop_background,
+            ..
         } = self;
+        let _ = stop_background.send(true);
+        for task in background {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "a background task ended abnormally");
+            }
+        }
         let store = state.store.clone();
         drop(state);
         if let Err(e) = writer_task.await {

@@ -6,12 +6,19 @@
 //! - [`store`]: SQLite (embedded) or PostgreSQL; orders and address bindings.
 //! - [`writer`]: group commit of new orders.
 //! - [`api`]: the HTTP API.
+//! - [`chain`]: where deposits come from (the dev chain, EVM JSON-RPC).
+//! - [`watcher`]: scanning chains, matching deposits, confirmations, reorgs.
+//! - [`delivery`]: the callback dispatcher over the outbox.
 //! - [`gateway`]: assembling and serving all of it.
 
 pub mod api;
+pub mod chain;
+pub mod clock;
 pub mod config;
+pub mod delivery;
 pub mod gateway;
 pub mod rules;
 pub mod store;
 pub mod telemetry;
+pub mod watcher;
 pub mod writer;

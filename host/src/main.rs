@@ -10,9 +10,11 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
+use usdt_gateway::clock::now_millis;
 use usdt_gateway::config::Config;
 use usdt_gateway::gateway::{self, Gateway};
 use usdt_gateway::rules::{CallbackFields, OrderFields, Rules};
+use usdt_gateway::store::Store;
 use usdt_gateway::telemetry;
 
 /// A self-hosted USDT deposit gateway (USDT Recharge API V2).
@@ -35,6 +37,80 @@ enum Command {
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The embedded dev chain of a running gateway in dev mode.
+    Dev(DevArgs),
+    /// Callback deliveries: list them, send one again (reads the configured database).
+    #[command(subcommand)]
+    Callbacks(CallbacksCommand),
+}
+
+#[derive(Debug, Args)]
+struct DevArgs {
+    /// The running gateway.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    gateway: String,
+    /// `TRC20`, `ERC20` or `OMNI`.
+    #[arg(long)]
+    chain: String,
+    #[command(subcommand)]
+    command: DevCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum DevCommand {
+    /// Send USDT to an address (mined into a new block at once).
+    Transfer {
+        /// The receiving address.
+        #[arg(long)]
+        to: String,
+        /// USDT, decimal text (`100.5`).
+        #[arg(long)]
+        amount: String,
+    },
+    /// Mine empty blocks.
+    Mine {
+        /// How many.
+        #[arg(long, default_value_t = 1)]
+        blocks: u64,
+    },
+    /// Replace the newest blocks, dropping their transfers.
+    Reorg {
+        /// How many blocks.
+        #[arg(long)]
+        depth: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CallbacksCommand {
+    /// Deliveries (all, or in one state), oldest first.
+    List {
+        /// A TOML file over the documented defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// `pending`, `delivered` or `failed`.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// One delivery with every attempt.
+    Show {
+        /// A TOML file over the documented defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The order.
+        ordersn: String,
+    },
+    /// Send a delivery again, now (a running gateway picks it up within a second).
+    Resend {
+        /// A TOML file over the documented defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The order.
+        ordersn: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +224,8 @@ fn main() -> ExitCode {
         Command::Sign(command) => sign(command),
         Command::VerifyCallback(args) => verify_callback(args),
         Command::Config(ConfigCommand::Check { config }) => config_check(config),
+        Command::Dev(args) => dev(args),
+        Command::Callbacks(command) => callbacks(command),
         Command::Config(ConfigCommand::Defaults) => {
             print!("{}", usdt_gateway::config::DEFAULTS);
             Ok(ExitCode::SUCCESS)
@@ -306,6 +384,81 @@ fn verify_callback(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
+    let (action, body) = match args.command {
+        DevCommand::Transfer { to, amount } => ("transfers", json!({"to": to, "amount": amount})),
+        DevCommand::Mine { blocks } => ("mine", json!({"blocks": blocks})),
+        DevCommand::Reorg { depth } => ("reorg", json!({"depth": depth})),
+    };
+    let url = format!(
+        "{}/dev/chains/{}/{action}",
+        args.gateway.trim_end_matches('/'),
+        args.chain
+    );
+    runtime()?.block_on(async {
+        let response = reqwest::Client::new()
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .with_context(|| format!("calling {url}"))?;
+        let ok = response.status().is_success();
+        println!("{}", response.text().await?);
+        Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    })
+}
+
+fn callbacks(command: CallbacksCommand) -> anyhow::Result<ExitCode> {
+    let file = match &command {
+        CallbacksCommand::List { config, .. }
+        | CallbacksCommand::Show { config, .. }
+        | CallbacksCommand::Resend { config, .. } => config.clone(),
+    };
+    let config = Config::load(file.as_deref())?;
+    runtime()?.block_on(async {
+        let store = Store::open(&config.database()).await?;
+        let code = match command {
+            CallbacksCommand::List { state, limit, .. } => {
+                for c in store.list_callbacks(state.as_deref(), limit).await? {
+                    println!("{}", serde_json::to_string(&c)?);
+                }
+                ExitCode::SUCCESS
+            }
+            CallbacksCommand::Show { ordersn, .. } => match store.callback(&ordersn).await? {
+                Some((callback, attempts)) => {
+                    println!("{}", json!({"callback": callback, "attempts": attempts}));
+                    ExitCode::SUCCESS
+                }
+                None => {
+                    eprintln!("no callback for {ordersn}");
+                    ExitCode::from(1)
+                }
+            },
+            CallbacksCommand::Resend { ordersn, .. } => {
+                if store.resend_callback(&ordersn, now_millis()).await? {
+                    println!("{ordersn}: queued for delivery now");
+                    ExitCode::SUCCESS
+                } else {
+                    eprintln!("no callback for {ordersn}");
+                    ExitCode::from(1)
+                }
+            }
+        };
+        store.close().await;
+        Ok(code)
+    })
 }
 
 fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {

@@ -22,6 +22,8 @@ pub enum AppError {
     Rules(RulesFault),
     /// The database failed; nothing was acknowledged.
     Store(String),
+    /// A dev-chain call was refused (400) with this code.
+    Dev(&'static str, String),
 }
 
 /// The codes the gateway host adds to the component's (see `docs/protocol.md` §10).
@@ -35,6 +37,10 @@ pub enum GatewayCode {
     InvalidField,
     /// 403: the appid is not a merchant.
     UnknownAppid,
+    /// 400: `notify_url` points where callbacks may not go (SSRF guard).
+    ForbiddenNotifyTarget,
+    /// 401: the admin API needs its bearer token.
+    Unauthorized,
     /// 409: same appid and orderid with other signed fields.
     DuplicateOrder,
     /// 409: the address belongs to another `(appid, username)`.
@@ -63,6 +69,8 @@ impl GatewayCode {
             Self::MissingField => "MISSING_FIELD",
             Self::InvalidField => "INVALID_FIELD",
             Self::UnknownAppid => "UNKNOWN_APPID",
+            Self::ForbiddenNotifyTarget => "FORBIDDEN_NOTIFY_TARGET",
+            Self::Unauthorized => "UNAUTHORIZED",
             Self::DuplicateOrder => "DUPLICATE_ORDER",
             Self::AddressBoundToOtherUser => "ADDRESS_BOUND_TO_OTHER_USER",
             Self::OrderNotFound => "ORDER_NOT_FOUND",
@@ -77,7 +85,11 @@ impl GatewayCode {
 
     fn status(self) -> StatusCode {
         match self {
-            Self::InvalidJson | Self::MissingField | Self::InvalidField => StatusCode::BAD_REQUEST,
+            Self::InvalidJson
+            | Self::MissingField
+            | Self::InvalidField
+            | Self::ForbiddenNotifyTarget => StatusCode::BAD_REQUEST,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::UnknownAppid => StatusCode::FORBIDDEN,
             Self::DuplicateOrder | Self::AddressBoundToOtherUser => StatusCode::CONFLICT,
             Self::OrderNotFound | Self::NotFound => StatusCode::NOT_FOUND,
@@ -126,6 +138,7 @@ impl AppError {
             Self::Gateway(code, _) => code.as_str(),
             Self::Rules(_) => "RULES_UNAVAILABLE",
             Self::Store(_) => "STORE_UNAVAILABLE",
+            Self::Dev(code, _) => code,
         }
     }
 }
@@ -173,6 +186,7 @@ impl IntoResponse for AppError {
                 (status, data)
             }
             Self::Gateway(gateway, msg) => (gateway.status(), json!({"code": code, "msg": msg})),
+            Self::Dev(_, msg) => (StatusCode::BAD_REQUEST, json!({"code": code, "msg": msg})),
             Self::Rules(fault) => {
                 tracing::error!(error = %fault, "rules component fault");
                 (

@@ -2,7 +2,9 @@
 //! `app(state)` is the whole router, so tests drive it with `oneshot` and the server
 //! runs exactly the same thing.
 
+mod admin;
 mod body;
+mod dev;
 mod error;
 mod health;
 mod orders;
@@ -19,8 +21,11 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::config::Merchant;
-use crate::rules::{ConfirmationPolicy, Rules};
+use tokio::sync::Notify;
+
+use crate::chain::DevChain;
+use crate::config::{Merchant, Secret};
+use crate::rules::{Chain, ConfirmationPolicy, Rules};
 use crate::store::Store;
 use crate::writer::OrderWriter;
 
@@ -48,6 +53,25 @@ pub struct AppState {
     pub policy: Arc<ConfirmationPolicy>,
     /// How long a pending order lives.
     pub order_ttl: Duration,
+    /// Whether `notify_url` may point at private and loopback addresses.
+    pub allow_private_targets: bool,
+    /// The embedded dev chains by chain name (dev mode only).
+    pub dev_chains: Arc<HashMap<&'static str, DevChain>>,
+    /// Wakes each chain's watcher, by chain name.
+    pub watcher_wakes: Arc<HashMap<&'static str, Arc<Notify>>>,
+    /// Wakes the callback dispatcher.
+    pub dispatcher_wake: Arc<Notify>,
+    /// The admin API's token; `None`: the admin API is off.
+    pub admin_token: Option<Secret>,
+}
+
+impl AppState {
+    /// Start a round of `chain`'s watcher now.
+    pub fn wake_watcher(&self, chain: Chain) {
+        if let Some(wake) = self.watcher_wakes.get(chain.as_str()) {
+            wake.notify_one();
+        }
+    }
 }
 
 /// The whole API with its middleware: request ids (`x-request-id`, taken from the
@@ -77,6 +101,25 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
             post(orders::create).fallback(method_not_allowed),
         )
         .route(QUERY_PATH, post(orders::query).fallback(method_not_allowed))
+        .route(
+            "/dev/chains/{chain}/transfers",
+            post(dev::transfer).fallback(method_not_allowed),
+        )
+        .route(
+            "/dev/chains/{chain}/mine",
+            post(dev::mine).fallback(method_not_allowed),
+        )
+        .route(
+            "/dev/chains/{chain}/reorg",
+            post(dev::reorg).fallback(method_not_allowed),
+        )
+        .route("/admin/callbacks", get(admin::list_callbacks))
+        .route("/admin/callbacks/{ordersn}", get(admin::show_callback))
+        .route(
+            "/admin/callbacks/{ordersn}/resend",
+            post(admin::resend_callback),
+        )
+        .route("/admin/deposits/unmatched", get(admin::unmatched_deposits))
         .route("/healthz", get(health::alive))
         .route("/readyz", get(health::ready))
         .fallback(not_found)

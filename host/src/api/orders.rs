@@ -3,7 +3,7 @@
 //! The component judges every field and signature; this module adds what needs the
 //! database (idempotency, duplicates, address bindings) and the clock.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use axum::Json;
 use axum::extract::State;
@@ -13,7 +13,8 @@ use serde_json::Value;
 use super::AppState;
 use super::body::JsonText;
 use super::error::{AppError, GatewayCode};
-use crate::store::{CreateOutcome, NewOrder, OrderRecord};
+use crate::clock::{millis, unix_millis};
+use crate::store::{CreateOutcome, DepositRecord, NewOrder, OrderRecord};
 
 /// The success message the seed fixes.
 const ACCEPTED: &str = "订单已受理";
@@ -61,7 +62,7 @@ pub async fn create(
     let amount = i64::try_from(order.fields.amount)
         .map_err(|_| AppError::gateway(GatewayCode::Internal, "amount out of range"))?;
     let now = unix_millis(SystemTime::now());
-    let ttl = i64::try_from(state.order_ttl.as_millis()).unwrap_or(i64::MAX);
+    let ttl = millis(state.order_ttl);
     let new = NewOrder {
         ordersn: format!("cz-{}", uuid::Uuid::new_v4()),
         appid: order.fields.appid,
@@ -124,8 +125,8 @@ pub struct OrderView {
     block_height: Option<i64>,
     confirmations: i64,
     required_confirmations: i64,
-    /// `none` until a deposit is confirmed.
-    callback: &'static str,
+    /// `none` until a deposit is confirmed, then `pending`, `delivered` or `failed`.
+    callback: String,
     created_at: i64,
     expires_at: i64,
 }
@@ -159,10 +160,43 @@ pub async fn query(
         .ok_or_else(|| {
             AppError::gateway(GatewayCode::OrderNotFound, "no such order for this appid")
         })?;
-    Ok(Success::new(view(record, SystemTime::now())))
+    let deposit = state.store.order_deposit(&record.order.ordersn).await?;
+    let confirmations = match &deposit {
+        Some(d) => {
+            let head = state
+                .store
+                .chain_cursor(&d.chain)
+                .await?
+                .map_or(0, |(head, _)| head);
+            let count = state.rules.count_confirmations(
+                u64::try_from(head).unwrap_or(0),
+                u64::try_from(d.block_number).unwrap_or(u64::MAX),
+            )?;
+            i64::try_from(count).unwrap_or(i64::MAX)
+        }
+        None => 0,
+    };
+    let callback = state
+        .store
+        .callback_record(&record.order.ordersn)
+        .await?
+        .map(|c| c.state);
+    Ok(Success::new(view(
+        record,
+        deposit,
+        confirmations,
+        callback,
+        SystemTime::now(),
+    )))
 }
 
-fn view(record: OrderRecord, now: SystemTime) -> OrderView {
+fn view(
+    record: OrderRecord,
+    deposit: Option<DepositRecord>,
+    confirmations: i64,
+    callback: Option<String>,
+    now: SystemTime,
+) -> OrderView {
     let OrderRecord {
         order,
         status,
@@ -182,11 +216,15 @@ fn view(record: OrderRecord, now: SystemTime) -> OrderView {
         address: order.address,
         amount: order.amount,
         received_amount,
-        txid: None,
-        block_height: None,
-        confirmations: 0,
+        txid: deposit.as_ref().map(|d| d.txid.clone()),
+        block_height: deposit.as_ref().map(|d| d.block_number),
+        confirmations: if state == "confirmed" {
+            confirmations.max(order.required_confirmations)
+        } else {
+            confirmations
+        },
         required_confirmations: order.required_confirmations,
-        callback: "none",
+        callback: callback.unwrap_or_else(|| "none".into()),
         created_at: order.created_at / 1000,
         expires_at: order.expires_at / 1000,
     }
@@ -205,10 +243,4 @@ fn string_field(name: &str, value: Option<Value>) -> Result<String, AppError> {
             format!("`{name}` must be a string"),
         )),
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn unix_millis(t: SystemTime) -> i64 {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }

@@ -4,6 +4,8 @@
 //!
 //! Schema changes are migrations in `host/migrations/{sqlite,postgres}`, applied at start.
 
+mod callbacks;
+mod deposits;
 mod orders;
 
 use std::str::FromStr;
@@ -14,6 +16,8 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::Database;
 
+pub use callbacks::{AttemptRecord, AttemptView, CallbackRecord, DueCallback};
+pub use deposits::{DepositRecord, NewDeposit, OpenDeposit, REORG_DEPTH, Scan};
 pub use orders::{CreateOutcome, NewOrder, OrderRecord};
 
 /// Which database a [`Store`] talks to; the few statements that differ branch on it.
@@ -128,6 +132,23 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The connection pool, for the modules that keep their own tables (the dev chain).
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Begin a transaction that writes. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so waiting for another writer goes through the busy
+    /// timeout instead of failing when a read would later turn into a write.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
     }
 
     /// Which database this is.

@@ -136,7 +136,7 @@ impl Store {
         &self,
         batch: &[NewOrder],
     ) -> Result<Vec<CreateOutcome>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut orders = existing_orders(&mut tx, batch).await?;
         let mut bindings = existing_bindings(&mut tx, batch).await?;
 

@@ -12,6 +12,8 @@
 mod bad_input;
 mod cli;
 mod concurrency;
+mod delivery;
+mod deposits;
 mod orders;
 mod process;
 mod support;

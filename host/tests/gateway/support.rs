@@ -85,8 +85,18 @@ impl TestEnv {
         Self::with_extra("").await
     }
 
-    /// Like [`TestEnv::new`] with extra TOML appended (top-level keys first).
+    /// Like [`TestEnv::new`] with extra TOML tables appended.
     pub async fn with_extra(top: &str) -> Self {
+        Self::build(top, false, "https://merchant.example/notify").await
+    }
+
+    /// Dev mode with fast dev chains and fast retries, callbacks of `APPID` going to
+    /// `notify_url`; `extra` holds more tables.
+    pub async fn dev(notify_url: &str, extra: &str) -> Self {
+        Self::build(extra, true, notify_url).await
+    }
+
+    async fn build(top: &str, dev: bool, notify_url: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = match postgres_server() {
             Some(server) => format!(
@@ -96,10 +106,10 @@ impl TestEnv {
             None => String::new(),
         };
         let text = format!(
-            "{top}\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{data}\"\n{database}\
-             [log]\nlevel = \"warn\"\n[dev]\nenabled = false\n\
-             [[merchants]]\nappid = \"{APPID}\"\nsecret = \"{SECRET}\"\nnotify_url = \"https://merchant.example/notify\"\n\
-             [[merchants]]\nappid = \"{APPID2}\"\nsecret = \"{SECRET2}\"\n",
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{data}\"\n{database}\
+             [log]\nlevel = \"warn\"\n[dev]\nenabled = {dev}\npoll_interval = \"50ms\"\n\
+             [[merchants]]\nappid = \"{APPID}\"\nsecret = \"{SECRET}\"\nnotify_url = \"{notify_url}\"\n\
+             [[merchants]]\nappid = \"{APPID2}\"\nsecret = \"{SECRET2}\"\n{top}\n",
             data = dir.path().join("data").display(),
         );
         let config_path = dir.path().join("gateway.toml");
@@ -216,4 +226,107 @@ impl Drop for Process {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One request a [`TestReceiver`] got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// When it arrived.
+    pub at: std::time::Instant,
+    /// Its body.
+    pub body: String,
+}
+
+/// A merchant's callback endpoint on `127.0.0.1:0`: fails the first `fail_first`
+/// requests (HTTP 500), then answers `success`; optionally waits before answering.
+pub struct TestReceiver {
+    /// `http://127.0.0.1:port/notify`.
+    pub url: String,
+    received: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+}
+
+impl TestReceiver {
+    /// Start one.
+    pub async fn start(fail_first: usize, delay: Duration) -> Self {
+        use axum::routing::post;
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Received>::new()));
+        let log = received.clone();
+        let app = axum::Router::new().route(
+            "/notify",
+            post(move |body: String| {
+                let log = log.clone();
+                async move {
+                    let n = {
+                        let mut log = log.lock().unwrap();
+                        log.push(Received {
+                            at: std::time::Instant::now(),
+                            body,
+                        });
+                        log.len()
+                    };
+                    tokio::time::sleep(delay).await;
+                    if n <= fail_first {
+                        (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "not yet")
+                    } else {
+                        (axum::http::StatusCode::OK, "success\n")
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/notify", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, received }
+    }
+
+    /// Every request so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Wait until `n` requests arrived (at most `limit`).
+    pub async fn wait_for(&self, n: usize, limit: Duration) -> Vec<Received> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "only {} of {n} callbacks in {limit:?}",
+                got.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Check a callback body as a merchant would, with plain MD5: the fields, the sign and
+/// `|now - t| <= 300`. Returns the body as JSON.
+pub fn verify_callback(body: &str, secret: &str) -> Value {
+    let v: Value = serde_json::from_str(body).expect("a JSON callback");
+    let field = |k: &str| {
+        v[k].as_str()
+            .unwrap_or_else(|| panic!("`{k}` is a string: {body}"))
+            .to_owned()
+    };
+    let (orderid, mark, amount, t) = (
+        field("orderid"),
+        field("localusermark"),
+        field("amount"),
+        field("t"),
+    );
+    assert_eq!(
+        field("sign"),
+        md5_sign(&[&orderid, &mark, &amount, &t, secret]),
+        "callback sign: {body}"
+    );
+    let t: u64 = t.parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(now.abs_diff(t) <= 300, "t within the window: {t} vs {now}");
+    v
 }

@@ -1,0 +1,301 @@
+//! The embedded dev chain: a simulated USDT ledger per chain, kept in the gateway's
+//! database (so it survives restarts), for the default one-command run and for tests.
+//! Each transfer is mined into a new block at once (like a dev node's automine);
+//! `mine` appends empty blocks; `reorg` replaces the newest blocks with new ones that
+//! no longer hold their transfers.
+
+use std::sync::Arc;
+
+use sqlx::Row;
+
+use crate::rules::{Chain, Rules};
+use crate::store::Store;
+
+use super::{Transfer, usdt_decimals};
+
+/// Most blocks one `mine` call may add.
+pub const MAX_MINE: u64 = 100_000;
+
+/// A refused dev-chain operation (a client's mistake: bad address, amount, depth).
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    /// The input is wrong; the message says how. `code` is a stable error code.
+    #[error("{message}")]
+    Invalid {
+        /// `INVALID_ADDRESS`, `INVALID_AMOUNT` or `INVALID_FIELD`.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The database or the component failed.
+    #[error(transparent)]
+    Fault(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for DevError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Fault(e.into())
+    }
+}
+
+/// A transfer made on the dev chain.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DevTransfer {
+    /// Its transaction id.
+    pub txid: String,
+    /// The block it was mined in.
+    pub block: u64,
+}
+
+/// One chain's simulated ledger.
+#[derive(Clone, Debug)]
+pub struct DevChain {
+    store: Store,
+    rules: Arc<Rules>,
+    chain: Chain,
+}
+
+impl DevChain {
+    /// The dev ledger of `chain` in `store`.
+    pub fn new(store: Store, rules: Arc<Rules>, chain: Chain) -> Self {
+        Self {
+            store,
+            rules,
+            chain,
+        }
+    }
+
+    /// Which chain.
+    pub fn chain(&self) -> Chain {
+        self.chain
+    }
+
+    /// USDT's decimals on this chain.
+    pub fn decimals(&self) -> u8 {
+        usdt_decimals(self.chain)
+    }
+
+    /// The newest block (0, the genesis block, on a new ledger).
+    pub async fn head(&self) -> anyhow::Result<u64> {
+        let head: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(number) FROM dev_blocks WHERE chain = $1")
+                .bind(self.chain.as_str())
+                .fetch_one(self.store.pool())
+                .await?;
+        Ok(head.map_or(0, |h| u64::try_from(h).unwrap_or(0)))
+    }
+
+    /// The hash of block `number`; the genesis block exists from the start.
+    pub async fn block_hash(&self, number: u64) -> anyhow::Result<Option<String>> {
+        let hash: Option<String> =
+            sqlx::query_scalar("SELECT hash FROM dev_blocks WHERE chain = $1 AND number = $2")
+                .bind(self.chain.as_str())
+                .bind(to_i64(number))
+                .fetch_optional(self.store.pool())
+                .await?;
+        Ok(match hash {
+            Some(hash) => Some(hash),
+            None if number == 0 => Some(genesis_hash(self.chain)),
+            None => None,
+        })
+    }
+
+    /// Transfers to `watched` (canonical addresses) in blocks `from..=to`.
+    pub async fn transfers(
+        &self,
+        from: u64,
+        to: u64,
+        watched: &[String],
+    ) -> anyhow::Result<Vec<Transfer>> {
+        let watched: std::collections::HashSet<&str> = watched.iter().map(String::as_str).collect();
+        let rows = sqlx::query(
+            "SELECT t.txid, t.log_index, t.number, b.hash, t.to_address, t.value \
+             FROM dev_transfers t JOIN dev_blocks b ON b.chain = t.chain AND b.number = t.number \
+             WHERE t.chain = $1 AND t.number >= $2 AND t.number <= $3 \
+             ORDER BY t.number, t.log_index",
+        )
+        .bind(self.chain.as_str())
+        .bind(to_i64(from))
+        .bind(to_i64(to))
+        .fetch_all(self.store.pool())
+        .await?;
+        let mut out = Vec::new();
+        for row in rows {
+            let to_address: String = row.try_get(4)?;
+            if !watched.contains(to_address.as_str()) {
+                continue;
+            }
+            out.push(Transfer {
+                txid: row.try_get(0)?,
+                log_index: u64::try_from(row.try_get::<i64, _>(1)?)?,
+                block_number: u64::try_from(row.try_get::<i64, _>(2)?)?,
+                block_hash: row.try_get(3)?,
+                to: to_address,
+                value: row.try_get(5)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Send `amount` USDT (decimal text, at most 4 fractional digits) to `to`, mined at
+    /// once into a new block.
+    pub async fn transfer(&self, to: &str, amount: &str) -> Result<DevTransfer, DevError> {
+        let info = self
+            .rules
+            .validate_address(to, self.chain)
+            .map_err(anyhow::Error::from)?
+            .map_err(|r| DevError::Invalid {
+                code: "INVALID_ADDRESS",
+                message: r.message,
+            })?;
+        let scaled = self
+            .rules
+            .parse_usdt(amount)
+            .map_err(anyhow::Error::from)?
+            .map_err(|r| DevError::Invalid {
+                code: "INVALID_AMOUNT",
+                message: r.message,
+            })?;
+        if scaled == 0 {
+            return Err(DevError::Invalid {
+                code: "INVALID_AMOUNT",
+                message: "the amount must be above zero".into(),
+            });
+        }
+        // Scaled units (1e-4 USDT) to the token's base units (1e-6 or 1e-8 USDT).
+        let base = u128::from(scaled) * 10u128.pow(u32::from(self.decimals()) - 4);
+        let txid = random_hash(self.chain);
+        let mut tx = self.store.begin_write().await?;
+        let block = next_block(&mut tx, self.chain).await?;
+        sqlx::query("INSERT INTO dev_blocks (chain, number, hash) VALUES ($1, $2, $3)")
+            .bind(self.chain.as_str())
+            .bind(to_i64(block))
+            .bind(random_hash(self.chain))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO dev_transfers (chain, number, txid, log_index, to_address, value) \
+             VALUES ($1, $2, $3, 0, $4, $5)",
+        )
+        .bind(self.chain.as_str())
+        .bind(to_i64(block))
+        .bind(&txid)
+        .bind(&info.canonical)
+        .bind(base.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(DevTransfer { txid, block })
+    }
+
+    /// Append `blocks` empty blocks; returns the new head.
+    pub async fn mine(&self, blocks: u64) -> Result<u64, DevError> {
+        if !(1..=MAX_MINE).contains(&blocks) {
+            return Err(DevError::Invalid {
+                code: "INVALID_FIELD",
+                message: format!("blocks must be 1..={MAX_MINE}"),
+            });
+        }
+        let mut tx = self.store.begin_write().await?;
+        let first = next_block(&mut tx, self.chain).await?;
+        for chunk_start in (first..first + blocks).step_by(500) {
+            let end = (chunk_start + 500).min(first + blocks);
+            let rows: Vec<String> = (chunk_start..end)
+                .map(|n| {
+                    format!(
+                        "('{}', {}, '{}')",
+                        self.chain.as_str(),
+                        n,
+                        random_hash(self.chain)
+                    )
+                })
+                .collect();
+            sqlx::query(&format!(
+                "INSERT INTO dev_blocks (chain, number, hash) VALUES {}",
+                rows.join(", ")
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(first + blocks - 1)
+    }
+
+    /// Replace the newest `depth` blocks with new blocks (new hashes) holding none of
+    /// their transfers: the transfers left the canonical chain. Returns the head.
+    pub async fn reorg(&self, depth: u64) -> Result<u64, DevError> {
+        let head = self.head().await?;
+        if depth == 0 || depth > head {
+            return Err(DevError::Invalid {
+                code: "INVALID_FIELD",
+                message: format!("depth must be 1..={head} (the genesis block stays)"),
+            });
+        }
+        let fork = head - depth;
+        let mut tx = self.store.begin_write().await?;
+        sqlx::query("DELETE FROM dev_transfers WHERE chain = $1 AND number > $2")
+            .bind(self.chain.as_str())
+            .bind(to_i64(fork))
+            .execute(&mut *tx)
+            .await?;
+        for number in fork + 1..=head {
+            sqlx::query("UPDATE dev_blocks SET hash = $1 WHERE chain = $2 AND number = $3")
+                .bind(random_hash(self.chain))
+                .bind(self.chain.as_str())
+                .bind(to_i64(number))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(head)
+    }
+}
+
+/// The block after the head, creating the genesis block (0) on a new ledger.
+async fn next_block(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    chain: Chain,
+) -> anyhow::Result<u64> {
+    let head: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(number) FROM dev_blocks WHERE chain = $1")
+            .bind(chain.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+    match head {
+        Some(head) => Ok(u64::try_from(head)? + 1),
+        None => {
+            sqlx::query("INSERT INTO dev_blocks (chain, number, hash) VALUES ($1, 0, $2)")
+                .bind(chain.as_str())
+                .bind(genesis_hash(chain))
+                .execute(&mut **tx)
+                .await?;
+            Ok(1)
+        }
+    }
+}
+
+/// A fixed genesis hash per chain.
+fn genesis_hash(chain: Chain) -> String {
+    format_hash(chain, &format!("{:0>64}", 0))
+}
+
+/// A random 32-byte hash in the chain's usual spelling.
+fn random_hash(chain: Chain) -> String {
+    let hex = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    format_hash(chain, &hex)
+}
+
+fn format_hash(chain: Chain, hex: &str) -> String {
+    match chain {
+        Chain::Erc20 => format!("0x{hex}"),
+        Chain::Trc20 | Chain::Omni => hex.to_owned(),
+    }
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

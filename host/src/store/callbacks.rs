@@ -1,0 +1,304 @@
+//! The callback outbox: claiming due deliveries under a lease (so two replicas never
+//! send the same attempt), recording each attempt with the next state in one
+//! transaction, listing and re-sending for the operator.
+
+use sqlx::Row;
+
+use super::{Backend, Store, StoreError};
+
+/// A delivery claimed for one attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueCallback {
+    /// The order.
+    pub ordersn: String,
+    /// The merchant.
+    pub appid: String,
+    /// The merchant's order id.
+    pub orderid: String,
+    /// Echoed in the callback.
+    pub localusermark: String,
+    /// The order's own callback URL; `None` means the merchant's default.
+    pub notify_url: Option<String>,
+    /// Scaled units received.
+    pub amount: i64,
+    /// Attempts made in the current series (0 before the first).
+    pub attempts: i64,
+    /// The number the next attempt gets in the history (1 for the very first).
+    pub next_number: i64,
+}
+
+/// What one attempt changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptRecord {
+    /// When it started (Unix ms).
+    pub started_at: i64,
+    /// The signed `t` (Unix seconds).
+    pub t: i64,
+    /// The HTTP status, if one came back.
+    pub status_code: Option<i64>,
+    /// The first KiB of the answer.
+    pub body_prefix: Option<String>,
+    /// How long it took.
+    pub latency_ms: i64,
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+    /// `delivered`, `failed` or `refused`.
+    pub outcome: &'static str,
+    /// The delivery's state afterwards: `delivered`, `pending` (retry) or `failed`.
+    pub next_state: &'static str,
+    /// When the next attempt is due (for `pending`).
+    pub next_attempt_at: i64,
+}
+
+/// A delivery as the operator sees it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CallbackRecord {
+    /// The order.
+    pub ordersn: String,
+    /// The merchant.
+    pub appid: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    /// Attempts in the current series.
+    pub attempts: i64,
+    /// When the next attempt is due (Unix ms), for `pending`.
+    pub next_attempt_at: i64,
+    /// The last error.
+    pub last_error: Option<String>,
+    /// Scaled units.
+    pub amount: i64,
+}
+
+/// One recorded attempt.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AttemptView {
+    /// Its number in the history.
+    pub attempt: i64,
+    /// When it started (Unix ms).
+    pub started_at: i64,
+    /// The signed `t`.
+    pub t: i64,
+    /// The HTTP status.
+    pub status_code: Option<i64>,
+    /// The first KiB of the answer.
+    pub body_prefix: Option<String>,
+    /// How long it took.
+    pub latency_ms: i64,
+    /// What went wrong.
+    pub error: Option<String>,
+    /// `delivered`, `failed` or `refused`.
+    pub outcome: String,
+}
+
+impl Store {
+    /// Claim up to `limit` deliveries due at `now` that no live lease holds, leasing them
+    /// to `owner` until `lease_until`. On PostgreSQL rows locked by another replica's
+    /// claim are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one writer at a time.
+    pub async fn claim_callbacks(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<DueCallback>, StoreError> {
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let mut tx = self.begin_write().await?;
+        let claimed: Vec<String> = sqlx::query_scalar(&format!(
+            "UPDATE callbacks SET lease_owner = $1, lease_until = $2 WHERE ordersn IN ( \
+               SELECT ordersn FROM callbacks WHERE state = 'pending' AND next_attempt_at <= $3 \
+               AND (lease_until IS NULL OR lease_until < $3) \
+               ORDER BY next_attempt_at LIMIT $4 {lock}) \
+             RETURNING ordersn"
+        ))
+        .bind(owner)
+        .bind(lease_until)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut due = Vec::with_capacity(claimed.len());
+        for ordersn in claimed {
+            let row = sqlx::query(
+                "SELECT c.ordersn, c.appid, o.orderid, o.localusermark, c.notify_url, c.amount, c.attempts, \
+                 (SELECT COALESCE(MAX(a.attempt), 0) + 1 FROM callback_attempts a WHERE a.ordersn = c.ordersn) \
+                 FROM callbacks c JOIN orders o ON o.ordersn = c.ordersn WHERE c.ordersn = $1",
+            )
+            .bind(&ordersn)
+            .fetch_one(&mut *tx)
+            .await?;
+            due.push(DueCallback {
+                ordersn: row.try_get(0)?,
+                appid: row.try_get(1)?,
+                orderid: row.try_get(2)?,
+                localusermark: row.try_get(3)?,
+                notify_url: row.try_get(4)?,
+                amount: row.try_get(5)?,
+                attempts: row.try_get(6)?,
+                next_number: row.try_get(7)?,
+            });
+        }
+        tx.commit().await?;
+        Ok(due)
+    }
+
+    /// Record an attempt and move the delivery on, if `owner` still holds its lease.
+    /// Returns false when the lease was lost (another replica took over): nothing is
+    /// recorded then.
+    pub async fn record_attempt(
+        &self,
+        owner: &str,
+        due: &DueCallback,
+        attempt: &AttemptRecord,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE callbacks SET state = $1, attempts = attempts + 1, next_attempt_at = $2, \
+             last_error = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4 \
+             WHERE ordersn = $5 AND lease_owner = $6 AND state = 'pending'",
+        )
+        .bind(attempt.next_state)
+        .bind(attempt.next_attempt_at)
+        .bind(&attempt.error)
+        .bind(now)
+        .bind(&due.ordersn)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO callback_attempts (ordersn, attempt, started_at, t, status_code, body_prefix, \
+             latency_ms, error, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&due.ordersn)
+        .bind(due.next_number)
+        .bind(attempt.started_at)
+        .bind(attempt.t)
+        .bind(attempt.status_code)
+        .bind(&attempt.body_prefix)
+        .bind(attempt.latency_ms)
+        .bind(&attempt.error)
+        .bind(attempt.outcome)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Deliveries in `state` (all when `None`), oldest first.
+    pub async fn list_callbacks(
+        &self,
+        state: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CallbackRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT ordersn, appid, state, attempts, next_attempt_at, last_error, amount FROM callbacks \
+             WHERE ($1 = '' OR state = $1) ORDER BY created_at, ordersn LIMIT $2",
+        )
+        .bind(state.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CallbackRecord {
+                    ordersn: r.try_get(0)?,
+                    appid: r.try_get(1)?,
+                    state: r.try_get(2)?,
+                    attempts: r.try_get(3)?,
+                    next_attempt_at: r.try_get(4)?,
+                    last_error: r.try_get(5)?,
+                    amount: r.try_get(6)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// The delivery of one order and its attempts.
+    pub async fn callback(
+        &self,
+        ordersn: &str,
+    ) -> Result<Option<(CallbackRecord, Vec<AttemptView>)>, StoreError> {
+        let Some(record) = self.callback_record(ordersn).await? else {
+            return Ok(None);
+        };
+        let rows = sqlx::query(
+            "SELECT attempt, started_at, t, status_code, body_prefix, latency_ms, error, outcome \
+             FROM callback_attempts WHERE ordersn = $1 ORDER BY attempt",
+        )
+        .bind(ordersn)
+        .fetch_all(&self.pool)
+        .await?;
+        let attempts = rows
+            .iter()
+            .map(|r| {
+                Ok(AttemptView {
+                    attempt: r.try_get(0)?,
+                    started_at: r.try_get(1)?,
+                    t: r.try_get(2)?,
+                    status_code: r.try_get(3)?,
+                    body_prefix: r.try_get(4)?,
+                    latency_ms: r.try_get(5)?,
+                    error: r.try_get(6)?,
+                    outcome: r.try_get(7)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok(Some((record, attempts)))
+    }
+
+    /// The delivery of one order, without its attempts.
+    pub async fn callback_record(
+        &self,
+        ordersn: &str,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT ordersn, appid, state, attempts, next_attempt_at, last_error, amount FROM callbacks WHERE ordersn = $1",
+        )
+        .bind(ordersn)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => Some(CallbackRecord {
+                ordersn: r.try_get(0)?,
+                appid: r.try_get(1)?,
+                state: r.try_get(2)?,
+                attempts: r.try_get(3)?,
+                next_attempt_at: r.try_get(4)?,
+                last_error: r.try_get(5)?,
+                amount: r.try_get(6)?,
+            }),
+            None => None,
+        })
+    }
+
+    /// Send a delivery again: a new series of attempts starting now (a delivered one
+    /// too, when the merchant asks). Returns false when the order has no delivery.
+    pub async fn resend_callback(&self, ordersn: &str, now: i64) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE callbacks SET state = 'pending', attempts = 0, next_attempt_at = $1, \
+             lease_owner = NULL, lease_until = NULL, updated_at = $1 WHERE ordersn = $2",
+        )
+        .bind(now)
+        .bind(ordersn)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// The earliest due time of a pending delivery, if any (the dispatcher sleeps until then).
+    pub async fn next_callback_due(&self) -> Result<Option<i64>, StoreError> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM callbacks WHERE state = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(next)
+    }
+}

@@ -1,0 +1,429 @@
+//! What the chain watcher stores: cursors, block hashes for reorg detection, deposits
+//! (each on-chain transfer at most once), matching to orders, confirmations, and the
+//! callback written in the same transaction as the confirmation.
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// Block hashes kept behind the cursor for reorg detection (how deep a reorg the
+/// watcher can walk back through).
+pub const REORG_DEPTH: u64 = 256;
+
+/// A transfer to a watched address, converted and ready to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewDeposit {
+    /// The transaction id.
+    pub txid: String,
+    /// The log index (0 where a transaction holds one transfer).
+    pub log_index: i64,
+    /// The canonical receiving address.
+    pub address: String,
+    /// The on-chain value as reported.
+    pub raw_value: String,
+    /// Scaled units credited (rounded down).
+    pub amount: i64,
+    /// Base units below 1/10000 USDT, never credited.
+    pub dust: String,
+    /// The block.
+    pub block_number: i64,
+    /// Its hash.
+    pub block_hash: String,
+    /// Confirmations this deposit needs (by its own amount).
+    pub required_confirmations: i64,
+}
+
+/// One scan of a block range, stored at once.
+#[derive(Clone, Debug)]
+pub struct Scan {
+    /// The chain.
+    pub chain: String,
+    /// The chain's head when the scan ran.
+    pub head: i64,
+    /// The first block the next scan starts at.
+    pub next_block: i64,
+    /// The transfers found.
+    pub deposits: Vec<NewDeposit>,
+    /// Block hashes to remember (the range's last block, the deposits' blocks).
+    pub blocks: Vec<(i64, String)>,
+}
+
+/// A deposit waiting for confirmations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenDeposit {
+    /// Its row.
+    pub id: i64,
+    /// The block.
+    pub block_number: i64,
+    /// Its hash when found.
+    pub block_hash: String,
+    /// Confirmations needed.
+    pub required_confirmations: i64,
+}
+
+/// A deposit as the query API and the operator see it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DepositRecord {
+    /// The chain.
+    pub chain: String,
+    /// The transaction id.
+    pub txid: String,
+    /// The log index.
+    pub log_index: i64,
+    /// The canonical address.
+    pub address: String,
+    /// Scaled units.
+    pub amount: i64,
+    /// The block.
+    pub block_number: i64,
+    /// `confirming`, `confirmed` or `orphaned`.
+    pub state: String,
+    /// The matched order, if any.
+    pub ordersn: Option<String>,
+    /// Confirmations needed.
+    pub required_confirmations: i64,
+}
+
+const DEPOSIT_COLUMNS: &str =
+    "chain, txid, log_index, address, amount, block_number, state, ordersn, required_confirmations";
+
+fn deposit_from_row(row: &sqlx::any::AnyRow) -> Result<DepositRecord, sqlx::Error> {
+    Ok(DepositRecord {
+        chain: row.try_get(0)?,
+        txid: row.try_get(1)?,
+        log_index: row.try_get(2)?,
+        address: row.try_get(3)?,
+        amount: row.try_get(4)?,
+        block_number: row.try_get(5)?,
+        state: row.try_get(6)?,
+        ordersn: row.try_get(7)?,
+        required_confirmations: row.try_get(8)?,
+    })
+}
+
+impl Store {
+    /// The chain's cursor: `(head seen, next block to scan)`.
+    pub async fn chain_cursor(&self, chain: &str) -> Result<Option<(i64, i64)>, StoreError> {
+        let row = sqlx::query("SELECT head, next_block FROM chain_cursors WHERE chain = $1")
+            .bind(chain)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some((row.try_get(0)?, row.try_get(1)?)),
+            None => None,
+        })
+    }
+
+    /// Every address bound on `chain` (canonical), created at or after `since` (Unix ms):
+    /// the watch list, read incrementally.
+    pub async fn bound_addresses(
+        &self,
+        chain: &str,
+        since: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT address, created_at FROM address_bindings WHERE chain = $1 AND created_at >= $2",
+        )
+        .bind(chain)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Remembered block hashes of `chain`, newest first.
+    pub async fn block_hashes(&self, chain: &str) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT number, hash FROM chain_blocks WHERE chain = $1 ORDER BY number DESC",
+        )
+        .bind(chain)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Store a scan in one transaction: new deposits (a transfer already stored is
+    /// skipped, one that a reorg had orphaned comes back), each matched to an order,
+    /// the block hashes, and the cursor. Returns the number of new deposits.
+    pub async fn record_scan(&self, scan: &Scan, now: i64) -> Result<usize, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut stored = 0;
+        for d in &scan.deposits {
+            let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO deposits (chain, txid, log_index, address, raw_value, amount, dust, \
+                 block_number, block_hash, required_confirmations, state, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'confirming', $11, $11) \
+                 ON CONFLICT (chain, txid, log_index) DO UPDATE SET \
+                 block_number = excluded.block_number, block_hash = excluded.block_hash, \
+                 state = 'confirming', ordersn = NULL, updated_at = excluded.updated_at \
+                 WHERE deposits.state = 'orphaned' \
+                 RETURNING id",
+            )
+            .bind(&scan.chain)
+            .bind(&d.txid)
+            .bind(d.log_index)
+            .bind(&d.address)
+            .bind(&d.raw_value)
+            .bind(d.amount)
+            .bind(&d.dust)
+            .bind(d.block_number)
+            .bind(&d.block_hash)
+            .bind(d.required_confirmations)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(id) = inserted else { continue };
+            stored += 1;
+            // Same-amount pending order first, else the oldest pending one; an expired
+            // order is not pending: the deposit then stays unmatched.
+            let order: Option<String> = sqlx::query_scalar(
+                "SELECT ordersn FROM orders WHERE chain = $1 AND canonical_address = $2 \
+                 AND status = 'pending' AND expires_at > $3 \
+                 ORDER BY CASE WHEN amount = $4 THEN 0 ELSE 1 END, created_at, ordersn LIMIT 1",
+            )
+            .bind(&scan.chain)
+            .bind(&d.address)
+            .bind(now)
+            .bind(d.amount)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(ordersn) = order {
+                let updated = sqlx::query(
+                    "UPDATE orders SET status = 'confirming', received_amount = $1, \
+                     required_confirmations = $2 WHERE ordersn = $3 AND status = 'pending'",
+                )
+                .bind(d.amount)
+                .bind(d.required_confirmations)
+                .bind(&ordersn)
+                .execute(&mut *tx)
+                .await?;
+                if updated.rows_affected() == 1 {
+                    sqlx::query("UPDATE deposits SET ordersn = $1 WHERE id = $2")
+                        .bind(&ordersn)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        for (number, hash) in &scan.blocks {
+            sqlx::query(
+                "INSERT INTO chain_blocks (chain, number, hash) VALUES ($1, $2, $3) \
+                 ON CONFLICT (chain, number) DO UPDATE SET hash = excluded.hash",
+            )
+            .bind(&scan.chain)
+            .bind(number)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM chain_blocks WHERE chain = $1 AND number < $2")
+            .bind(&scan.chain)
+            .bind(scan.next_block.saturating_sub(REORG_DEPTH as i64))
+            .execute(&mut *tx)
+            .await?;
+        upsert_cursor(&mut tx, &scan.chain, scan.head, scan.next_block, now).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// Record the head without scanning (the query API's confirmations).
+    pub async fn record_head(
+        &self,
+        chain: &str,
+        head: i64,
+        next_block: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        upsert_cursor(&mut tx, chain, head, next_block, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A reorg: every block above `fork` left the chain. Unconfirmed deposits there are
+    /// orphaned (their orders pending again), their hashes forgotten, and the cursor
+    /// moved back to rescan from `fork + 1`.
+    pub async fn rewind(&self, chain: &str, fork: i64, now: i64) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM deposits WHERE chain = $1 AND block_number > $2 AND state = 'confirming'",
+        )
+        .bind(chain)
+        .bind(fork)
+        .fetch_all(&mut *tx)
+        .await?;
+        let orphaned = orphan(&mut tx, &ids, now).await?;
+        sqlx::query("DELETE FROM chain_blocks WHERE chain = $1 AND number > $2")
+            .bind(chain)
+            .bind(fork)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE chain_cursors SET next_block = $1, updated_at = $2 WHERE chain = $3 AND next_block > $1")
+            .bind(fork + 1)
+            .bind(now)
+            .bind(chain)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(orphaned)
+    }
+
+    /// Deposits of `chain` still waiting for confirmations.
+    pub async fn open_deposits(&self, chain: &str) -> Result<Vec<OpenDeposit>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, block_number, block_hash, required_confirmations FROM deposits \
+             WHERE chain = $1 AND state = 'confirming' ORDER BY block_number, id",
+        )
+        .bind(chain)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(OpenDeposit {
+                    id: r.try_get(0)?,
+                    block_number: r.try_get(1)?,
+                    block_hash: r.try_get(2)?,
+                    required_confirmations: r.try_get(3)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// A deposit reached its confirmations: it is confirmed, its order too, and the
+    /// order's callback is queued — one transaction. Returns the order, if matched.
+    pub async fn confirm_deposit(&self, id: i64, now: i64) -> Result<Option<String>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE deposits SET state = 'confirmed', updated_at = $1 WHERE id = $2 AND state = 'confirming'")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Ok(None); // another watcher did it
+        }
+        let row = sqlx::query("SELECT ordersn, amount FROM deposits WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let ordersn: Option<String> = row.try_get(0)?;
+        let amount: i64 = row.try_get(1)?;
+        if let Some(ordersn) = &ordersn {
+            sqlx::query("UPDATE orders SET status = 'confirmed' WHERE ordersn = $1 AND status = 'confirming'")
+                .bind(ordersn)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO callbacks (ordersn, appid, notify_url, amount, state, attempts, \
+                 next_attempt_at, created_at, updated_at) \
+                 SELECT ordersn, appid, notify_url, $1, 'pending', 0, $2, $2, $2 FROM orders WHERE ordersn = $3 \
+                 ON CONFLICT (ordersn) DO NOTHING",
+            )
+            .bind(amount)
+            .bind(now)
+            .bind(ordersn)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(ordersn)
+    }
+
+    /// A deposit whose block is no longer on the chain: orphaned, its order pending again.
+    pub async fn orphan_deposit(&self, id: i64, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        orphan(&mut tx, &[id], now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest deposit credited to an order (not orphaned).
+    pub async fn order_deposit(&self, ordersn: &str) -> Result<Option<DepositRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE ordersn = $1 AND state <> 'orphaned' \
+             ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(ordersn)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(deposit_from_row).transpose()?)
+    }
+
+    /// Deposits no order took, newest first (for the operator).
+    pub async fn unmatched_deposits(&self, limit: i64) -> Result<Vec<DepositRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE ordersn IS NULL AND state <> 'orphaned' \
+             ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(deposit_from_row)
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}
+
+async fn upsert_cursor(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    chain: &str,
+    head: i64,
+    next_block: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO chain_cursors (chain, head, next_block, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (chain) DO UPDATE SET head = excluded.head, next_block = excluded.next_block, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(chain)
+    .bind(head)
+    .bind(next_block)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Orphan the unconfirmed deposits `ids` and put their orders back to pending.
+/// Returns how many were orphaned.
+async fn orphan(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    ids: &[i64],
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let mut orphaned = 0;
+    for id in ids {
+        let ordersn: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT ordersn FROM deposits WHERE id = $1 AND state = 'confirming'",
+        )
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(ordersn) = ordersn else { continue };
+        if let Some(ordersn) = ordersn {
+            sqlx::query(
+                "UPDATE orders SET status = 'pending', received_amount = 0 \
+                 WHERE ordersn = $1 AND status = 'confirming'",
+            )
+            .bind(ordersn)
+            .execute(&mut **tx)
+            .await?;
+        }
+        sqlx::query("UPDATE deposits SET state = 'orphaned', updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        orphaned += 1;
+    }
+    Ok(orphaned)
+}

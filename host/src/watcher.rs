@@ -1,0 +1,316 @@
+//! The chain watcher: one task per chain. Each round it reads the head, checks the
+//! newest remembered block hash (a different hash is a reorg: walk back to the fork and
+//! rescan from there, un-counting unconfirmed deposits above it), scans the blocks since
+//! its persisted cursor for transfers to bound addresses (so it catches up after any
+//! downtime), stores them as deposits matched to orders, and confirms the deposits that
+//! reached their required confirmations — after checking once more that their block is
+//! still on the chain. A confirmation queues the order's callback in the same
+//! transaction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use crate::chain::{Source, Transfer, WatchForm};
+use crate::clock::now_millis as now;
+use crate::rules::{ConfirmationPolicy, DepositState, Rules};
+use crate::store::{NewDeposit, Scan, Store};
+
+/// How a watcher runs.
+#[derive(Clone, Debug)]
+pub struct WatcherConfig {
+    /// Time between rounds.
+    pub poll_interval: Duration,
+    /// Most blocks scanned per stored step (the cursor advances after each).
+    pub max_blocks_per_scan: u64,
+    /// Where a chain with no cursor starts: `None` for the current head (a new
+    /// gateway does not scan history), `Some(n)` for block `n`.
+    pub start_block: Option<u64>,
+}
+
+/// What one round did (for logs and tests).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Round {
+    /// The head seen.
+    pub head: u64,
+    /// Blocks scanned.
+    pub scanned: u64,
+    /// New deposits stored.
+    pub deposits: usize,
+    /// Deposits confirmed.
+    pub confirmed: usize,
+    /// Deposits orphaned by a reorg.
+    pub orphaned: u64,
+}
+
+/// One chain's watcher.
+#[derive(Debug)]
+pub struct Watcher {
+    source: Source,
+    store: Store,
+    rules: Arc<Rules>,
+    policy: Arc<ConfirmationPolicy>,
+    config: WatcherConfig,
+    watch: WatchList,
+}
+
+/// The bound addresses of the chain, in the source's form, read incrementally.
+#[derive(Debug, Default)]
+struct WatchList {
+    /// Bindings created at or after this (Unix ms) are read next time.
+    since: i64,
+    /// Watch form → canonical address.
+    canonical: HashMap<String, String>,
+    /// The watch forms, for the source.
+    list: Vec<String>,
+}
+
+impl Watcher {
+    /// A watcher of `source`'s chain.
+    pub fn new(
+        source: Source,
+        store: Store,
+        rules: Arc<Rules>,
+        policy: Arc<ConfirmationPolicy>,
+        config: WatcherConfig,
+    ) -> Self {
+        Self {
+            source,
+            store,
+            rules,
+            policy,
+            config,
+            watch: WatchList::default(),
+        }
+    }
+
+    /// Run rounds until `shutdown` turns true; `wake` starts a round at once.
+    pub async fn run(mut self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
+        let chain = self.source.chain().as_str();
+        tracing::info!(chain, "chain watcher started");
+        let mut failures = 0u32;
+        loop {
+            let pause = match self.round().await {
+                Ok(round) => {
+                    failures = 0;
+                    if round.deposits + round.confirmed > 0 || round.orphaned > 0 {
+                        tracing::info!(
+                            chain,
+                            head = round.head,
+                            deposits = round.deposits,
+                            confirmed = round.confirmed,
+                            orphaned = round.orphaned,
+                            "chain round"
+                        );
+                    }
+                    self.config.poll_interval
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(chain, error = %format!("{e:#}"), failures, "chain round failed; retrying");
+                    (self.config.poll_interval * failures.min(10)).min(Duration::from_secs(30))
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = wake.notified() => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+        tracing::info!(chain, "chain watcher stopped");
+    }
+
+    /// One round: reorg check, scan to the head, confirmations.
+    pub async fn round(&mut self) -> anyhow::Result<Round> {
+        let chain = self.source.chain().as_str();
+        let head = self.source.head().await?;
+        let mut round = Round {
+            head,
+            ..Round::default()
+        };
+        let mut next = match self.store.chain_cursor(chain).await? {
+            Some((_, next)) => u64::try_from(next)?,
+            None => self.config.start_block.unwrap_or(head.saturating_add(1)),
+        };
+
+        if let Some(fork) = self.find_fork().await? {
+            round.orphaned = self.store.rewind(chain, to_i64(fork), now()).await?;
+            tracing::warn!(
+                chain,
+                fork,
+                orphaned = round.orphaned,
+                "reorg: rescanning from the fork"
+            );
+            next = next.min(fork + 1);
+        }
+
+        self.refresh_watch_list().await?;
+        while next <= head {
+            let to = head.min(next + self.config.max_blocks_per_scan.max(1) - 1);
+            let transfers = if self.watch.list.is_empty() {
+                Vec::new()
+            } else {
+                self.source.transfers(next, to, &self.watch.list).await?
+            };
+            let mut blocks: Vec<(i64, String)> = transfers
+                .iter()
+                .map(|t| (to_i64(t.block_number), t.block_hash.clone()))
+                .collect();
+            if let Some(hash) = self.source.block_hash(to).await? {
+                blocks.push((to_i64(to), hash));
+            }
+            let deposits = self.deposits(&transfers)?;
+            let scan = Scan {
+                chain: chain.to_owned(),
+                head: to_i64(head),
+                next_block: to_i64(to + 1),
+                deposits,
+                blocks,
+            };
+            round.deposits += self.store.record_scan(&scan, now()).await?;
+            round.scanned += to + 1 - next;
+            next = to + 1;
+        }
+        if round.scanned == 0 {
+            self.store
+                .record_head(chain, to_i64(head), to_i64(next), now())
+                .await?;
+        }
+
+        for deposit in self.store.open_deposits(chain).await? {
+            let block = u64::try_from(deposit.block_number)?;
+            let confirmations = self.rules.count_confirmations(head, block)?;
+            let required = u32::try_from(deposit.required_confirmations).unwrap_or(u32::MAX);
+            if self.rules.deposit_state_of(confirmations, required)? != DepositState::Confirmed {
+                continue;
+            }
+            // Never confirm a transfer that is not on the canonical chain.
+            if self.source.block_hash(block).await?.as_deref() == Some(deposit.block_hash.as_str())
+            {
+                if let Some(ordersn) = self.store.confirm_deposit(deposit.id, now()).await? {
+                    tracing::info!(chain, ordersn, "order confirmed; callback queued");
+                }
+                round.confirmed += 1;
+            } else {
+                self.store.orphan_deposit(deposit.id, now()).await?;
+                round.orphaned += 1;
+            }
+        }
+        Ok(round)
+    }
+
+    /// The newest remembered block still on the chain, when a newer one is not: the
+    /// fork point. `None` when the newest remembered block is still canonical.
+    async fn find_fork(&self) -> anyhow::Result<Option<u64>> {
+        let chain = self.source.chain().as_str();
+        let stored = self.store.block_hashes(chain).await?;
+        for (i, (number, hash)) in stored.iter().enumerate() {
+            let number = u64::try_from(*number)?;
+            if self.source.block_hash(number).await?.as_deref() == Some(hash.as_str()) {
+                return Ok((i > 0).then_some(number));
+            }
+        }
+        // Nothing remembered is canonical any more: rescan from below the oldest.
+        Ok(stored
+            .last()
+            .map(|(n, _)| u64::try_from(*n).unwrap_or(0).saturating_sub(1)))
+    }
+
+    /// Add the addresses bound since the last read.
+    async fn refresh_watch_list(&mut self) -> anyhow::Result<()> {
+        let chain = self.source.chain().as_str();
+        let bound = self.store.bound_addresses(chain, self.watch.since).await?;
+        for (canonical, created_at) in bound {
+            self.watch.since = self.watch.since.max(created_at);
+            let form = match self.source.watch_form() {
+                WatchForm::Canonical => canonical.clone(),
+                WatchForm::EvmHex => match self.rules.inspect_address(&canonical)? {
+                    Ok(info) => match info.evm_hex {
+                        Some(hex) => hex,
+                        None => continue,
+                    },
+                    Err(r) => {
+                        tracing::error!(
+                            chain,
+                            address = canonical,
+                            code = r.code.as_str(),
+                            "bound address not watchable"
+                        );
+                        continue;
+                    }
+                },
+            };
+            if self
+                .watch
+                .canonical
+                .insert(form.clone(), canonical)
+                .is_none()
+            {
+                self.watch.list.push(form);
+            }
+        }
+        Ok(())
+    }
+
+    /// Convert transfers with the component: scaled amount and dust, required
+    /// confirmations by the deposit's own amount.
+    fn deposits(&self, transfers: &[Transfer]) -> anyhow::Result<Vec<NewDeposit>> {
+        let chain = self.source.chain();
+        let mut out = Vec::with_capacity(transfers.len());
+        for t in transfers {
+            let Some(address) = self
+                .watch
+                .canonical
+                .get(&t.to.to_ascii_lowercase())
+                .or_else(|| self.watch.canonical.get(&t.to))
+            else {
+                tracing::warn!(
+                    chain = chain.as_str(),
+                    to = t.to,
+                    "transfer to an address not watched"
+                );
+                continue;
+            };
+            let amount = match self
+                .rules
+                .from_chain_units(&t.value, self.source.decimals())?
+            {
+                Ok(amount) => amount,
+                Err(r) => {
+                    tracing::error!(
+                        chain = chain.as_str(),
+                        txid = t.txid,
+                        value = t.value,
+                        code = r.code.as_str(),
+                        "transfer value refused; not credited"
+                    );
+                    continue;
+                }
+            };
+            let required = self
+                .rules
+                .required_confirmations(chain, amount.scaled, &self.policy)?;
+            out.push(NewDeposit {
+                txid: t.txid.clone(),
+                log_index: i64::try_from(t.log_index)?,
+                address: address.clone(),
+                raw_value: t.value.clone(),
+                amount: i64::try_from(amount.scaled)?,
+                dust: amount.dust.to_string(),
+                block_number: to_i64(t.block_number),
+                block_hash: t.block_hash.clone(),
+                required_confirmations: i64::from(required),
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,159 @@
+//! Callback delivery with real processes: `kill -9` mid-delivery loses and repeats
+//! nothing that succeeded; two replicas share one outbox without sending an attempt
+//! twice, and one of them dying mid-way leaves nothing undelivered.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use usdt_gateway::api::{ORDER_PATH, QUERY_PATH};
+
+use crate::support::{
+    APPID, Process, SECRET, TestEnv, TestReceiver, fresh_address, fresh_orderid, order_body,
+    query_body, verify_callback,
+};
+
+/// One confirmation, retries 1 s apart, 2 s per attempt (leases of 9 s).
+const CONFIG: &str = "[notify]\nretry_delays = [\"1s\", \"1s\", \"1s\"]\ntimeout = \"2s\"\nallow_private_targets = true\n\
+                      max_in_flight_per_merchant = 16\n[confirmations]\ndefault = 1\nlarge_amount = \"10000\"\nlarge_required = 3\n";
+
+async fn post(url: String, body: &Value) -> Value {
+    let response = reqwest::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.unwrap()
+}
+
+/// Place an order and pay it on the dev chain of `process`; returns the orderid.
+async fn paid_order(process: &Process, user: &str) -> String {
+    let address = fresh_address();
+    let orderid = fresh_orderid();
+    let reply = post(
+        process.url(ORDER_PATH),
+        &order_body(APPID, SECRET, user, &address, &orderid, 10_000),
+    )
+    .await;
+    assert_eq!(reply["status"], 1);
+    post(
+        process.url("/dev/chains/ERC20/transfers"),
+        &json!({"to": address, "amount": "1"}),
+    )
+    .await;
+    orderid
+}
+
+/// orderid → how many callbacks arrived for it, every one verified.
+fn per_order(receiver: &TestReceiver) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for r in receiver.received() {
+        let v = verify_callback(&r.body, SECRET);
+        *counts
+            .entry(v["orderid"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    counts
+}
+
+async fn callback_state(process: &Process, orderid: &str) -> String {
+    let q = post(process.url(QUERY_PATH), &query_body(APPID, SECRET, orderid)).await;
+    q["data"]["callback"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_delivery_resumes_and_never_repeats_a_success() {
+    // The receiver takes 1.5 s to answer: the gateway is killed while it waits.
+    let receiver = TestReceiver::start(0, Duration::from_millis(1500)).await;
+    let env = TestEnv::dev(&receiver.url, CONFIG).await;
+    let config = env.config_path.to_str().unwrap().to_owned();
+    let process = Process::start(env.dir.path(), &["serve", "--config", &config]);
+    let orderid = paid_order(&process, "crash").await;
+    receiver.wait_for(1, Duration::from_secs(20)).await;
+    process.signal("KILL");
+    drop(process);
+
+    // After the restart the delivery resumes once the dead process's lease runs out.
+    let process = Process::start(env.dir.path(), &["serve", "--config", &config]);
+    receiver.wait_for(2, Duration::from_secs(30)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while callback_state(&process, &orderid).await != "delivered" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "delivered after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Delivered: never sent again, not by this process, not by the next one.
+    drop(process);
+    let process = Process::start(env.dir.path(), &["serve", "--config", &config]);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(receiver.received().len(), 2, "no attempt after the success");
+    assert_eq!(callback_state(&process, &orderid).await, "delivered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_share_the_outbox() {
+    let receiver = TestReceiver::start(0, Duration::from_millis(50)).await;
+    let env = TestEnv::dev(&receiver.url, CONFIG).await;
+    let config = env.config_path.to_str().unwrap().to_owned();
+    let a = Process::start(env.dir.path(), &["serve", "--config", &config]);
+    let b = Process::start(env.dir.path(), &["serve", "--config", &config]);
+
+    // Both alive: every callback exactly once.
+    let mut first = Vec::new();
+    for i in 0..20 {
+        let via = if i % 2 == 0 { &a } else { &b };
+        first.push(paid_order(via, &format!("replica-{i}")).await);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let counts = per_order(&receiver);
+        if first.iter().all(|o| counts.contains_key(o)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of 20 delivered",
+            counts.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let counts = per_order(&receiver);
+    for o in &first {
+        assert_eq!(counts[o], 1, "{o} sent once with two replicas");
+    }
+
+    // B dies mid-way: A delivers everything, what B left in flight after its lease.
+    let mut second = Vec::new();
+    for i in 0..20 {
+        second.push(paid_order(&a, &format!("survivor-{i}")).await);
+        if i == 5 {
+            b.signal("KILL");
+        }
+    }
+    drop(b);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    for o in &second {
+        while callback_state(&a, o).await != "delivered" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{o} delivered by the survivor"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let counts = per_order(&receiver);
+    for o in &second {
+        // Only an attempt B had in flight when it died can arrive twice.
+        assert!((1..=2).contains(&counts[o]), "{o}: {}", counts[o]);
+    }
+    let twice = second.iter().filter(|o| counts[*o] == 2).count();
+    assert!(
+        twice <= 16,
+        "at most B's in-flight attempts repeat: {twice}"
+    );
+}
