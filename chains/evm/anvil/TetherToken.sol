@@ -17,8 +17,8 @@ contract TetherToken {
     event Approval(address indexed owner, address indexed spender, uint256 value);
 
     constructor() {
-        // 2^128 base units: room for transfers above 2^64 to test exact uint256 handling.
-        uint256 supply = 1 << 128;
+        // 2^127 base units: room for transfers above 2^64 to test exact uint256 handling.
+        uint256 supply = 1 << 127;
         totalSupply = supply;
         balanceOf[msg.sender] = supply;
         emit Transfer(address(0), msg.sender, supply);

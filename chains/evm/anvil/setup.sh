@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the pinned anvil and solc from package-lock.json (`npm ci`, skipped when
-# node_modules already matches the lock file) and compiles TetherToken.sol with solcjs to
+# node_modules already matches the lock file) and compiles TetherToken.sol with solc-js
+# (compile.cjs, the solcjs compiler as a library, so the EVM version can be pinned) to
 # build/TetherToken.bin (+ build/TetherToken.abi). Idempotent; offline once installed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 stamp=node_modules/.usdt-setup-stamp
-want=$(sha256sum package-lock.json | cut -d' ' -f1)
+want=$(node -e 'const c=require("crypto"),f=require("fs");console.log(c.createHash("sha256").update(f.readFileSync("package-lock.json")).digest("hex"))')
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x node_modules/.bin/solcjs ]]; then
     echo "setup.sh: node_modules is current"
 else
@@ -15,16 +16,11 @@ else
     echo "$want" > "$stamp"
 fi
 
-mkdir -p build
-if [[ build/TetherToken.bin -nt TetherToken.sol && build/TetherToken.bin -nt "$stamp" ]]; then
+if [[ build/TetherToken.bin -nt TetherToken.sol && build/TetherToken.bin -nt compile.cjs \
+      && build/TetherToken.bin -nt "$stamp" ]]; then
     echo "setup.sh: build/TetherToken.bin is current"
 else
-    echo "setup.sh: solcjs TetherToken.sol"
-    tmp=$(mktemp -d)
-    trap 'rm -rf "$tmp"' EXIT
-    node_modules/.bin/solcjs --bin --abi --optimize -o "$tmp" TetherToken.sol
-    # solcjs names its outputs <file>_<contract>.{bin,abi}.
-    mv "$tmp/TetherToken_sol_TetherToken.bin" build/TetherToken.bin
-    mv "$tmp/TetherToken_sol_TetherToken.abi" build/TetherToken.abi
+    echo "setup.sh: compiling TetherToken.sol with solc-js"
+    node compile.cjs
 fi
 echo "setup.sh: done, build/TetherToken.bin has $(wc -c < build/TetherToken.bin) hex digits"

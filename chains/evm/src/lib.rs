@@ -40,6 +40,8 @@ mod classify;
 mod codec;
 mod error;
 mod span;
+#[cfg(feature = "test-node")]
+pub mod testnode;
 mod transport;
 
 use std::collections::BTreeSet;
