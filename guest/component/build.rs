@@ -1,6 +1,11 @@
 //! Builds `usdt-recharge` for `wasm32-unknown-unknown` (its own target directory, so the
 //! outer cargo's lock is not contended) and turns the core module into a component with
 //! `wit-component`. The result is written to `target/component/usdt_recharge.wasm`.
+//!
+//! With this crate's feature `faults` (the gateway's tests), a second build with the
+//! guest's feature `fault-injection` — in a target directory of its own, since the core
+//! module's file name does not depend on features — becomes
+//! `target/component/usdt_recharge_faults.wasm`. The first build never sees the feature.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -33,15 +38,52 @@ fn main() -> Result<()> {
     let target_dir = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let guest_target_dir = target_dir.join("guest-wasm");
+    let out_dir = target_dir.join("component");
+    std::fs::create_dir_all(&out_dir)?;
 
+    let out = out_dir.join("usdt_recharge.wasm");
+    build_component(&root, &target_dir.join("guest-wasm"), &[], &out)?;
+    println!(
+        "cargo:rustc-env=USDT_RECHARGE_COMPONENT_PATH={}",
+        out.display()
+    );
+
+    if env::var_os("CARGO_FEATURE_FAULTS").is_some() {
+        let out = out_dir.join("usdt_recharge_faults.wasm");
+        build_component(
+            &root,
+            &target_dir.join("guest-wasm-faults"),
+            &["fault-injection"],
+            &out,
+        )?;
+        println!(
+            "cargo:rustc-env=USDT_RECHARGE_FAULTS_COMPONENT_PATH={}",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Build the guest with `features` into `guest_target_dir`, componentize the core module
+/// and write the component to `out`.
+fn build_component(
+    root: &Path,
+    guest_target_dir: &Path,
+    features: &[&str],
+    out: &Path,
+) -> Result<()> {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(&root)
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(root)
         .args(["build", "--package", GUEST_PACKAGE, "--lib"])
         .args(["--target", WASM_TARGET, "--profile", PROFILE])
         .arg("--target-dir")
-        .arg(&guest_target_dir)
+        .arg(guest_target_dir);
+    if !features.is_empty() {
+        command.arg("--features").arg(features.join(","));
+    }
+    let status = command
         // Flags meant for the host build (coverage, sanitizers) must not reach the guest.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
@@ -68,22 +110,15 @@ fn main() -> Result<()> {
         .validate(true)
         .encode()
         .context("encoding the component")?;
-
-    let out_dir = target_dir.join("component");
-    std::fs::create_dir_all(&out_dir)?;
-    let out = out_dir.join("usdt_recharge.wasm");
-    write_if_changed(&out, &component)?;
-    println!(
-        "cargo:rustc-env=USDT_RECHARGE_COMPONENT_PATH={}",
-        out.display()
-    );
-    Ok(())
+    write_if_changed(out, &component)
 }
 
 /// Rewrite only when the bytes differ, so readers of the path see no needless change.
+/// The temporary file is per process: two builds (say `cargo test` and `cargo clippy`)
+/// may run this script at once.
 fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
     if std::fs::read(path).ok().as_deref() != Some(bytes) {
-        let tmp = path.with_extension("wasm.tmp");
+        let tmp = path.with_extension(format!("wasm.{}.tmp", std::process::id()));
         std::fs::write(&tmp, bytes)?;
         std::fs::rename(&tmp, path)?;
     }

@@ -1,5 +1,8 @@
 //! The WebAssembly component adapter: `generate!`, `export!` and the `Guest` impls,
 //! each a type conversion around the plain modules of this crate.
+//!
+//! With the feature `fault-injection` (a test build only, see `faults.rs`) the order
+//! path first calls `faults::inject`, which hangs, bloats or traps on poisoned input.
 
 wit_bindgen::generate!({
     world: "recharge",
@@ -204,6 +207,8 @@ impl orders::GuestMerchantKeyring for Keyring {
     }
 
     fn check_order(&self, body: String) -> Result<orders::OrderRequest, Vec<wit::Rejection>> {
+        #[cfg(feature = "fault-injection")]
+        crate::faults::inject(&body);
         order_out(crate::orders::check_order(&body, |appid| {
             self.0.get(appid).map(String::as_str)
         }))
@@ -214,6 +219,8 @@ impl orders::Guest for Component {
     type MerchantKeyring = Keyring;
 
     fn parse_order(body: String) -> Result<orders::OrderRequest, Vec<wit::Rejection>> {
+        #[cfg(feature = "fault-injection")]
+        crate::faults::inject(&body);
         order_out(crate::orders::parse_order(&body))
     }
 

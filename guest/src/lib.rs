@@ -5,6 +5,10 @@
 //! reference) and to the WebAssembly component `usdt:recharge@2.0.0`, whose thin
 //! adapter lives in `component.rs`. Every failure is a [`Rejection`] carrying a stable
 //! [`ErrorCode`]; no input makes any function panic.
+//!
+//! The feature `fault-injection` is for tests only: it builds a deliberately faulty
+//! component whose order path hangs, exhausts its memory or traps on poisoned usernames
+//! (`faults.rs`), to prove the host's sandbox. It is never part of the shipped component.
 
 pub mod addresses;
 pub mod amounts;
@@ -19,6 +23,11 @@ pub mod signing;
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]
 mod component;
+
+// Deliberate hangs, bloat and traps for the host's sandbox tests: only in the separate
+// fault-injection build (feature `fault-injection`), never in the shipped component.
+#[cfg(all(target_arch = "wasm32", feature = "fault-injection"))]
+mod faults;
 
 pub use error::{Chain, ErrorCode, Rejection};
 

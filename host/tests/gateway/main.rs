@@ -16,6 +16,7 @@ mod delivery;
 mod deposits;
 mod orders;
 mod process;
+mod sandbox;
 mod support;
 
 use std::time::Duration;
