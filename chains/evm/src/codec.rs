@@ -20,10 +20,13 @@ pub(crate) fn address_topic(lower_address: &str) -> String {
 /// A 32-byte topic holding an address: `0x` + 64 hex whose first 24 digits are zero →
 /// `0x` + the last 40 digits, lowercase.
 pub(crate) fn topic_address(topic: &str) -> Result<String, String> {
-    let digits = word_digits(topic).ok_or_else(|| format!("topic {topic:?} is not 0x + 64 hex digits"))?;
+    let digits =
+        word_digits(topic).ok_or_else(|| format!("topic {topic:?} is not 0x + 64 hex digits"))?;
     let (padding, address) = digits.split_at(24);
     if padding.bytes().any(|b| b != b'0') {
-        return Err(format!("topic {topic:?} is not a left-padded 20-byte address"));
+        return Err(format!(
+            "topic {topic:?} is not a left-padded 20-byte address"
+        ));
     }
     Ok(format!("0x{}", address.to_ascii_lowercase()))
 }
@@ -55,7 +58,8 @@ pub(crate) fn parse_quantity(text: &str) -> Result<u64, String> {
         return Err(format!("quantity {text:?} is not 0x + hex digits"));
     }
     // All hex digits checked above: the only possible failure left is overflow.
-    u64::from_str_radix(digits, 16).map_err(|_| format!("quantity {text:?} does not fit in 64 bits"))
+    u64::from_str_radix(digits, 16)
+        .map_err(|_| format!("quantity {text:?} does not fit in 64 bits"))
 }
 
 /// `n` as a JSON-RPC quantity: `0x` + lowercase hex without leading zeros.
@@ -78,7 +82,18 @@ mod tests {
         assert_eq!(parse_quantity("0x00ff"), Ok(255));
         assert_eq!(parse_quantity("0xffffffffffffffff"), Ok(u64::MAX));
         assert_eq!(parse_quantity("0x0000ffffffffffffffff"), Ok(u64::MAX));
-        for bad in ["", "0x", "0x10000000000000000", "ff", "0X1", "0x+1", "0x-1", "0x 1", "0x1g", "1"] {
+        for bad in [
+            "",
+            "0x",
+            "0x10000000000000000",
+            "ff",
+            "0X1",
+            "0x+1",
+            "0x-1",
+            "0x 1",
+            "0x1g",
+            "1",
+        ] {
             assert!(parse_quantity(bad).is_err(), "{bad:?}");
         }
         assert_eq!(quantity(0), "0x0");
@@ -92,17 +107,40 @@ mod tests {
         let lower = normalize_address(mixed).unwrap();
         assert_eq!(lower, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed");
         let topic = address_topic(&lower);
-        assert_eq!(topic, "0x0000000000000000000000005aaeb6053f3e94c9b9a09f33669435e7ef1beaed");
+        assert_eq!(
+            topic,
+            "0x0000000000000000000000005aaeb6053f3e94c9b9a09f33669435e7ef1beaed"
+        );
         assert_eq!(topic_address(&topic).unwrap(), lower);
-        assert_eq!(topic_address(&topic.to_ascii_uppercase().replacen("0X", "0x", 1)).unwrap(), lower);
-        for bad in ["", "0x", "5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "0X5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"] {
+        assert_eq!(
+            topic_address(&topic.to_ascii_uppercase().replacen("0X", "0x", 1)).unwrap(),
+            lower
+        );
+        for bad in [
+            "",
+            "0x",
+            "5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",
+            "0X5aaeb6053f3e94c9b9a09f33669435e7ef1beaed",
+        ] {
             assert_eq!(normalize_address(bad), None, "{bad:?}");
         }
-        assert_eq!(normalize_address("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beae"), None);
-        assert_eq!(normalize_address("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaedd"), None);
-        assert_eq!(normalize_address("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaeg"), None);
+        assert_eq!(
+            normalize_address("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beae"),
+            None
+        );
+        assert_eq!(
+            normalize_address("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaedd"),
+            None
+        );
+        assert_eq!(
+            normalize_address("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaeg"),
+            None
+        );
         // Non-zero padding, short and long topics.
-        assert!(topic_address("0x0000000000000000000000015aaeb6053f3e94c9b9a09f33669435e7ef1beaed").is_err());
+        assert!(
+            topic_address("0x0000000000000000000000015aaeb6053f3e94c9b9a09f33669435e7ef1beaed")
+                .is_err()
+        );
         assert!(topic_address("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed").is_err());
         assert!(topic_address(&format!("{topic}00")).is_err());
     }

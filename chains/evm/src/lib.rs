@@ -59,7 +59,8 @@ use span::SpanControl;
 use transport::{Backoff, CallFailure, Endpoint, Transport};
 
 /// `keccak256("Transfer(address,address,uint256)")`: topic 0 of every ERC-20 transfer log.
-pub const TRANSFER_TOPIC: &str = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
+pub const TRANSFER_TOPIC: &str =
+    "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
 
 /// How to reach the node(s) and what to ask for.
 #[derive(Clone)]
@@ -98,7 +99,10 @@ impl EvmRpcConfig {
 impl fmt::Debug for EvmRpcConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EvmRpcConfig")
-            .field("urls", &self.urls.iter().map(|u| redact_url(u)).collect::<Vec<_>>())
+            .field(
+                "urls",
+                &self.urls.iter().map(|u| redact_url(u)).collect::<Vec<_>>(),
+            )
             .field("token_contract", &self.token_contract)
             .field("request_timeout", &self.request_timeout)
             .field("max_block_range", &self.max_block_range)
@@ -150,10 +154,16 @@ struct Inner {
 impl fmt::Debug for EvmRpc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EvmRpc")
-            .field("endpoints", &self.inner.transport.endpoints().collect::<Vec<_>>())
+            .field(
+                "endpoints",
+                &self.inner.transport.endpoints().collect::<Vec<_>>(),
+            )
             .field("token", &self.inner.token)
             .field("block_span", &self.inner.span.current())
-            .field("addresses_per_query", &self.inner.addresses_per_query.load(Ordering::Relaxed))
+            .field(
+                "addresses_per_query",
+                &self.inner.addresses_per_query.load(Ordering::Relaxed),
+            )
             .field("backoff", &self.inner.transport.backoff)
             .finish()
     }
@@ -267,7 +277,8 @@ impl EvmRpc {
         self.inner
             .transport
             .call("eth_blockNumber", &(), false, |raw| {
-                let text: String = serde_json::from_str(raw).map_err(|e| format!("result {raw:?}: {e}"))?;
+                let text: String =
+                    serde_json::from_str(raw).map_err(|e| format!("result {raw:?}: {e}"))?;
                 codec::parse_quantity(&text)
             })
             .await
@@ -286,8 +297,12 @@ impl EvmRpc {
                 let Some(block) = block else {
                     return Ok(None);
                 };
-                let hash = block.hash.ok_or_else(|| format!("block {number} has no hash"))?;
-                let got = block.number.ok_or_else(|| format!("block {number} has no number"))?;
+                let hash = block
+                    .hash
+                    .ok_or_else(|| format!("block {number} has no hash"))?;
+                let got = block
+                    .number
+                    .ok_or_else(|| format!("block {number} has no number"))?;
                 if codec::parse_quantity(&got)? != number {
                     return Err(format!("asked for block {number}, got block {got}"));
                 }
@@ -307,14 +322,23 @@ impl EvmRpc {
     /// other. A call over many spans can straddle a reorg: if two answers disagree about a
     /// block's hash it fails with [`RpcError::Inconsistent`]; otherwise each transfer
     /// carries its block's hash for the caller to check against the canonical chain.
-    pub async fn transfers(&self, from: u64, to: u64, to_addresses: &[String]) -> Result<Vec<TokenTransfer>, RpcError> {
+    pub async fn transfers(
+        &self,
+        from: u64,
+        to: u64,
+        to_addresses: &[String],
+    ) -> Result<Vec<TokenTransfer>, RpcError> {
         if from > to {
-            return Err(RpcError::InvalidArgument(format!("from block {from} is after to block {to}")));
+            return Err(RpcError::InvalidArgument(format!(
+                "from block {from} is after to block {to}"
+            )));
         }
         let mut addresses = BTreeSet::new();
         for address in to_addresses {
             let lower = codec::normalize_address(address).ok_or_else(|| {
-                RpcError::InvalidArgument(format!("watched address {address:?} is not 0x + 40 hex digits"))
+                RpcError::InvalidArgument(format!(
+                    "watched address {address:?} is not 0x + 40 hex digits"
+                ))
             })?;
             addresses.insert(lower);
         }
@@ -324,7 +348,11 @@ impl EvmRpc {
         let mut transfers = Vec::new();
         let mut done = 0usize;
         while done < topics.len() {
-            let size = self.inner.addresses_per_query.load(Ordering::Relaxed).max(1);
+            let size = self
+                .inner
+                .addresses_per_query
+                .load(Ordering::Relaxed)
+                .max(1);
             let end = done.saturating_add(size).min(topics.len());
             let chunk = topics.get(done..end).unwrap_or_default();
             match self.chunk_transfers(from, to, chunk).await {
@@ -348,7 +376,9 @@ impl EvmRpc {
                         now = smaller,
                         "eth_getLogs refused the address list as too long; splitting it"
                     );
-                    self.inner.addresses_per_query.fetch_min(smaller, Ordering::Relaxed);
+                    self.inner
+                        .addresses_per_query
+                        .fetch_min(smaller, Ordering::Relaxed);
                 }
                 Err(ChunkError::Rpc(e)) => return Err(e),
             }
@@ -358,7 +388,12 @@ impl EvmRpc {
     }
 
     /// All logs of `from..=to` for one chunk of address topics.
-    async fn chunk_transfers(&self, from: u64, to: u64, chunk: &[String]) -> Result<Vec<TokenTransfer>, ChunkError> {
+    async fn chunk_transfers(
+        &self,
+        from: u64,
+        to: u64,
+        chunk: &[String],
+    ) -> Result<Vec<TokenTransfer>, ChunkError> {
         let mut found = Vec::new();
         let mut start = from;
         loop {
@@ -374,7 +409,9 @@ impl EvmRpc {
             let result = self
                 .inner
                 .transport
-                .call("eth_getLogs", &[&filter], true, |raw| decode_logs(raw, start, end, token, chunk))
+                .call("eth_getLogs", &[&filter], true, |raw| {
+                    decode_logs(raw, start, end, token, chunk)
+                })
                 .await;
             match result {
                 Ok(logs) => {
@@ -385,7 +422,11 @@ impl EvmRpc {
                     }
                     start = end + 1;
                 }
-                Err(CallFailure::RangeTooLarge { code, message, hint }) => {
+                Err(CallFailure::RangeTooLarge {
+                    code,
+                    message,
+                    hint,
+                }) => {
                     let used = end - start + 1;
                     if used <= 1 {
                         return Err(ChunkError::Rpc(RpcError::RangeTooLarge {
@@ -395,7 +436,12 @@ impl EvmRpc {
                         }));
                     }
                     let next = self.inner.span.too_large(used, hint);
-                    tracing::debug!(from = start, to = end, next_span = next, "eth_getLogs too large ({code}: {message}); splitting");
+                    tracing::debug!(
+                        from = start,
+                        to = end,
+                        next_span = next,
+                        "eth_getLogs too large ({code}: {message}); splitting"
+                    );
                 }
                 Err(CallFailure::TooManyAddresses { code, message }) => {
                     return Err(ChunkError::TooManyAddresses { code, message });
@@ -416,39 +462,58 @@ fn final_error(failure: CallFailure) -> RpcError {
     match failure {
         CallFailure::Error(e) => e,
         // Only eth_getLogs classifies these; keep them as plain JSON-RPC errors elsewhere.
-        CallFailure::RangeTooLarge { code, message, .. } | CallFailure::TooManyAddresses { code, message } => {
-            RpcError::JsonRpc {
-                endpoint: "(any)".into(),
-                method: String::new(),
-                code,
-                message,
-                data: None,
-            }
-        }
+        CallFailure::RangeTooLarge { code, message, .. }
+        | CallFailure::TooManyAddresses { code, message } => RpcError::JsonRpc {
+            endpoint: "(any)".into(),
+            method: String::new(),
+            code,
+            message,
+            data: None,
+        },
     }
 }
 
 /// Decode and validate an `eth_getLogs` result for blocks `start..=end` and the address
 /// topics `chunk` (sorted).
-fn decode_logs(raw: &str, start: u64, end: u64, token: &str, chunk: &[String]) -> Result<Vec<TokenTransfer>, String> {
-    let logs: Vec<RawLog> = serde_json::from_str(raw).map_err(|e| format!("eth_getLogs result: {e}"))?;
+fn decode_logs(
+    raw: &str,
+    start: u64,
+    end: u64,
+    token: &str,
+    chunk: &[String],
+) -> Result<Vec<TokenTransfer>, String> {
+    let logs: Vec<RawLog> =
+        serde_json::from_str(raw).map_err(|e| format!("eth_getLogs result: {e}"))?;
     logs.into_iter()
         .enumerate()
-        .map(|(i, log)| decode_log(log, start, end, token, chunk).map_err(|e| format!("log #{i}: {e}")))
+        .map(|(i, log)| {
+            decode_log(log, start, end, token, chunk).map_err(|e| format!("log #{i}: {e}"))
+        })
         .collect()
 }
 
-fn decode_log(log: RawLog, start: u64, end: u64, token: &str, chunk: &[String]) -> Result<TokenTransfer, String> {
+fn decode_log(
+    log: RawLog,
+    start: u64,
+    end: u64,
+    token: &str,
+    chunk: &[String],
+) -> Result<TokenTransfer, String> {
     fn field(value: Option<String>, name: &str) -> Result<String, String> {
         value.ok_or_else(|| format!("no {name}"))
     }
     let address = field(log.address, "address")?;
     if codec::normalize_address(&address).as_deref() != Some(token) {
-        return Err(format!("address {address} is not the token contract {token}"));
+        return Err(format!(
+            "address {address} is not the token contract {token}"
+        ));
     }
-    let block_number = codec::parse_quantity(&field(log.block_number, "blockNumber (pending log?)")?)?;
+    let block_number =
+        codec::parse_quantity(&field(log.block_number, "blockNumber (pending log?)")?)?;
     if block_number < start || block_number > end {
-        return Err(format!("block {block_number} is outside the queried {start}..={end}"));
+        return Err(format!(
+            "block {block_number} is outside the queried {start}..={end}"
+        ));
     }
     let block_hash = codec::parse_hash(&field(log.block_hash, "blockHash")?)?;
     let txid = codec::parse_hash(&field(log.transaction_hash, "transactionHash")?)?;
@@ -458,16 +523,22 @@ fn decode_log(log: RawLog, start: u64, end: u64, token: &str, chunk: &[String]) 
         return Err(format!("{} topics, a Transfer log has 3", topics.len()));
     };
     if !topic0.eq_ignore_ascii_case(TRANSFER_TOPIC) {
-        return Err(format!("topic 0 {topic0} is not Transfer(address,address,uint256)"));
+        return Err(format!(
+            "topic 0 {topic0} is not Transfer(address,address,uint256)"
+        ));
     }
     let from = codec::topic_address(topic1)?;
     let to = codec::topic_address(topic2)?;
     if chunk.binary_search(&codec::address_topic(&to)).is_err() {
-        return Err(format!("recipient {to} is not one of the queried addresses"));
+        return Err(format!(
+            "recipient {to} is not one of the queried addresses"
+        ));
     }
     let value = field(log.data, "data")?;
     if !codec::is_word(&value) {
-        return Err(format!("data {value:?} is not one 32-byte word (0x + 64 hex)"));
+        return Err(format!(
+            "data {value:?} is not one 32-byte word (0x + 64 hex)"
+        ));
     }
     Ok(TokenTransfer {
         block_number,
@@ -488,7 +559,7 @@ fn field_topics(topics: Option<Vec<String>>) -> Result<Vec<String>, String> {
 /// Sort by (block, log index) and check that the merged answers agree: one hash per block
 /// number, no log twice.
 fn check_consistency(transfers: &mut [TokenTransfer]) -> Result<(), RpcError> {
-    transfers.sort_by(|a, b| (a.block_number, a.log_index).cmp(&(b.block_number, b.log_index)));
+    transfers.sort_by_key(|t| (t.block_number, t.log_index));
     for pair in transfers.windows(2) {
         let [a, b] = pair else { continue };
         if a.block_number != b.block_number {
@@ -571,7 +642,10 @@ mod tests {
         use serde_json::{Value, json};
         let other = "0x0000000000000000000000001111111111111111111111111111111111111111";
         let cases: Vec<(&str, Value)> = vec![
-            ("address", json!("0x1111111111111111111111111111111111111111")),
+            (
+                "address",
+                json!("0x1111111111111111111111111111111111111111"),
+            ),
             ("address", Value::Null),
             ("blockNumber", Value::Null),
             ("blockNumber", json!("0xf")),
@@ -588,13 +662,23 @@ mod tests {
             ("data", json!(format!("0x{}", "0".repeat(128)))),
             ("data", Value::Null),
             ("topics", json!([TRANSFER_TOPIC, other])),
-            ("topics", json!([TRANSFER_TOPIC, other, codec::address_topic(TO), other])),
-            ("topics", json!([other, other, codec::address_topic(TO)])),
-            ("topics", json!([TRANSFER_TOPIC, other, other])),
-            ("topics", json!([TRANSFER_TOPIC, "0x01", codec::address_topic(TO)])),
             (
                 "topics",
-                json!([TRANSFER_TOPIC, other, format!("0xff{}", &codec::address_topic(TO)[4..])]),
+                json!([TRANSFER_TOPIC, other, codec::address_topic(TO), other]),
+            ),
+            ("topics", json!([other, other, codec::address_topic(TO)])),
+            ("topics", json!([TRANSFER_TOPIC, other, other])),
+            (
+                "topics",
+                json!([TRANSFER_TOPIC, "0x01", codec::address_topic(TO)]),
+            ),
+            (
+                "topics",
+                json!([
+                    TRANSFER_TOPIC,
+                    other,
+                    format!("0xff{}", &codec::address_topic(TO)[4..])
+                ]),
             ),
             ("removed", json!("no")),
         ];
@@ -621,7 +705,9 @@ mod tests {
         let mut ok = vec![t(2, 0, "b"), t(1, 5, "a"), t(1, 1, "a")];
         check_consistency(&mut ok).unwrap();
         assert_eq!(
-            ok.iter().map(|t| (t.block_number, t.log_index)).collect::<Vec<_>>(),
+            ok.iter()
+                .map(|t| (t.block_number, t.log_index))
+                .collect::<Vec<_>>(),
             vec![(1, 1), (1, 5), (2, 0)]
         );
         assert!(matches!(
@@ -636,10 +722,16 @@ mod tests {
 
     #[test]
     fn config_checks_and_redacted_debug() {
-        let good = EvmRpcConfig::new(vec!["https://user:pw@node.example/v3/secretkey".into()], TOKEN);
+        let good = EvmRpcConfig::new(
+            vec!["https://user:pw@node.example/v3/secretkey".into()],
+            TOKEN,
+        );
         let rpc = EvmRpc::new(good.clone()).unwrap();
         for text in [format!("{rpc:?}"), format!("{good:?}")] {
-            assert!(!text.contains("secretkey") && !text.contains("pw"), "{text}");
+            assert!(
+                !text.contains("secretkey") && !text.contains("pw"),
+                "{text}"
+            );
             assert!(text.contains("node.example"), "{text}");
         }
         let bad = |f: &dyn Fn(&mut EvmRpcConfig)| {
@@ -654,7 +746,11 @@ mod tests {
         assert!(bad(&|c| c.request_timeout = Duration::ZERO));
         assert!(bad(&|c| c.max_block_range = 0));
         assert!(bad(&|c| c.max_addresses_per_query = 0));
-        let err = EvmRpc::new(EvmRpcConfig::new(vec!["https://user:pw@[bad/v3/secretkey".into()], TOKEN)).unwrap_err();
+        let err = EvmRpc::new(EvmRpcConfig::new(
+            vec!["https://user:pw@[bad/v3/secretkey".into()],
+            TOKEN,
+        ))
+        .unwrap_err();
         assert!(!err.to_string().contains("secretkey"), "{err}");
     }
 }

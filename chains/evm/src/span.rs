@@ -42,7 +42,9 @@ impl SpanControl {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         // No code panics while holding the lock; a poisoned lock still holds valid numbers.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Blocks per query now (at least 1).
@@ -95,8 +97,16 @@ mod tests {
         let span = SpanControl::new(2000);
         assert_eq!(span.current(), 2000);
         assert_eq!(span.too_large(2000, None), 1000);
-        assert_eq!(span.too_large(1000, Some(5000)), 500, "a hint above the span is ignored");
-        assert_eq!(span.too_large(500, Some(100)), 100, "a smaller hint is taken");
+        assert_eq!(
+            span.too_large(1000, Some(5000)),
+            500,
+            "a hint above the span is ignored"
+        );
+        assert_eq!(
+            span.too_large(500, Some(100)),
+            100,
+            "a smaller hint is taken"
+        );
         for _ in 0..GROW_AFTER {
             span.success();
         }

@@ -179,7 +179,8 @@ fn word_u128(n: u128) -> String {
 }
 
 fn free_port() -> Result<u16, TestNodeError> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| TestNodeError::Start(format!("bind: {e}")))?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| TestNodeError::Start(format!("bind: {e}")))?;
     listener
         .local_addr()
         .map(|a| a.port())
@@ -251,10 +252,11 @@ impl TestNode {
             });
         }
         let bytecode_path = token_bytecode_path();
-        let bytecode = std::fs::read_to_string(&bytecode_path).map_err(|_| TestNodeError::NotInstalled {
-            what: "the compiled token (build/TetherToken.bin)",
-            path: bytecode_path.clone(),
-        })?;
+        let bytecode =
+            std::fs::read_to_string(&bytecode_path).map_err(|_| TestNodeError::NotInstalled {
+                what: "the compiled token (build/TetherToken.bin)",
+                path: bytecode_path.clone(),
+            })?;
         let bytecode = bytecode.trim();
         if bytecode.is_empty() || !bytecode.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(TestNodeError::Start(format!(
@@ -272,13 +274,20 @@ impl TestNode {
             let port = free_port()?;
             // A chain id of our own tells our anvil from another node that took the port.
             let chain_id = 1_000_000 + fastrand::u64(..1_000_000);
-            let log_path = std::env::temp_dir().join(format!("usdt-anvil-{}-{port}.log", std::process::id()));
+            let log_path =
+                std::env::temp_dir().join(format!("usdt-anvil-{}-{port}.log", std::process::id()));
             let log = std::fs::File::create(&log_path)
                 .map_err(|e| TestNodeError::Start(format!("{}: {e}", log_path.display())))?;
             let mut command = Command::new(&binary);
             command
                 .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--chain-id", &chain_id.to_string(), "--accounts", "10", "--silent"]);
+                .args([
+                    "--chain-id",
+                    &chain_id.to_string(),
+                    "--accounts",
+                    "10",
+                    "--silent",
+                ]);
             command.args(["--hardfork", &options.hardfork]);
             if options.prune_history {
                 command.arg("--prune-history");
@@ -311,7 +320,9 @@ impl TestNode {
                 Ready::PortTaken => last = format!("port {port} was taken"),
             }
         }
-        Err(TestNodeError::Start(format!("no free port after 8 tries ({last})")))
+        Err(TestNodeError::Start(format!(
+            "no free port after 8 tries ({last})"
+        )))
     }
 
     async fn wait_ready(&mut self, chain_id: u64) -> Result<Ready, TestNodeError> {
@@ -322,7 +333,10 @@ impl TestNode {
                 if log.contains("in use") || log.contains("AddrInUse") {
                     return Ok(Ready::PortTaken);
                 }
-                return Err(TestNodeError::Start(format!("anvil exited with {status}: {}", log.trim())));
+                return Err(TestNodeError::Start(format!(
+                    "anvil exited with {status}: {}",
+                    log.trim()
+                )));
             }
             if let Ok(id) = self.call("eth_chainId", json!([])).await {
                 return if quantity(&id, "eth_chainId")? == chain_id {
@@ -332,7 +346,10 @@ impl TestNode {
                 };
             }
             if Instant::now() > deadline {
-                return Err(TestNodeError::Start(format!("anvil at {} did not answer within 30 s", self.url)));
+                return Err(TestNodeError::Start(format!(
+                    "anvil at {} did not answer within 30 s",
+                    self.url
+                )));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -342,7 +359,11 @@ impl TestNode {
         let accounts = self.call("eth_accounts", json!([])).await?;
         self.accounts = accounts
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_ascii_lowercase)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_ascii_lowercase))
+                    .collect()
+            })
             .unwrap_or_default();
         let deployer = self
             .accounts
@@ -358,10 +379,16 @@ impl TestNode {
             .and_then(Value::as_str)
             .ok_or_else(|| rpc_error("eth_getTransactionReceipt", "no contractAddress"))?;
         self.token = address.to_ascii_lowercase();
-        self.deploy_block = quantity(&receipt["blockNumber"], "deploy block")?;
+        self.deploy_block = quantity(
+            receipt.get("blockNumber").unwrap_or(&Value::Null),
+            "deploy block",
+        )?;
         // decimals() must be 6.
         let decimals = self
-            .call("eth_call", json!([{"to": self.token, "data": "0x313ce567"}, "latest"]))
+            .call(
+                "eth_call",
+                json!([{"to": self.token, "data": "0x313ce567"}, "latest"]),
+            )
             .await?;
         if decimals.as_str() != Some(&format!("0x{:064x}", TOKEN_DECIMALS)) {
             return Err(rpc_error("eth_call decimals()", format!("got {decimals}")));
@@ -435,7 +462,9 @@ impl TestNode {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
-        let first = self.next_id.fetch_add(calls.len() as u64, Ordering::Relaxed);
+        let first = self
+            .next_id
+            .fetch_add(calls.len() as u64, Ordering::Relaxed);
         let body: Vec<Value> = calls
             .iter()
             .zip(first..)
@@ -457,7 +486,10 @@ impl TestNode {
         };
         answers.sort_by_key(|a| a.get("id").and_then(Value::as_u64).unwrap_or(u64::MAX));
         if answers.len() != calls.len() {
-            return Err(rpc_error("batch", format!("{} answers to {} calls", answers.len(), calls.len())));
+            return Err(rpc_error(
+                "batch",
+                format!("{} answers to {} calls", answers.len(), calls.len()),
+            ));
         }
         answers
             .into_iter()
@@ -478,15 +510,24 @@ impl TestNode {
 
     /// The head block number.
     pub async fn block_number(&self) -> Result<u64, TestNodeError> {
-        quantity(&self.call("eth_blockNumber", json!([])).await?, "eth_blockNumber")
+        quantity(
+            &self.call("eth_blockNumber", json!([])).await?,
+            "eth_blockNumber",
+        )
     }
 
     /// The hash of block `number` (lowercase), if it exists.
     pub async fn block_hash(&self, number: u64) -> Result<Option<String>, TestNodeError> {
         let block = self
-            .call("eth_getBlockByNumber", json!([format!("{number:#x}"), false]))
+            .call(
+                "eth_getBlockByNumber",
+                json!([format!("{number:#x}"), false]),
+            )
             .await?;
-        Ok(block.get("hash").and_then(Value::as_str).map(str::to_ascii_lowercase))
+        Ok(block
+            .get("hash")
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase))
     }
 
     /// `eth_sendTransaction` (unlocked accounts); the transaction hash. With automine on
@@ -500,7 +541,9 @@ impl TestNode {
 
     /// The receipt of `txid`, `None` while it is not mined.
     pub async fn receipt(&self, txid: &str) -> Result<Option<Value>, TestNodeError> {
-        let receipt = self.call("eth_getTransactionReceipt", json!([txid])).await?;
+        let receipt = self
+            .call("eth_getTransactionReceipt", json!([txid]))
+            .await?;
         Ok((!receipt.is_null()).then_some(receipt))
     }
 
@@ -521,7 +564,10 @@ impl TestNode {
             tokio::time::sleep(Duration::from_millis(2)).await;
         };
         if receipt.get("status").and_then(Value::as_str) != Some("0x1") {
-            return Err(rpc_error("transaction", format!("{txid} failed: {receipt}")));
+            return Err(rpc_error(
+                "transaction",
+                format!("{txid} failed: {receipt}"),
+            ));
         }
         Ok(receipt)
     }
@@ -538,13 +584,22 @@ impl TestNode {
     pub async fn transfer(&self, to: &str, amount: u128) -> Result<(String, u64), TestNodeError> {
         let txid = self.send_transfer(to, amount).await?;
         let receipt = self.wait_receipt(&txid).await?;
-        Ok((txid, quantity(&receipt["blockNumber"], "blockNumber")?))
+        Ok((
+            txid,
+            quantity(
+                receipt.get("blockNumber").unwrap_or(&Value::Null),
+                "blockNumber",
+            )?,
+        ))
     }
 
     /// Many transfers from the deployer in one transaction (`batchTransfer`), mined at
     /// once (automine); log indexes follow the order of `recipients`. Returns
     /// (transaction hash, block number). About 30,000 gas per new recipient.
-    pub async fn batch_transfer(&self, recipients: &[(String, u128)]) -> Result<(String, u64), TestNodeError> {
+    pub async fn batch_transfer(
+        &self,
+        recipients: &[(String, u128)],
+    ) -> Result<(String, u64), TestNodeError> {
         let txid = self
             .send_transaction(json!({
                 "from": self.deployer(),
@@ -553,12 +608,20 @@ impl TestNode {
             }))
             .await?;
         let receipt = self.wait_receipt(&txid).await?;
-        Ok((txid, quantity(&receipt["blockNumber"], "blockNumber")?))
+        Ok((
+            txid,
+            quantity(
+                receipt.get("blockNumber").unwrap_or(&Value::Null),
+                "blockNumber",
+            )?,
+        ))
     }
 
     /// Mine `n` blocks (`anvil_mine`); pending transactions go into the first.
     pub async fn mine(&self, n: u64) -> Result<(), TestNodeError> {
-        self.call("anvil_mine", json!([format!("{n:#x}")])).await.map(drop)
+        self.call("anvil_mine", json!([format!("{n:#x}")]))
+            .await
+            .map(drop)
     }
 
     /// Turn automine on or off (`evm_setAutomine`).
@@ -592,11 +655,19 @@ impl TestNode {
     /// The token balance of `address` in base units.
     pub async fn balance_of(&self, address: &str) -> Result<u128, TestNodeError> {
         let data = format!("0x70a08231{}", word_address(address));
-        let result = self.call("eth_call", json!([{"to": self.token, "data": data}, "latest"])).await?;
+        let result = self
+            .call(
+                "eth_call",
+                json!([{"to": self.token, "data": data}, "latest"]),
+            )
+            .await?;
         let text = result
             .as_str()
             .ok_or_else(|| rpc_error("balanceOf", format!("result {result}")))?;
-        let digits = text.strip_prefix("0x").unwrap_or(text).trim_start_matches('0');
+        let digits = text
+            .strip_prefix("0x")
+            .unwrap_or(text)
+            .trim_start_matches('0');
         if digits.is_empty() {
             return Ok(0);
         }
@@ -625,14 +696,23 @@ mod tests {
              00000000000000000000000000000000000000000000000000000000000f4240"
         );
         let batch = batch_transfer_calldata(&[(to.to_owned(), 1), (test_address(2), 2)]);
-        let words: Vec<&str> = batch[10..].as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        let words: Vec<&str> = batch.as_bytes()[10..]
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
         assert_eq!(words.len(), 8);
         assert_eq!(u64::from_str_radix(words[0], 16).unwrap(), 0x40);
         assert_eq!(u64::from_str_radix(words[1], 16).unwrap(), 0x40 + 3 * 0x20);
         assert_eq!(u64::from_str_radix(words[2], 16).unwrap(), 2);
         assert_eq!(u64::from_str_radix(words[5], 16).unwrap(), 2);
         assert_eq!(u64::from_str_radix(words[7], 16).unwrap(), 2);
-        assert_eq!(test_address(1), "0x5afe000000000000000000000000000000000001");
-        assert_eq!(TOKEN_SUPPLY, 170_141_183_460_469_231_731_687_303_715_884_105_728);
+        assert_eq!(
+            test_address(1),
+            "0x5afe000000000000000000000000000000000001"
+        );
+        assert_eq!(
+            TOKEN_SUPPLY,
+            170_141_183_460_469_231_731_687_303_715_884_105_728
+        );
     }
 }

@@ -21,7 +21,8 @@ pub(crate) struct Endpoint {
 
 impl Endpoint {
     pub(crate) fn parse(index: usize, text: &str) -> Result<Self, RpcError> {
-        let url = Url::parse(text).map_err(|e| RpcError::Config(format!("URL #{index} ({}): {e}", redact_url(text))))?;
+        let url = Url::parse(text)
+            .map_err(|e| RpcError::Config(format!("URL #{index} ({}): {e}", redact_url(text))))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(RpcError::Config(format!(
                 "URL #{index} ({}) is not an http(s) URL with a host",
@@ -72,7 +73,10 @@ pub(crate) struct Backoff {
 impl Backoff {
     /// Exponential backoff with jitter: uniform in `[d/2, d]`, `d = min(max, initial·2^attempt)`.
     fn delay(&self, attempt: u32) -> Duration {
-        let full = self.initial.saturating_mul(1u32 << attempt.min(20)).min(self.max);
+        let full = self
+            .initial
+            .saturating_mul(1u32 << attempt.min(20))
+            .min(self.max);
         let half = full / 2;
         let spread = u64::try_from((full - half).as_nanos()).unwrap_or(u64::MAX);
         half + Duration::from_nanos(fastrand::u64(0..=spread))
@@ -83,7 +87,11 @@ impl Backoff {
 #[derive(Debug)]
 pub(crate) enum CallFailure {
     /// `eth_getLogs`: fewer blocks, please.
-    RangeTooLarge { code: i64, message: String, hint: Option<u64> },
+    RangeTooLarge {
+        code: i64,
+        message: String,
+        hint: Option<u64>,
+    },
     /// `eth_getLogs`: fewer addresses, please.
     TooManyAddresses { code: i64, message: String },
     /// Anything else, final.
@@ -102,9 +110,15 @@ enum Attempt<T> {
     /// The endpoint answered with a JSON-RPC error we pass on.
     Final(CallFailure),
     /// Rate limited or a server error: back off and retry this endpoint.
-    Retry { why: String, retry_after: Option<Duration> },
+    Retry {
+        why: String,
+        retry_after: Option<Duration>,
+    },
     /// This endpoint cannot serve us now: try the next one.
-    Failover { why: String, malformed: bool },
+    Failover {
+        why: String,
+        malformed: bool,
+    },
 }
 
 #[derive(Serialize)]
@@ -151,7 +165,11 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
-    pub(crate) fn new(endpoints: Vec<Endpoint>, timeout: Duration, backoff: Backoff) -> Result<Self, RpcError> {
+    pub(crate) fn new(
+        endpoints: Vec<Endpoint>,
+        timeout: Duration,
+        backoff: Backoff,
+    ) -> Result<Self, RpcError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
@@ -190,7 +208,9 @@ impl Transport {
             method,
             params,
         })
-        .map_err(|e| RpcError::InvalidArgument(format!("cannot serialise {method} request: {e}")))?;
+        .map_err(|e| {
+            RpcError::InvalidArgument(format!("cannot serialise {method} request: {e}"))
+        })?;
 
         let count = self.endpoints.len();
         let start = self.active.load(Ordering::Relaxed);
@@ -204,7 +224,10 @@ impl Transport {
             };
             let mut retries = 0u32;
             loop {
-                match self.attempt(endpoint, &body, id, method, logs_query, &decode).await {
+                match self
+                    .attempt(endpoint, &body, id, method, logs_query, &decode)
+                    .await
+                {
                     Attempt::Done(value) => {
                         if index != start {
                             self.active.store(index, Ordering::Relaxed);
@@ -212,8 +235,15 @@ impl Transport {
                         return Ok(value);
                     }
                     Attempt::Final(failure) => return Err(failure),
-                    Attempt::Failover { why, malformed: bad } => {
-                        tracing::warn!(endpoint = endpoint.label(), method, "{why}; trying the next endpoint");
+                    Attempt::Failover {
+                        why,
+                        malformed: bad,
+                    } => {
+                        tracing::warn!(
+                            endpoint = endpoint.label(),
+                            method,
+                            "{why}; trying the next endpoint"
+                        );
                         if bad && malformed.is_none() {
                             malformed = Some((endpoint.label().to_owned(), why.clone()));
                         }
@@ -222,7 +252,8 @@ impl Transport {
                     }
                     Attempt::Retry { why, retry_after } => {
                         if let Some(after) = retry_after {
-                            longest_retry_after = Some(longest_retry_after.map_or(after, |l| l.max(after)));
+                            longest_retry_after =
+                                Some(longest_retry_after.map_or(after, |l| l.max(after)));
                         }
                         let wait = match retry_after {
                             Some(after) if after > self.backoff.max => None,
@@ -248,7 +279,10 @@ impl Transport {
                                     retries,
                                     "{why}; trying the next endpoint"
                                 );
-                                failures.push(format!("{}: {why} (after {retries} retries)", endpoint.label()));
+                                failures.push(format!(
+                                    "{}: {why} (after {retries} retries)",
+                                    endpoint.label()
+                                ));
                                 break;
                             }
                         }
@@ -328,10 +362,19 @@ impl Transport {
                     malformed: false,
                 };
             }
-            Err(detail) => return Attempt::Failover { why: detail, malformed: true },
+            Err(detail) => {
+                return Attempt::Failover {
+                    why: detail,
+                    malformed: true,
+                };
+            }
         };
         match envelope {
-            Parsed::Error { code, message, data } => {
+            Parsed::Error {
+                code,
+                message,
+                data,
+            } => {
                 let text = match &data {
                     Some(data) => format!("{message} {data}"),
                     None => message.clone(),
@@ -346,9 +389,10 @@ impl Transport {
                         message: text,
                         hint,
                     }),
-                    Class::TooManyAddresses => {
-                        Attempt::Final(CallFailure::TooManyAddresses { code, message: text })
-                    }
+                    Class::TooManyAddresses => Attempt::Final(CallFailure::TooManyAddresses {
+                        code,
+                        message: text,
+                    }),
                     Class::Other if status.is_server_error() => Attempt::Retry {
                         why: format!("HTTP {status} (JSON-RPC {code}: {message})"),
                         retry_after,
@@ -407,7 +451,10 @@ fn parse_envelope(bytes: &[u8], id: u64) -> Result<Parsed<'_>, String> {
         });
     }
     if envelope.id != Some(id) {
-        return Err(format!("response id {:?} does not match request id {id}", envelope.id));
+        return Err(format!(
+            "response id {:?} does not match request id {id}",
+            envelope.id
+        ));
     }
     envelope
         .result
@@ -460,7 +507,10 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 #[cfg(test)]
@@ -471,10 +521,22 @@ mod tests {
     #[test]
     fn redaction() {
         assert_eq!(redact_url("http://127.0.0.1:8545"), "http://127.0.0.1:8545");
-        assert_eq!(redact_url("http://127.0.0.1:8545/"), "http://127.0.0.1:8545");
-        assert_eq!(redact_url("https://mainnet.infura.io/v3/0123456789abcdef"), "https://mainnet.infura.io/…");
-        assert_eq!(redact_url("https://user:secret@node.example:8443/"), "https://***@node.example:8443");
-        assert_eq!(redact_url("https://node.example/?apikey=secret"), "https://node.example/…");
+        assert_eq!(
+            redact_url("http://127.0.0.1:8545/"),
+            "http://127.0.0.1:8545"
+        );
+        assert_eq!(
+            redact_url("https://mainnet.infura.io/v3/0123456789abcdef"),
+            "https://mainnet.infura.io/…"
+        );
+        assert_eq!(
+            redact_url("https://user:secret@node.example:8443/"),
+            "https://***@node.example:8443"
+        );
+        assert_eq!(
+            redact_url("https://node.example/?apikey=secret"),
+            "https://node.example/…"
+        );
         assert_eq!(redact_url("not a url secret"), "<unparseable URL>");
     }
 
@@ -485,10 +547,19 @@ mod tests {
         headers.insert(RETRY_AFTER, HeaderValue::from_static("3"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
         let later = SystemTime::now() + Duration::from_secs(120);
-        headers.insert(RETRY_AFTER, HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap());
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap(),
+        );
         let got = retry_after(&headers).unwrap();
-        assert!(got > Duration::from_secs(100) && got <= Duration::from_secs(120), "{got:?}");
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert!(
+            got > Duration::from_secs(100) && got <= Duration::from_secs(120),
+            "{got:?}"
+        );
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&headers), Some(Duration::ZERO));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
@@ -514,9 +585,15 @@ mod tests {
     #[test]
     fn envelopes() {
         let ok = br#"{"jsonrpc":"2.0","id":7,"result":"0x10"}"#;
-        assert!(matches!(parse_envelope(ok, 7), Ok(Parsed::Result("\"0x10\""))));
+        assert!(matches!(
+            parse_envelope(ok, 7),
+            Ok(Parsed::Result("\"0x10\""))
+        ));
         let null = br#"{"jsonrpc":"2.0","id":7,"result":null}"#;
-        assert!(matches!(parse_envelope(null, 7), Ok(Parsed::Result("null"))));
+        assert!(matches!(
+            parse_envelope(null, 7),
+            Ok(Parsed::Result("null"))
+        ));
         let missing = br#"{"jsonrpc":"2.0","id":7}"#;
         assert!(parse_envelope(missing, 7).is_err());
         let wrong_id = br#"{"jsonrpc":"2.0","id":8,"result":"0x10"}"#;
@@ -529,7 +606,11 @@ mod tests {
         assert!(parse_envelope(batch, 7).is_err());
         let error = br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32005,"message":"limit exceeded","data":{"x":1}}}"#;
         match parse_envelope(error, 7) {
-            Ok(Parsed::Error { code, message, data }) => {
+            Ok(Parsed::Error {
+                code,
+                message,
+                data,
+            }) => {
                 assert_eq!(code, -32005);
                 assert_eq!(message, "limit exceeded");
                 assert_eq!(data.as_deref(), Some(r#"{"x":1}"#));

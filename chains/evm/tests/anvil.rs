@@ -2,6 +2,8 @@
 //! `usdt_evm_rpc::testnode`). Needs `chains/evm/anvil/setup.sh`; fails without it unless
 //! `USDT_SKIP_ANVIL=1`.
 
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)] // a failed expectation is a failed test
+
 use std::collections::BTreeMap;
 
 use usdt_evm_rpc::testnode::{TOKEN_SUPPLY, TestNode, test_address};
@@ -21,12 +23,18 @@ async fn receipt_log_index(node: &TestNode, txid: &str, to: &str) -> u64 {
         .iter()
         .find(|l| l["topics"][2].as_str() == Some(topic.as_str()))
         .unwrap();
-    u64::from_str_radix(log["logIndex"].as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    u64::from_str_radix(
+        log["logIndex"].as_str().unwrap().trim_start_matches("0x"),
+        16,
+    )
+    .unwrap()
 }
 
 #[tokio::test]
 async fn transfers_to_watched_addresses_are_found_exactly() {
-    let Some(node) = TestNode::start_or_skip().await else { return };
+    let Some(node) = TestNode::start_or_skip().await else {
+        return;
+    };
     let rpc = node.rpc();
     let (alice, bob, carol) = (test_address(1), test_address(2), test_address(3));
 
@@ -47,7 +55,11 @@ async fn transfers_to_watched_addresses_are_found_exactly() {
     // Watched in mixed case: the node wants lowercase topics, the client normalises.
     let watched = vec![alice.to_uppercase().replacen("0X", "0x", 1)];
     let got = rpc.transfers(0, head, &watched).await.unwrap();
-    let expected = [(tx1, block1, 1_500_000u128), (tx3, block3, big), (tx4, block4, 2)];
+    let expected = [
+        (tx1, block1, 1_500_000u128),
+        (tx3, block3, big),
+        (tx4, block4, 2),
+    ];
     assert_eq!(got.len(), expected.len(), "{got:#?}");
     for (t, (txid, block, amount)) in got.iter().zip(&expected) {
         let hash = node.block_hash(*block).await.unwrap().unwrap();
@@ -71,28 +83,64 @@ async fn transfers_to_watched_addresses_are_found_exactly() {
     assert_eq!(node.balance_of(&alice).await.unwrap(), 1_500_000 + big + 2);
 
     // Unwatched recipients are not returned; watching them returns exactly theirs.
-    let got = rpc.transfers(0, head, &[bob.clone(), carol.clone()]).await.unwrap();
-    let who: Vec<(u64, &str, &str)> = got.iter().map(|t| (t.block_number, t.to.as_str(), t.value.as_str())).collect();
+    let got = rpc
+        .transfers(0, head, &[bob.clone(), carol.clone()])
+        .await
+        .unwrap();
+    let who: Vec<(u64, &str, &str)> = got
+        .iter()
+        .map(|t| (t.block_number, t.to.as_str(), t.value.as_str()))
+        .collect();
     let (w7, w1, w3) = (word(7), word(1), word(3));
-    assert_eq!(who, vec![(block2, bob.as_str(), w7.as_str()), (block4, bob.as_str(), w1.as_str()), (block4, carol.as_str(), w3.as_str())]);
+    assert_eq!(
+        who,
+        vec![
+            (block2, bob.as_str(), w7.as_str()),
+            (block4, bob.as_str(), w1.as_str()),
+            (block4, carol.as_str(), w3.as_str())
+        ]
+    );
     assert!(got[1].log_index < got[2].log_index);
     // Nobody's transfers for an address that received nothing.
-    assert!(rpc.transfers(0, head, &[test_address(99)]).await.unwrap().is_empty());
+    assert!(
+        rpc.transfers(0, head, &[test_address(99)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // The mint to the deployer in the deploy block.
-    let mint = rpc.transfers(node.deploy_block(), node.deploy_block(), &[node.deployer().to_owned()]).await.unwrap();
+    let mint = rpc
+        .transfers(
+            node.deploy_block(),
+            node.deploy_block(),
+            &[node.deployer().to_owned()],
+        )
+        .await
+        .unwrap();
     assert_eq!(mint.len(), 1);
     assert_eq!(mint[0].from, format!("0x{}", "0".repeat(40)));
     assert_eq!(mint[0].value, word(TOKEN_SUPPLY));
     // Partial ranges are inclusive on both ends.
-    assert_eq!(rpc.transfers(block3, block3, &watched).await.unwrap().len(), 1);
-    assert_eq!(rpc.transfers(block1 + 1, block3 - 1, &watched).await.unwrap().len(), 0);
+    assert_eq!(
+        rpc.transfers(block3, block3, &watched).await.unwrap().len(),
+        1
+    );
+    assert_eq!(
+        rpc.transfers(block1 + 1, block3 - 1, &watched)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
     // A block beyond the head has no hash.
     assert_eq!(rpc.block_hash(head + 1).await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn many_addresses_over_several_chunks_and_spans() {
-    let Some(node) = TestNode::start_or_skip().await else { return };
+    let Some(node) = TestNode::start_or_skip().await else {
+        return;
+    };
     // 1,200 watched addresses, 1,100 of them paid (amount = 1000 + i), 100 never paid, and
     // 50 unwatched recipients mixed in.
     let watched: Vec<String> = (0..1200).map(test_address).collect();
@@ -105,7 +153,9 @@ async fn many_addresses_over_several_chunks_and_spans() {
             batch.push((test_address(100_000 + i), 5));
         }
         if batch.len() >= 250 {
-            node.batch_transfer(&std::mem::take(&mut batch)).await.unwrap();
+            node.batch_transfer(&std::mem::take(&mut batch))
+                .await
+                .unwrap();
             node.mine(3).await.unwrap();
         }
     }
@@ -122,19 +172,29 @@ async fn many_addresses_over_several_chunks_and_spans() {
         let got = rpc.transfers(0, head, &watched).await.unwrap();
         let found: BTreeMap<String, u128> = got
             .iter()
-            .map(|t| (t.to.clone(), u128::from_str_radix(&t.value[2..], 16).unwrap()))
+            .map(|t| {
+                (
+                    t.to.clone(),
+                    u128::from_str_radix(&t.value[2..], 16).unwrap(),
+                )
+            })
             .collect();
         assert_eq!(got.len(), 1100, "span {span}, {per_query} per query");
         assert_eq!(found, expected, "span {span}, {per_query} per query");
         for pair in got.windows(2) {
-            assert!((pair[0].block_number, pair[0].log_index) < (pair[1].block_number, pair[1].log_index));
+            assert!(
+                (pair[0].block_number, pair[0].log_index)
+                    < (pair[1].block_number, pair[1].log_index)
+            );
         }
     }
 }
 
 #[tokio::test]
 async fn revert_changes_the_block_hash_and_drops_the_transfer() {
-    let Some(node) = TestNode::start_or_skip().await else { return };
+    let Some(node) = TestNode::start_or_skip().await else {
+        return;
+    };
     let rpc = node.rpc();
     let alice = test_address(1);
     node.mine(5).await.unwrap();
@@ -142,24 +202,41 @@ async fn revert_changes_the_block_hash_and_drops_the_transfer() {
     let (txid, block) = node.transfer(&alice, 42_000_000).await.unwrap();
     node.mine(2).await.unwrap();
     let old_hash = rpc.block_hash(block).await.unwrap().unwrap();
-    let seen = rpc.transfers(block, block + 2, &[alice.clone()]).await.unwrap();
+    let seen = rpc
+        .transfers(block, block + 2, std::slice::from_ref(&alice))
+        .await
+        .unwrap();
     assert_eq!(seen.len(), 1);
-    assert_eq!((seen[0].txid.as_str(), seen[0].block_hash.as_str()), (txid.as_str(), old_hash.as_str()));
+    assert_eq!(
+        (seen[0].txid.as_str(), seen[0].block_hash.as_str()),
+        (txid.as_str(), old_hash.as_str())
+    );
 
     node.revert(&snapshot).await.unwrap();
     assert_eq!(rpc.block_number().await.unwrap(), block - 1);
-    assert_eq!(rpc.block_hash(block).await.unwrap(), None, "the block is gone");
+    assert_eq!(
+        rpc.block_hash(block).await.unwrap(),
+        None,
+        "the block is gone"
+    );
     node.mine(3).await.unwrap();
     let new_hash = rpc.block_hash(block).await.unwrap().unwrap();
     assert_ne!(new_hash, old_hash, "another block at the same height");
-    assert!(rpc.transfers(block, block + 2, &[alice.clone()]).await.unwrap().is_empty());
+    assert!(
+        rpc.transfers(block, block + 2, std::slice::from_ref(&alice))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(node.receipt(&txid).await.unwrap().is_none());
     assert_eq!(node.balance_of(&alice).await.unwrap(), 0);
 }
 
 #[tokio::test]
 async fn reorg_replaces_the_blocks_and_the_transfer_is_gone() {
-    let Some(node) = TestNode::start_or_skip().await else { return };
+    let Some(node) = TestNode::start_or_skip().await else {
+        return;
+    };
     let rpc = node.rpc();
     let alice = test_address(1);
     let (_, block) = node.transfer(&alice, 1_000_000).await.unwrap();
@@ -167,7 +244,13 @@ async fn reorg_replaces_the_blocks_and_the_transfer_is_gone() {
     let head = rpc.block_number().await.unwrap();
     assert_eq!(head, block + 2);
     let old: Vec<String> = futures_hashes(&rpc, block, head).await;
-    assert_eq!(rpc.transfers(block, head, &[alice.clone()]).await.unwrap().len(), 1);
+    assert_eq!(
+        rpc.transfers(block, head, std::slice::from_ref(&alice))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
     node.reorg(3).await.unwrap();
     assert_eq!(rpc.block_number().await.unwrap(), head, "same height");
@@ -175,8 +258,13 @@ async fn reorg_replaces_the_blocks_and_the_transfer_is_gone() {
     for (o, n) in old.iter().zip(&new) {
         assert_ne!(o, n, "every reorganised block has a new hash");
     }
-    assert_eq!(rpc.block_hash(block - 1).await.unwrap().is_some(), true);
-    assert!(rpc.transfers(block, head, &[alice.clone()]).await.unwrap().is_empty());
+    assert!(rpc.block_hash(block - 1).await.unwrap().is_some());
+    assert!(
+        rpc.transfers(block, head, std::slice::from_ref(&alice))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(node.balance_of(&alice).await.unwrap(), 0);
 }
 
@@ -190,11 +278,16 @@ async fn futures_hashes(rpc: &EvmRpc, from: u64, to: u64) -> Vec<String> {
 
 #[tokio::test]
 async fn catch_up_over_many_blocks() {
-    let Some(node) = TestNode::start_or_skip().await else { return };
+    let Some(node) = TestNode::start_or_skip().await else {
+        return;
+    };
     let watched: Vec<String> = (0..20).map(test_address).collect();
     let mut expected = Vec::new();
     for i in 0..20u64 {
-        let (txid, block) = node.transfer(&watched[i as usize], u128::from(i) + 1).await.unwrap();
+        let (txid, block) = node
+            .transfer(&watched[i as usize], u128::from(i) + 1)
+            .await
+            .unwrap();
         expected.push((block, txid));
         node.mine(250 + i * 7).await.unwrap();
     }
@@ -224,7 +317,13 @@ fn missing_setup_fails_unless_skipped() {
     let run = |skip: bool| {
         let mut command = std::process::Command::new(std::env::current_exe().unwrap());
         command
-            .args(["--exact", "probe_start_or_skip", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "probe_start_or_skip",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("USDT_ANVIL_BIN", "/nonexistent/anvil")
             .env_remove("USDT_SKIP_ANVIL");
         if skip {
@@ -233,7 +332,8 @@ fn missing_setup_fails_unless_skipped() {
         command.output().unwrap()
     };
     let failed = run(false);
-    let text = String::from_utf8_lossy(&failed.stdout).into_owned() + &String::from_utf8_lossy(&failed.stderr);
+    let text = String::from_utf8_lossy(&failed.stdout).into_owned()
+        + &String::from_utf8_lossy(&failed.stderr);
     assert!(!failed.status.success(), "must fail without anvil: {text}");
     assert!(text.contains("chains/evm/anvil/setup.sh"), "{text}");
     let skipped = run(true);

@@ -1,6 +1,8 @@
 //! `EvmRpc` against fake JSON-RPC servers (axum on 127.0.0.1:0): range splitting, address
 //! splitting, backoff and `Retry-After`, failover, malformed answers.
 
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)] // a failed expectation is a failed test
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -54,7 +56,10 @@ impl Reply {
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         let mut headers = self.headers;
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         (self.status, headers, self.body).into_response()
     }
 }
@@ -70,10 +75,10 @@ impl Call {
     fn filter(&self) -> &Value {
         &self.params[0]
     }
-    fn from_block(&self) -> u64 {
+    fn first_block(&self) -> u64 {
         quantity(&self.filter()["fromBlock"])
     }
-    fn to_block(&self) -> u64 {
+    fn last_block(&self) -> u64 {
         quantity(&self.filter()["toBlock"])
     }
     fn to_topics(&self) -> Vec<String> {
@@ -179,11 +184,18 @@ fn assert_exact_cover(answered: &[(Vec<String>, u64, u64)], from: u64, to: u64) 
         ranges.sort();
         let mut next = from;
         for (a, b) in &ranges {
-            assert_eq!(*a, next, "chunk {chunk:?}: gap or overlap at {next}: {ranges:?}");
+            assert_eq!(
+                *a, next,
+                "chunk {chunk:?}: gap or overlap at {next}: {ranges:?}"
+            );
             assert!(b >= a);
             next = b + 1;
         }
-        assert_eq!(next, to + 1, "chunk {chunk:?} does not reach {to}: {ranges:?}");
+        assert_eq!(
+            next,
+            to + 1,
+            "chunk {chunk:?} does not reach {to}: {ranges:?}"
+        );
     }
 }
 
@@ -196,15 +208,19 @@ fn dense_answer(call: &Call, answered: &Answered) -> Reply {
     assert_eq!(call.filter()["address"], TOKEN);
     assert_eq!(call.filter()["topics"][0], TRANSFER_TOPIC);
     assert!(call.filter()["topics"][1].is_null());
-    let (from, to, topics) = (call.from_block(), call.to_block(), call.to_topics());
+    let (from, to, topics) = (call.first_block(), call.last_block(), call.to_topics());
     answered.lock().unwrap().push((topics.clone(), from, to));
     let logs: Vec<Value> = (from..=to)
         .flat_map(|block| {
             let topics = topics.clone();
             // A log index per address (its last 4 bytes), so chunks never collide.
-            topics
-                .into_iter()
-                .map(move |t| log(block, u64::from_str_radix(&t[t.len() - 8..], 16).unwrap(), &t))
+            topics.into_iter().map(move |t| {
+                log(
+                    block,
+                    u64::from_str_radix(&t[t.len() - 8..], 16).unwrap(),
+                    &t,
+                )
+            })
         })
         .collect();
     Reply::result(&call.id, Value::Array(logs))
@@ -219,7 +235,7 @@ async fn dense_chain(
     let refused = Arc::new(AtomicUsize::new(0));
     let (a, r) = (answered.clone(), refused.clone());
     let url = serve(move |call| {
-        let (from, to, topics) = (call.from_block(), call.to_block(), call.to_topics());
+        let (from, to, topics) = (call.first_block(), call.last_block(), call.to_topics());
         let count = (to - from + 1) as usize * topics.len();
         if let Some((code, message)) = refuse(from, to, count) {
             r.fetch_add(1, Ordering::SeqCst);
@@ -241,7 +257,9 @@ fn assert_one_per_block_and_address(got: &[TokenTransfer], from: u64, to: u64, w
     seen.sort();
     assert_eq!(seen, expected);
     for pair in got.windows(2) {
-        assert!((pair[0].block_number, pair[0].log_index) < (pair[1].block_number, pair[1].log_index));
+        assert!(
+            (pair[0].block_number, pair[0].log_index) < (pair[1].block_number, pair[1].log_index)
+        );
     }
     for t in got {
         assert_eq!(t.block_hash, block_hash(t.block_number));
@@ -258,35 +276,56 @@ async fn too_large_results_split_the_range_and_cover_every_block_once() {
     })
     .await;
     let rpc = client(config(vec![url]));
-    let watched = vec![address(1), address(2).to_uppercase().replacen("0X", "0x", 1)];
+    let watched = vec![
+        address(1),
+        address(2).to_uppercase().replacen("0X", "0x", 1),
+    ];
     let got = rpc.transfers(10, 1009, &watched).await.unwrap();
     assert_one_per_block_and_address(&got, 10, 1009, &watched);
     assert!(refused.load(Ordering::SeqCst) > 0);
     assert_exact_cover(&answered.lock().unwrap(), 10, 1009);
-    assert!(rpc.current_block_span() < 125, "span {}", rpc.current_block_span());
+    assert!(
+        rpc.current_block_span() < 125,
+        "span {}",
+        rpc.current_block_span()
+    );
 }
 
 #[tokio::test]
 async fn every_provider_phrase_splits_and_covers_exactly() {
     let messages = [
-        (-32602, "Log response size exceeded. this block range should work: [0x0, 0x3f]"),
-        (-32005, "query returned more than 10000 results. Try with this block range [0x10, 0x4f]."),
+        (
+            -32602,
+            "Log response size exceeded. this block range should work: [0x0, 0x3f]",
+        ),
+        (
+            -32005,
+            "query returned more than 10000 results. Try with this block range [0x10, 0x4f].",
+        ),
         (-32602, "range 2000 exceeds limit of 100"),
         (-32600, "block range is too wide"),
         (-32000, "eth_getLogs is limited to a 50 range"),
         (-32000, "exceed max block range: 64"),
         (-32000, "backend response too large"),
-        (-32000, "query exceeds max results 20000, retry with the range 1-2"),
+        (
+            -32000,
+            "query exceeds max results 20000, retry with the range 1-2",
+        ),
         (-32000, "Block range limit exceeded."),
         (-32005, "limit exceeded"),
         (-32000, "query timeout exceeded"),
     ];
     for (code, message) in messages {
-        let (url, answered, refused) =
-            dense_chain(move |from, to, _| (to - from + 1 > 40).then(|| (code, message.to_owned()))).await;
+        let (url, answered, refused) = dense_chain(move |from, to, _| {
+            (to - from + 1 > 40).then(|| (code, message.to_owned()))
+        })
+        .await;
         let rpc = client(config(vec![url]));
         let watched = vec![address(7)];
-        let got = rpc.transfers(0, 777, &watched).await.unwrap_or_else(|e| panic!("{message}: {e}"));
+        let got = rpc
+            .transfers(0, 777, &watched)
+            .await
+            .unwrap_or_else(|e| panic!("{message}: {e}"));
         assert_one_per_block_and_address(&got, 0, 777, &watched);
         assert!(refused.load(Ordering::SeqCst) > 0, "{message}");
         assert_exact_cover(&answered.lock().unwrap(), 0, 777);
@@ -299,7 +338,8 @@ async fn span_grows_back_after_successes() {
     // one log each and the rest count as nothing.
     let (url, answered, _) = dense_chain(|from, to, _| {
         let dense = to.min(999).saturating_sub(from) + 1;
-        (from < 1000 && dense > 64).then(|| (-32005, "query returned more than 64 results".to_owned()))
+        (from < 1000 && dense > 64)
+            .then(|| (-32005, "query returned more than 64 results".to_owned()))
     })
     .await;
     let rpc = client(config(vec![url]));
@@ -308,9 +348,15 @@ async fn span_grows_back_after_successes() {
     assert!(after_dense < 125, "{after_dense}");
     // Sparse region: many successful queries later the span is back up.
     for i in 0..40 {
-        rpc.transfers(1000 + i * 100, 1000 + i * 100 + 99, &[address(1)]).await.unwrap();
+        rpc.transfers(1000 + i * 100, 1000 + i * 100 + 99, &[address(1)])
+            .await
+            .unwrap();
     }
-    assert!(rpc.current_block_span() > after_dense, "{} <= {after_dense}", rpc.current_block_span());
+    assert!(
+        rpc.current_block_span() > after_dense,
+        "{} <= {after_dense}",
+        rpc.current_block_span()
+    );
     assert_exact_cover(&answered.lock().unwrap()[..], 0, 4999);
 }
 
@@ -328,7 +374,8 @@ async fn addresses_are_chunked_and_each_chunk_covers_the_range() {
     assert_one_per_block_and_address(&got, 5, 404, &watched);
     let answered = answered.lock().unwrap();
     assert!(answered.iter().all(|(chunk, _, _)| chunk.len() <= 4));
-    let chunks: std::collections::BTreeSet<_> = answered.iter().map(|(c, _, _)| c.clone()).collect();
+    let chunks: std::collections::BTreeSet<_> =
+        answered.iter().map(|(c, _, _)| c.clone()).collect();
     assert_eq!(chunks.len(), 3, "10 addresses in chunks of 4, 4, 2");
     assert_exact_cover(&answered, 5, 404);
 }
@@ -340,7 +387,11 @@ async fn too_many_addresses_halves_the_chunk() {
     let a = answered.clone();
     let url = serve(move |call| {
         if call.to_topics().len() > 3 {
-            return Reply::error(&call.id, -32602, "exceed max addresses or topics per search position");
+            return Reply::error(
+                &call.id,
+                -32602,
+                "exceed max addresses or topics per search position",
+            );
         }
         dense_answer(&call, &a)
     })
@@ -358,7 +409,8 @@ async fn too_many_addresses_halves_the_chunk() {
 #[tokio::test]
 async fn a_single_block_too_large_is_an_error() {
     let (url, answered, _) =
-        dense_chain(|_, _, _| Some((-32005, "query returned more than 10000 results".to_owned()))).await;
+        dense_chain(|_, _, _| Some((-32005, "query returned more than 10000 results".to_owned())))
+            .await;
     let rpc = client(config(vec![url]));
     match rpc.transfers(100, 5000, &[address(1)]).await {
         Err(RpcError::RangeTooLarge { block, code, .. }) => {
@@ -388,7 +440,10 @@ async fn http_429_backs_off_honouring_retry_after() {
     assert_eq!(rpc.block_number().await.unwrap(), 42);
     let elapsed = started.elapsed();
     assert_eq!(calls.load(Ordering::SeqCst), 3);
-    assert!(elapsed >= Duration::from_secs(2), "Retry-After: 1 twice, waited {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_secs(2),
+        "Retry-After: 1 twice, waited {elapsed:?}"
+    );
     assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
 }
 
@@ -396,7 +451,13 @@ async fn http_429_backs_off_honouring_retry_after() {
 async fn rate_limit_errors_and_5xx_back_off_exponentially() {
     let replies: [fn(&Value) -> Reply; 4] = [
         |id: &Value| Reply::error(id, -32005, "project ID request rate exceeded"),
-        |id: &Value| Reply::error(id, 429, "Your app has exceeded its compute units per second capacity"),
+        |id: &Value| {
+            Reply::error(
+                id,
+                429,
+                "Your app has exceeded its compute units per second capacity",
+            )
+        },
         |_: &Value| Reply::status(503, None, "<html>Service Unavailable</html>"),
         |_: &Value| Reply::status(502, None, "bad gateway"),
     ];
@@ -417,7 +478,11 @@ async fn rate_limit_errors_and_5xx_back_off_exponentially() {
         let started = Instant::now();
         assert_eq!(rpc.block_number().await.unwrap(), 7);
         // Jittered 100·2^n ms, at least half of each: ≥ 50 + 100 + 200 ms.
-        assert!(started.elapsed() >= Duration::from_millis(350), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() >= Duration::from_millis(350),
+            "{:?}",
+            started.elapsed()
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 4);
     }
 }
@@ -436,7 +501,11 @@ async fn rate_limit_that_outlasts_the_retries_fails_over() {
     cfg.max_retries = 2;
     let rpc = client(cfg);
     assert_eq!(rpc.block_number().await.unwrap(), 1);
-    assert_eq!(limited_calls.load(Ordering::SeqCst), 3, "1 attempt + 2 retries");
+    assert_eq!(
+        limited_calls.load(Ordering::SeqCst),
+        3,
+        "1 attempt + 2 retries"
+    );
 
     // A Retry-After beyond the backoff cap fails over at once.
     let far_calls = Arc::new(AtomicUsize::new(0));
@@ -456,7 +525,9 @@ async fn rate_limit_that_outlasts_the_retries_fails_over() {
     // With no endpoint left: Unavailable, carrying the Retry-After.
     let rpc = client(config(vec![far]));
     match rpc.block_number().await {
-        Err(RpcError::Unavailable { retry_after, .. }) => assert_eq!(retry_after, Some(Duration::from_secs(3600))),
+        Err(RpcError::Unavailable { retry_after, .. }) => {
+            assert_eq!(retry_after, Some(Duration::from_secs(3600)))
+        }
         other => panic!("expected Unavailable, got {other:?}"),
     }
 }
@@ -488,7 +559,10 @@ async fn fails_over_from_a_dead_url_and_stays_on_the_live_one() {
     assert_eq!(rpc.block_hash(99).await.unwrap(), Some(block_hash(99)));
     assert_eq!(rpc.block_hash(101).await.unwrap(), None);
     assert_eq!(live_calls.load(Ordering::SeqCst), 3);
-    assert!(started.elapsed() < Duration::from_secs(2), "a refused connection fails over at once");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "a refused connection fails over at once"
+    );
 }
 
 #[tokio::test]
@@ -498,7 +572,10 @@ async fn all_endpoints_dead_is_unavailable_without_leaking_credentials() {
     let err = rpc.block_number().await.unwrap_err();
     assert!(matches!(err, RpcError::Unavailable { .. }), "{err:?}");
     let text = format!("{err} {err:?} {rpc:?}");
-    assert!(!text.contains("hunter2") && !text.contains("SECRETKEY") && !text.contains("alice"), "{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("SECRETKEY") && !text.contains("alice"),
+        "{text}"
+    );
     assert!(text.contains("#0") && text.contains("#1"), "{text}");
 }
 
@@ -519,11 +596,17 @@ async fn timeouts_fail_over() {
     let rpc = client(cfg.clone());
     let started = Instant::now();
     assert_eq!(rpc.block_number().await.unwrap(), 2);
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 
     cfg.urls = vec![silent_url];
     match client(cfg).block_number().await {
-        Err(RpcError::Unavailable { failures, .. }) => assert!(failures.contains("timed out"), "{failures}"),
+        Err(RpcError::Unavailable { failures, .. }) => {
+            assert!(failures.contains("timed out"), "{failures}")
+        }
         other => panic!("expected Unavailable, got {other:?}"),
     }
 }
@@ -590,7 +673,12 @@ async fn malformed_responses_are_errors_or_fail_over() {
             "{body}"
         );
     }
-    for result in [json!("0x10000000000000000"), json!("12"), json!(12), json!(null)] {
+    for result in [
+        json!("0x10000000000000000"),
+        json!("12"),
+        json!(12),
+        json!(null),
+    ] {
         let r = result.clone();
         let url = serve(move |call| Reply::result(&call.id, r.clone())).await;
         let rpc = client(config(vec![url]));
@@ -600,11 +688,17 @@ async fn malformed_responses_are_errors_or_fail_over() {
         );
     }
     // eth_getBlockByNumber answering another block, or a block without a hash.
-    for result in [json!({"number": "0x6", "hash": block_hash(6)}), json!({"number": "0x5"})] {
+    for result in [
+        json!({"number": "0x6", "hash": block_hash(6)}),
+        json!({"number": "0x5"}),
+    ] {
         let r = result.clone();
         let url = serve(move |call| Reply::result(&call.id, r.clone())).await;
         let rpc = client(config(vec![url]));
-        assert!(matches!(rpc.block_hash(5).await, Err(RpcError::Malformed { .. })), "{result}");
+        assert!(
+            matches!(rpc.block_hash(5).await, Err(RpcError::Malformed { .. })),
+            "{result}"
+        );
     }
 
     // A malformed answer from the first endpoint fails over to a good one.
@@ -628,8 +722,16 @@ async fn json_rpc_errors_are_returned_as_they_are() {
     let second = serve(|call| Reply::result(&call.id, json!("0x1"))).await;
     let rpc = client(config(vec![url, second]));
     match rpc.block_hash(1).await {
-        Err(RpcError::JsonRpc { code, message, method, .. }) => {
-            assert_eq!((code, message.as_str(), method.as_str()), (-32000, "header not found", "eth_getBlockByNumber"));
+        Err(RpcError::JsonRpc {
+            code,
+            message,
+            method,
+            ..
+        }) => {
+            assert_eq!(
+                (code, message.as_str(), method.as_str()),
+                (-32000, "header not found", "eth_getBlockByNumber")
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -662,7 +764,16 @@ async fn a_reorg_between_chunks_is_inconsistent() {
 #[tokio::test]
 async fn arguments_are_checked() {
     let rpc = client(config(vec![dead_url()]));
-    assert!(rpc.transfers(0, 10, &[]).await.unwrap().is_empty(), "no address, no query");
-    assert!(matches!(rpc.transfers(11, 10, &[address(1)]).await, Err(RpcError::InvalidArgument(_))));
-    assert!(matches!(rpc.transfers(0, 10, &["0x1234".into()]).await, Err(RpcError::InvalidArgument(_))));
+    assert!(
+        rpc.transfers(0, 10, &[]).await.unwrap().is_empty(),
+        "no address, no query"
+    );
+    assert!(matches!(
+        rpc.transfers(11, 10, &[address(1)]).await,
+        Err(RpcError::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        rpc.transfers(0, 10, &["0x1234".into()]).await,
+        Err(RpcError::InvalidArgument(_))
+    ));
 }
