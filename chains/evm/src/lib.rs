@@ -427,7 +427,7 @@ impl EvmRpc {
                     message,
                     hint,
                 }) => {
-                    let used = end - start + 1;
+                    let used = (end - start).saturating_add(1);
                     if used <= 1 {
                         return Err(ChunkError::Rpc(RpcError::RangeTooLarge {
                             block: start,

@@ -333,12 +333,25 @@ impl Transport {
         };
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let bytes = match response.bytes().await {
+        let bytes = match read_body(response).await {
             Ok(bytes) => bytes,
-            Err(e) => {
+            Err(BodyError::Transport(e)) => {
                 return Attempt::Failover {
                     why: transport_error(&e),
                     malformed: false,
+                };
+            }
+            Err(BodyError::TooLarge) if logs_query => {
+                return Attempt::Final(CallFailure::RangeTooLarge {
+                    code: 0,
+                    message: format!("response over {MAX_RESPONSE_BYTES} bytes"),
+                    hint: None,
+                });
+            }
+            Err(BodyError::TooLarge) => {
+                return Attempt::Failover {
+                    why: format!("response over {MAX_RESPONSE_BYTES} bytes"),
+                    malformed: true,
                 };
             }
         };
@@ -397,6 +410,12 @@ impl Transport {
                         why: format!("HTTP {status} (JSON-RPC {code}: {message})"),
                         retry_after,
                     },
+                    // An endpoint that refuses us over HTTP (401 bad key, 403, 404…):
+                    // another may not.
+                    Class::Other if !status.is_success() => Attempt::Failover {
+                        why: format!("HTTP {status} (JSON-RPC {code}: {message})"),
+                        malformed: false,
+                    },
                     Class::Other => Attempt::Final(CallFailure::Error(RpcError::JsonRpc {
                         endpoint: endpoint.label().to_owned(),
                         method: method.to_owned(),
@@ -423,6 +442,30 @@ impl Transport {
             },
         }
     }
+}
+
+/// The largest response body read (a hostile or broken endpoint must not exhaust
+/// memory). An `eth_getLogs` answer this large is treated as "range too large".
+const MAX_RESPONSE_BYTES: usize = 256 << 20;
+
+enum BodyError {
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+    let announced = response.content_length().unwrap_or(0);
+    if announced > MAX_RESPONSE_BYTES as u64 {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
+        if body.len().saturating_add(chunk.len()) > MAX_RESPONSE_BYTES {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 enum Parsed<'a> {

@@ -736,6 +736,26 @@ async fn json_rpc_errors_are_returned_as_they_are() {
         other => panic!("{other:?}"),
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1, "no retry, no failover");
+
+    // The same error over HTTP 401 (a bad API key) is the endpoint refusing us: fail over.
+    let refusing = serve(|call| {
+        let mut reply = Reply::error(&call.id, -32000, "invalid project id");
+        reply.status = StatusCode::UNAUTHORIZED;
+        reply
+    })
+    .await;
+    let second = serve(|call| Reply::result(&call.id, json!("0x5"))).await;
+    let rpc = client(config(vec![refusing.clone(), second]));
+    assert_eq!(rpc.block_number().await.unwrap(), 5);
+    match client(config(vec![refusing])).block_number().await {
+        Err(RpcError::Unavailable { failures, .. }) => {
+            assert!(
+                failures.contains("401") && failures.contains("invalid project id"),
+                "{failures}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]
