@@ -248,6 +248,34 @@ pub struct MerchantConfig {
     pub notify_url: Option<String>,
 }
 
+/// The top-level keys; environment variables are read only for these, so another
+/// `USDT_GATEWAY_*` variable (a script's own, say) is not mistaken for a bad key.
+const TOP_LEVEL_KEYS: [&str; 13] = [
+    "listen",
+    "data_dir",
+    "database_url",
+    "request_timeout",
+    "log",
+    "dev",
+    "orders",
+    "notify",
+    "confirmations",
+    "rules",
+    "admin",
+    "chains",
+    "merchants",
+];
+
+/// `USDT_GATEWAY_<KEY>` variables for the configuration's keys, nested keys joined by `__`.
+fn environment() -> Env {
+    Env::prefixed(ENV_PREFIX)
+        .filter(|key| {
+            let top = key.as_str().split("__").next().unwrap_or("");
+            TOP_LEVEL_KEYS.iter().any(|k| top.eq_ignore_ascii_case(k))
+        })
+        .split("__")
+}
+
 /// A list of durations written as text (`["15s", "1m"]`).
 fn durations<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
     let list: Vec<humantime_serde::Serde<Duration>> = Deserialize::deserialize(d)?;
@@ -301,7 +329,7 @@ pub struct Merchant {
 impl Config {
     /// Defaults, then `file` (when given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
-        Self::load_with_env(file, Env::prefixed(ENV_PREFIX).split("__"))
+        Self::load_with_env(file, environment())
     }
 
     /// Defaults, then `file`, then the given environment provider (tests pass their own).
@@ -658,6 +686,7 @@ mod tests {
             jail.set_env("USDT_GATEWAY_NOTIFY__TIMEOUT", "9s");
             jail.set_env("USDT_GATEWAY_LISTEN", "127.0.0.1:1234");
             jail.set_env("USDT_GATEWAY_DATABASE_URL", "postgres://u:pw@db/x");
+            jail.set_env("USDT_GATEWAY_BIN", "/some/script/variable");
             let config = Config::load(Some(Path::new("gateway.toml"))).unwrap();
             assert_eq!(config.notify.timeout, Duration::from_secs(9));
             assert_eq!(config.listen.port(), 1234);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 use usdt_callback_http::{Attempt, CallbackHttp, Outcome};
 
@@ -20,6 +20,9 @@ use crate::store::{AttemptRecord, DueCallback, Store};
 
 /// Deliveries claimed per round.
 const CLAIM_BATCH: i64 = 256;
+
+/// Attempts recorded per transaction, at most.
+const RECORD_BATCH: usize = 512;
 
 /// Longest sleep between looks at the outbox (a delivery queued by another replica is
 /// seen at least this often).
@@ -76,6 +79,8 @@ impl Dispatcher {
     /// `wake` makes it look at the outbox at once.
     pub async fn run(self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(owner = &*self.owner, "callback dispatcher started");
+        let (finished, records) = mpsc::channel(4 * RECORD_BATCH);
+        let recorder = tokio::spawn(record(self.store.clone(), Arc::clone(&self.owner), records));
         let mut in_flight = JoinSet::new();
         loop {
             let now = now_millis();
@@ -86,8 +91,11 @@ impl Dispatcher {
             {
                 Ok(due) => {
                     for callback in due {
-                        let me = self.clone();
-                        in_flight.spawn(async move { me.attempt(callback).await });
+                        let (me, finished) = (self.clone(), finished.clone());
+                        in_flight.spawn(async move {
+                            let record = me.attempt(&callback).await;
+                            let _ = finished.send((callback, record)).await;
+                        });
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "claiming callbacks failed; retrying"),
@@ -110,16 +118,18 @@ impl Dispatcher {
             }
         }
         while in_flight.join_next().await.is_some() {}
+        drop(finished);
+        let _ = recorder.await;
         tracing::info!("callback dispatcher stopped");
     }
 
-    /// One attempt of one delivery, recorded.
-    async fn attempt(&self, due: DueCallback) {
+    /// One attempt of one delivery: what to record.
+    async fn attempt(&self, due: &DueCallback) -> AttemptRecord {
         let started_at = now_millis();
         let t = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let attempt = match self.prepare(&due, t) {
+        let attempt = match self.prepare(due, t) {
             Ok((url, body)) => self.http.deliver(&due.appid, &url, body).await,
             Err(reason) => Attempt {
                 outcome: Outcome::Refused,
@@ -133,23 +143,13 @@ impl Dispatcher {
                 remote_addr: None,
             },
         };
-        let record = self.judge(&due, &attempt, started_at, t);
-        tracing::info!(ordersn = due.ordersn, attempt = due.next_number, outcome = record.outcome,
+        let record = self.judge(due, &attempt, started_at, t);
+        tracing::debug!(ordersn = due.ordersn, attempt = due.next_number, outcome = record.outcome,
             status = ?attempt.status, next = record.next_state, error = ?attempt.error, "callback attempt");
-        match self
-            .store
-            .record_attempt(&self.owner, &due, &record, now_millis())
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(
-                ordersn = due.ordersn,
-                "lease lost before the attempt was recorded"
-            ),
-            Err(e) => {
-                tracing::error!(ordersn = due.ordersn, error = %e, "attempt not recorded; it will be retried when the lease ends")
-            }
+        if record.next_state == "failed" {
+            tracing::warn!(ordersn = due.ordersn, error = ?attempt.error, "callback delivery failed for good");
         }
+        record
     }
 
     /// The target URL and the signed body with this attempt's `t`.
@@ -213,6 +213,48 @@ impl Dispatcher {
             next_state,
             next_attempt_at: next_at,
         }
+    }
+}
+
+/// Record finished attempts in batches (one transaction each) until every sender is gone.
+async fn record(
+    store: Store,
+    owner: Arc<str>,
+    mut records: mpsc::Receiver<(DueCallback, AttemptRecord)>,
+) {
+    let mut batch = Vec::with_capacity(RECORD_BATCH);
+    while records.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+        let recorded = match store.record_attempts(&owner, &batch, now_millis()).await {
+            Ok(recorded) => recorded,
+            Err(e) => {
+                // One bad row must not sink the batch: record them one by one. What
+                // still fails stays leased and is attempted again when the lease ends.
+                tracing::warn!(error = %e, attempts = batch.len(), "batch not recorded; recording one by one");
+                let mut recorded = Vec::with_capacity(batch.len());
+                for item in &batch {
+                    match store
+                        .record_attempts(&owner, std::slice::from_ref(item), now_millis())
+                        .await
+                    {
+                        Ok(ok) => recorded.push(ok.first().copied().unwrap_or(false)),
+                        Err(e) => {
+                            tracing::error!(ordersn = item.0.ordersn, error = %e, "attempt not recorded");
+                            recorded.push(true);
+                        }
+                    }
+                }
+                recorded
+            }
+        };
+        for ((due, _), ok) in batch.iter().zip(recorded) {
+            if !ok {
+                tracing::warn!(
+                    ordersn = due.ordersn,
+                    "lease lost before the attempt was recorded"
+                );
+            }
+        }
+        batch.clear();
     }
 }
 

@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio::sync::{Notify, watch};
 use usdt_callback_http::{CallbackHttp, TransportConfig};
 
-use crate::api::{self, AppState};
+use crate::api::{self, AppState, Shared};
 use crate::chain::{DevChain, EvmSource, Source, parse_chain};
 use crate::config::{Config, ConfigError, ConfirmationRuleConfig, Merchant, Secret};
 use crate::delivery::{DeliveryConfig, Dispatcher};
@@ -169,6 +169,7 @@ impl Gateway {
         let mut background = Vec::new();
 
         // Chains: a configured node, else the dev chain in dev mode, else unwatched.
+        let dispatcher_wake = Arc::new(Notify::new());
         let mut dev_chains = HashMap::new();
         let mut watcher_wakes = HashMap::new();
         for chain in CHAINS {
@@ -213,6 +214,7 @@ impl Gateway {
                 Arc::clone(&rules),
                 Arc::clone(&policy),
                 config_for,
+                Arc::clone(&dispatcher_wake),
             );
             background.push(tokio::spawn(watcher.run(wake, stopped.clone())));
         }
@@ -225,7 +227,6 @@ impl Gateway {
             ..TransportConfig::default()
         })
         .context("the callback HTTP client")?;
-        let dispatcher_wake = Arc::new(Notify::new());
         let dispatcher = Dispatcher::new(
             store.clone(),
             Arc::clone(&rules),
@@ -240,7 +241,7 @@ impl Gateway {
             dispatcher.run(Arc::clone(&dispatcher_wake), stopped),
         ));
 
-        let state = AppState {
+        let state = AppState::new(Shared {
             rules,
             store,
             writer,
@@ -252,7 +253,7 @@ impl Gateway {
             watcher_wakes: Arc::new(watcher_wakes),
             dispatcher_wake,
             admin_token: config.admin_token()?,
-        };
+        });
         Ok(Self {
             state,
             writer_task,

@@ -54,6 +54,8 @@ pub struct Watcher {
     policy: Arc<ConfirmationPolicy>,
     config: WatcherConfig,
     watch: WatchList,
+    /// Woken when a confirmation queued a callback (the dispatcher).
+    confirmed: Arc<Notify>,
 }
 
 /// The bound addresses of the chain, in the source's form, read incrementally.
@@ -75,6 +77,7 @@ impl Watcher {
         rules: Arc<Rules>,
         policy: Arc<ConfirmationPolicy>,
         config: WatcherConfig,
+        confirmed: Arc<Notify>,
     ) -> Self {
         Self {
             source,
@@ -83,6 +86,7 @@ impl Watcher {
             policy,
             config,
             watch: WatchList::default(),
+            confirmed,
         }
     }
 
@@ -194,6 +198,7 @@ impl Watcher {
             {
                 if let Some(ordersn) = self.store.confirm_deposit(deposit.id, now()).await? {
                     tracing::info!(chain, ordersn, "order confirmed; callback queued");
+                    self.confirmed.notify_one();
                 }
                 round.confirmed += 1;
             } else {

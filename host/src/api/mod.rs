@@ -37,9 +37,28 @@ pub const ORDER_PATH: &str = "/api/merchant/v2/TraderRechargeorder";
 /// Path of the order query endpoint.
 pub const QUERY_PATH: &str = "/api/merchant/v2/TraderRechargeorderQuery";
 
-/// What every handler shares. Cheap to clone.
+/// What every handler shares: one allocation, cloned per request as one pointer.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// Share `shared` with every handler.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The gateway's parts the handlers use.
+#[derive(Debug)]
+pub struct Shared {
     /// The protocol rules (the sandboxed component).
     pub rules: Arc<Rules>,
     /// The database.
@@ -65,7 +84,7 @@ pub struct AppState {
     pub admin_token: Option<Secret>,
 }
 
-impl AppState {
+impl Shared {
     /// Start a round of `chain`'s watcher now.
     pub fn wake_watcher(&self, chain: Chain) {
         if let Some(wake) = self.watcher_wakes.get(chain.as_str()) {

@@ -55,6 +55,10 @@ pub async fn create(
         .rules
         .check_order(&body)?
         .map_err(AppError::Rejected)?;
+    if let Some(url) = &order.notify_url {
+        usdt_callback_http::check_target_url(url, state.allow_private_targets)
+            .map_err(|e| AppError::gateway(GatewayCode::ForbiddenNotifyTarget, e.to_string()))?;
+    }
     let required =
         state
             .rules

@@ -144,50 +144,54 @@ impl Store {
         Ok(due)
     }
 
-    /// Record an attempt and move the delivery on, if `owner` still holds its lease.
-    /// Returns false when the lease was lost (another replica took over): nothing is
-    /// recorded then.
-    pub async fn record_attempt(
+    /// Record attempts and move their deliveries on, in one transaction (one fsync for
+    /// the batch). Each is recorded only if `owner` still holds its lease; the result
+    /// says which were (false: another replica took the delivery over).
+    pub async fn record_attempts(
         &self,
         owner: &str,
-        due: &DueCallback,
-        attempt: &AttemptRecord,
+        attempts: &[(DueCallback, AttemptRecord)],
         now: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<bool>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let updated = sqlx::query(
-            "UPDATE callbacks SET state = $1, attempts = attempts + 1, next_attempt_at = $2, \
-             last_error = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4 \
-             WHERE ordersn = $5 AND lease_owner = $6 AND state = 'pending'",
-        )
-        .bind(attempt.next_state)
-        .bind(attempt.next_attempt_at)
-        .bind(&attempt.error)
-        .bind(now)
-        .bind(&due.ordersn)
-        .bind(owner)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
-            return Ok(false);
+        let mut recorded = Vec::with_capacity(attempts.len());
+        for (due, attempt) in attempts {
+            let updated = sqlx::query(
+                "UPDATE callbacks SET state = $1, attempts = attempts + 1, next_attempt_at = $2, \
+                 last_error = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4 \
+                 WHERE ordersn = $5 AND lease_owner = $6 AND state = 'pending'",
+            )
+            .bind(attempt.next_state)
+            .bind(attempt.next_attempt_at)
+            .bind(&attempt.error)
+            .bind(now)
+            .bind(&due.ordersn)
+            .bind(owner)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() != 1 {
+                recorded.push(false);
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO callback_attempts (ordersn, attempt, started_at, t, status_code, body_prefix, \
+                 latency_ms, error, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&due.ordersn)
+            .bind(due.next_number)
+            .bind(attempt.started_at)
+            .bind(attempt.t)
+            .bind(attempt.status_code)
+            .bind(&attempt.body_prefix)
+            .bind(attempt.latency_ms)
+            .bind(&attempt.error)
+            .bind(attempt.outcome)
+            .execute(&mut *tx)
+            .await?;
+            recorded.push(true);
         }
-        sqlx::query(
-            "INSERT INTO callback_attempts (ordersn, attempt, started_at, t, status_code, body_prefix, \
-             latency_ms, error, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&due.ordersn)
-        .bind(due.next_number)
-        .bind(attempt.started_at)
-        .bind(attempt.t)
-        .bind(attempt.status_code)
-        .bind(&attempt.body_prefix)
-        .bind(attempt.latency_ms)
-        .bind(&attempt.error)
-        .bind(attempt.outcome)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(recorded)
     }
 
     /// Deliveries in `state` (all when `None`), oldest first.

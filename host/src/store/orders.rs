@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::{Store, StoreError, placeholders};
+use super::{Backend, Store, StoreError};
 
 /// Columns of `orders` read back, in this order (see [`OrderRecord::from_row`]).
 const ORDER_COLUMNS: &str = "ordersn, appid, orderid, username, localusermark, address, \
@@ -137,8 +137,8 @@ impl Store {
         batch: &[NewOrder],
     ) -> Result<Vec<CreateOutcome>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let mut orders = existing_orders(&mut tx, batch).await?;
-        let mut bindings = existing_bindings(&mut tx, batch).await?;
+        let mut orders = existing_orders(&mut tx, self.backend, batch).await?;
+        let mut bindings = existing_bindings(&mut tx, self.backend, batch).await?;
 
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut new_orders: Vec<&NewOrder> = Vec::new();
@@ -173,7 +173,7 @@ impl Store {
         for chunk in new_bindings.chunks(INSERT_CHUNK) {
             let sql = format!(
                 "INSERT INTO address_bindings (chain, address, appid, username, created_at) VALUES {}",
-                rows_of(5, chunk.len())
+                self.backend.rows(5, chunk.len())
             );
             let mut query = sqlx::query(&sql);
             for o in chunk {
@@ -191,7 +191,7 @@ impl Store {
                 "INSERT INTO orders (ordersn, appid, orderid, username, localusermark, address, \
                  canonical_address, chain, amount, notify_url, required_confirmations, \
                  created_at, expires_at) VALUES {}",
-                rows_of(13, chunk.len())
+                self.backend.rows(13, chunk.len())
             );
             let mut query = sqlx::query(&sql);
             for o in chunk {
@@ -232,17 +232,10 @@ impl Store {
     }
 }
 
-/// `($1, …, $n), ($n+1, …)`: `rows` rows of `columns` placeholders.
-fn rows_of(columns: usize, rows: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", placeholders(r * columns + 1, columns)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The stored orders with the batch's `(appid, orderid)` pairs, one query per appid.
 async fn existing_orders(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     batch: &[NewOrder],
 ) -> Result<HashMap<(String, String), NewOrder>, StoreError> {
     let mut by_appid: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -253,8 +246,9 @@ async fn existing_orders(
     for (appid, orderids) in by_appid {
         for chunk in orderids.chunks(INSERT_CHUNK) {
             let sql = format!(
-                "SELECT {ORDER_COLUMNS} FROM orders WHERE appid = $1 AND orderid IN ({})",
-                placeholders(2, chunk.len())
+                "SELECT {ORDER_COLUMNS} FROM orders WHERE appid = {} AND orderid IN ({})",
+                backend.placeholders(1, 1),
+                backend.placeholders(2, chunk.len())
             );
             let mut query = sqlx::query(&sql).bind(appid);
             for orderid in chunk {
@@ -275,6 +269,7 @@ async fn existing_orders(
 /// The stored bindings of the batch's addresses, one query per chain.
 async fn existing_bindings(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     batch: &[NewOrder],
 ) -> Result<HashMap<(String, String), (String, String)>, StoreError> {
     let mut by_chain: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -289,8 +284,9 @@ async fn existing_bindings(
         for chunk in addresses.chunks(INSERT_CHUNK) {
             let sql = format!(
                 "SELECT address, appid, username FROM address_bindings \
-                 WHERE chain = $1 AND address IN ({})",
-                placeholders(2, chunk.len())
+                 WHERE chain = {} AND address IN ({})",
+                backend.placeholders(1, 1),
+                backend.placeholders(2, chunk.len())
             );
             let mut query = sqlx::query(&sql).bind(chain);
             for address in chunk {

@@ -85,6 +85,14 @@ async fn every_rejection_has_its_status_and_code() {
     bad_chain["chain"] = "BEP20".into();
     let mut bad_url = good();
     bad_url["notify_url"] = "ftp://merchant.example/cb".into();
+    let mut loopback_url = good();
+    loopback_url["notify_url"] = "http://127.0.0.1:8080/cb".into();
+    let mut metadata_url = good();
+    metadata_url["notify_url"] = "http://169.254.169.254/latest/meta-data".into();
+    let mut loopback_url = good();
+    loopback_url["notify_url"] = "http://127.0.0.1:8080/cb".into();
+    let mut metadata_url = good();
+    metadata_url["notify_url"] = "http://169.254.169.254/latest/meta-data".into();
 
     let cases = vec![
         Case {
@@ -231,6 +239,18 @@ async fn every_rejection_has_its_status_and_code() {
             request: json_request(ORDER_PATH, bad_url.to_string()),
             status: StatusCode::BAD_REQUEST,
             code: "INVALID_NOTIFY_URL",
+        },
+        Case {
+            name: "notify_url on loopback",
+            request: json_request(ORDER_PATH, loopback_url.to_string()),
+            status: StatusCode::BAD_REQUEST,
+            code: "FORBIDDEN_NOTIFY_TARGET",
+        },
+        Case {
+            name: "notify_url on cloud metadata",
+            request: json_request(ORDER_PATH, metadata_url.to_string()),
+            status: StatusCode::BAD_REQUEST,
+            code: "FORBIDDEN_NOTIFY_TARGET",
         },
         Case {
             name: "uppercase sign",

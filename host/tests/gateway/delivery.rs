@@ -157,3 +157,93 @@ async fn two_replicas_share_the_outbox() {
         "at most B's in-flight attempts repeat: {twice}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_commands_pay_list_and_resend() {
+    let receiver = TestReceiver::start(0, Duration::ZERO).await;
+    let env = TestEnv::dev(&receiver.url, CONFIG).await;
+    let config = env.config_path.to_str().unwrap().to_owned();
+    let process = Process::start(env.dir.path(), &["serve", "--config", &config]);
+    let address = fresh_address();
+    let orderid = fresh_orderid();
+    let reply = post(
+        process.url(ORDER_PATH),
+        &order_body(APPID, SECRET, "cli", &address, &orderid, 20_000),
+    )
+    .await;
+    let ordersn = reply["data"]["ordersn"].as_str().unwrap().to_owned();
+
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_usdt-gateway"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let gateway = format!("http://{}", process.addr);
+    let (ok, out) = cli(&[
+        "dev",
+        "--gateway",
+        &gateway,
+        "--chain",
+        "ERC20",
+        "transfer",
+        "--to",
+        &address,
+        "--amount",
+        "2",
+    ]);
+    assert!(ok, "{out}");
+    let sent: Value = serde_json::from_str(&out).unwrap();
+    assert!(sent["txid"].as_str().unwrap().starts_with("0x"));
+    let (ok, out) = cli(&[
+        "dev",
+        "--gateway",
+        &gateway,
+        "--chain",
+        "ERC20",
+        "transfer",
+        "--to",
+        "0x12",
+        "--amount",
+        "2",
+    ]);
+    assert!(!ok && out.contains("INVALID_ADDRESS"), "{out}");
+
+    receiver.wait_for(1, Duration::from_secs(20)).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while callback_state(&process, &orderid).await != "delivered" {
+        assert!(std::time::Instant::now() < deadline, "delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (ok, out) = cli(&[
+        "callbacks",
+        "list",
+        "--config",
+        &config,
+        "--state",
+        "delivered",
+    ]);
+    assert!(ok && out.contains(&ordersn), "{out}");
+    let (ok, out) = cli(&["callbacks", "resend", "--config", &config, &ordersn]);
+    assert!(ok, "{out}");
+    let got = receiver.wait_for(2, Duration::from_secs(20)).await;
+    let again = verify_callback(&got[1].body, SECRET);
+    assert_eq!(again["orderid"], orderid.as_str());
+    assert_eq!(again["amount"], "20000");
+    let (ok, out) = cli(&["callbacks", "show", "--config", &config, &ordersn]);
+    assert!(ok, "{out}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert!(shown["attempts"].as_array().unwrap().len() >= 2, "{shown}");
+    let (ok, _) = cli(&[
+        "callbacks",
+        "resend",
+        "--config",
+        &config,
+        "cz-no-such-order",
+    ]);
+    assert!(!ok);
+}

@@ -9,6 +9,7 @@
     clippy::panic
 )]
 
+mod anvil;
 mod bad_input;
 mod cli;
 mod concurrency;
@@ -59,6 +60,18 @@ impl TestApp {
             gateway,
             env,
         }
+    }
+
+    /// Stop the gateway (watchers, dispatcher, writer) and give back its environment.
+    pub async fn stop(self) -> TestEnv {
+        let Self {
+            router,
+            gateway,
+            env,
+        } = self;
+        drop(router); // it shares the state: the writer drains once every copy is gone
+        gateway.stop().await;
+        env
     }
 
     /// Send a request; the answer's status and JSON body.

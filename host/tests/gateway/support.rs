@@ -96,7 +96,9 @@ impl TestEnv {
         Self::build(extra, true, notify_url).await
     }
 
-    async fn build(top: &str, dev: bool, notify_url: &str) -> Self {
+    /// A configuration with `top` (extra tables) appended, dev mode on or off, and
+    /// `APPID`'s callbacks going to `notify_url`.
+    pub async fn build(top: &str, dev: bool, notify_url: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = match postgres_server() {
             Some(server) => format!(

@@ -1,0 +1,130 @@
+//! Callback deliveries per second: N confirmed orders in the outbox, a local receiver
+//! answering `success`, the real dispatcher (component-built bodies, pooled HTTP,
+//! every attempt persisted). `cargo bench -p usdt-gateway --bench delivery`
+//! (`DELIVERIES=20000`, `DATABASE_URL=postgres://…` for PostgreSQL).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::Connection;
+use tokio::sync::{Notify, watch};
+use usdt_callback_http::{CallbackHttp, TransportConfig};
+use usdt_gateway::config::{Database, Merchant, Secret};
+use usdt_gateway::delivery::{DeliveryConfig, Dispatcher};
+use usdt_gateway::rules::{Rules, RulesLimits};
+use usdt_gateway::store::{NewOrder, Store};
+
+#[tokio::main]
+async fn main() {
+    let n: usize = std::env::var("DELIVERIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let dir = tempfile::tempdir().unwrap();
+    let database = match std::env::var("DATABASE_URL") {
+        Ok(url) => Database::Postgres(Secret::new(url)),
+        Err(_) => Database::Sqlite(dir.path().join("bench.db")),
+    };
+    let store = Store::open(&database).await.unwrap();
+
+    // The receiver: answers `success` at once.
+    let app = axum::Router::new().route("/notify", axum::routing::post(|| async { "success" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/notify", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    // N confirmed orders with a pending delivery each.
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let orders: Vec<NewOrder> = (0..n)
+        .map(|i| NewOrder {
+            ordersn: format!("cz-bench-{run}-{i}"),
+            appid: "bench".into(),
+            orderid: format!("b-{run}-{i}"),
+            username: format!("u{i}"),
+            localusermark: format!("m{i}"),
+            address: format!("0x{:040x}", i + 1),
+            canonical_address: format!("0x{:040x}", i + 1),
+            chain: "ERC20".into(),
+            amount: 1_000_000,
+            notify_url: None,
+            required_confirmations: 1,
+            created_at: 0,
+            expires_at: i64::MAX,
+        })
+        .collect();
+    for chunk in orders.chunks(500) {
+        store.create_orders(chunk).await.unwrap();
+    }
+    let db_url = match &database {
+        Database::Sqlite(path) => format!("sqlite://{}", path.display()),
+        Database::Postgres(url) => url.expose().to_owned(),
+    };
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db_url).await.unwrap();
+    sqlx::query(&format!(
+        "INSERT INTO callbacks (ordersn, appid, notify_url, amount, state, attempts, next_attempt_at, \
+         created_at, updated_at) SELECT ordersn, appid, NULL, amount, 'pending', 0, 0, 0, 0 FROM orders \
+         WHERE ordersn LIKE 'cz-bench-{run}-%'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    let rules = Rules::builtin(RulesLimits::default()).unwrap();
+    let merchants = Arc::new(HashMap::from([(
+        "bench".to_owned(),
+        Merchant {
+            appid: "bench".into(),
+            secret: Secret::new("bench-secret-0123456789abcdef0123456789"),
+            notify_url: Some(url),
+        },
+    )]));
+    let http = CallbackHttp::new(TransportConfig {
+        allow_private_targets: true,
+        max_in_flight_per_merchant: 64,
+        ..TransportConfig::default()
+    })
+    .unwrap();
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        rules,
+        http,
+        merchants,
+        DeliveryConfig {
+            retry_delays: vec![Duration::from_secs(15)],
+            timeout: Duration::from_secs(6),
+        },
+    );
+    let (stop, stopped) = watch::channel(false);
+    let started = Instant::now();
+    let task = tokio::spawn(dispatcher.run(Arc::new(Notify::new()), stopped));
+    loop {
+        let left: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM callbacks WHERE state = 'pending'")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let elapsed = started.elapsed();
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    let delivered: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM callback_attempts WHERE outcome = 'delivered'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(delivered as usize, n, "every delivery recorded once");
+    println!(
+        "{n} callbacks delivered and recorded on {} in {:.2} s: {:.0} deliveries/s",
+        database.describe(),
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64()
+    );
+}
