@@ -67,31 +67,8 @@ async fn run(args: Args, secret: Secret) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}{NOTIFY_PATH}");
     axum::serve(listener, app(receiver))
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(usdt_gateway::gateway::shutdown_signal())
         .await?;
     ledger.close().await;
     Ok(())
-}
-
-async fn shutdown() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }

@@ -90,6 +90,22 @@ pub struct AttemptView {
     pub outcome: String,
 }
 
+/// Columns of `callbacks` read into a [`CallbackRecord`], in this order.
+const CALLBACK_COLUMNS: &str =
+    "ordersn, appid, state, attempts, next_attempt_at, last_error, amount";
+
+fn callback_from_row(r: &sqlx::any::AnyRow) -> Result<CallbackRecord, sqlx::Error> {
+    Ok(CallbackRecord {
+        ordersn: r.try_get(0)?,
+        appid: r.try_get(1)?,
+        state: r.try_get(2)?,
+        attempts: r.try_get(3)?,
+        next_attempt_at: r.try_get(4)?,
+        last_error: r.try_get(5)?,
+        amount: r.try_get(6)?,
+    })
+}
+
 impl Store {
     /// Claim up to `limit` deliveries due at `now` that no live lease holds, leasing them
     /// to `owner` until `lease_until`. On PostgreSQL rows locked by another replica's
@@ -200,26 +216,16 @@ impl Store {
         state: Option<&str>,
         limit: i64,
     ) -> Result<Vec<CallbackRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT ordersn, appid, state, attempts, next_attempt_at, last_error, amount FROM callbacks \
-             WHERE ($1 = '' OR state = $1) ORDER BY created_at, ordersn LIMIT $2",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {CALLBACK_COLUMNS} FROM callbacks \
+             WHERE ($1 = '' OR state = $1) ORDER BY created_at, ordersn LIMIT $2"
+        ))
         .bind(state.unwrap_or(""))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(CallbackRecord {
-                    ordersn: r.try_get(0)?,
-                    appid: r.try_get(1)?,
-                    state: r.try_get(2)?,
-                    attempts: r.try_get(3)?,
-                    next_attempt_at: r.try_get(4)?,
-                    last_error: r.try_get(5)?,
-                    amount: r.try_get(6)?,
-                })
-            })
+            .map(callback_from_row)
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }
@@ -262,24 +268,13 @@ impl Store {
         &self,
         ordersn: &str,
     ) -> Result<Option<CallbackRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT ordersn, appid, state, attempts, next_attempt_at, last_error, amount FROM callbacks WHERE ordersn = $1",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE ordersn = $1"
+        ))
         .bind(ordersn)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(match row {
-            Some(r) => Some(CallbackRecord {
-                ordersn: r.try_get(0)?,
-                appid: r.try_get(1)?,
-                state: r.try_get(2)?,
-                attempts: r.try_get(3)?,
-                next_attempt_at: r.try_get(4)?,
-                last_error: r.try_get(5)?,
-                amount: r.try_get(6)?,
-            }),
-            None => None,
-        })
+        Ok(row.as_ref().map(callback_from_row).transpose()?)
     }
 
     /// Send a delivery again: a new series of attempts starting now (a delivered one
