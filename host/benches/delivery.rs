@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,6 +13,7 @@ use tokio::sync::{Notify, watch};
 use usdt_callback_http::{CallbackHttp, TransportConfig};
 use usdt_gateway::config::{Database, Merchant, Secret};
 use usdt_gateway::delivery::{DeliveryConfig, Dispatcher};
+use usdt_gateway::merchants::MerchantDirectory;
 use usdt_gateway::rules::{Rules, RulesLimits};
 use usdt_gateway::store::{NewOrder, Store};
 
@@ -74,14 +74,15 @@ async fn main() {
     .unwrap();
 
     let rules = Rules::builtin(RulesLimits::default()).unwrap();
-    let merchants = Arc::new(HashMap::from([(
-        "bench".to_owned(),
-        Merchant {
+    let merchants = Arc::new(MerchantDirectory::new(
+        Arc::clone(&rules),
+        vec![Merchant {
             appid: "bench".into(),
             secret: Secret::new("bench-secret-0123456789abcdef0123456789"),
+            next_secret: None,
             notify_url: Some(url),
-        },
-    )]));
+        }],
+    ));
     let http = CallbackHttp::new(TransportConfig {
         allow_private_targets: true,
         max_in_flight_per_merchant: 64,

@@ -75,6 +75,9 @@ pub struct Config {
     /// The merchants.
     #[serde(default)]
     pub merchants: Vec<MerchantConfig>,
+    /// The file this was read from (`None`: defaults and environment only). Not a key.
+    #[serde(skip)]
+    pub source_file: Option<PathBuf>,
 }
 
 /// `[log]`.
@@ -101,8 +104,14 @@ pub enum LogFormat {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DevConfig {
-    /// Development mode: a demo merchant when none is configured, dev chains.
-    pub enabled: bool,
+    /// Development mode: a demo merchant when none is configured, dev chains and the
+    /// `/dev/…` routes. Unset: on only for the zero-configuration run (see [`Config::dev_mode`]).
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Allow dev mode on an address other than loopback (anyone reaching it can mint
+    /// deposits): an explicit opt-in, off by default.
+    #[serde(default)]
+    pub allow_public_listen: bool,
     /// How often dev chains' watchers look for blocks.
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
@@ -243,6 +252,13 @@ pub struct MerchantConfig {
     /// The name of an environment variable holding the secret.
     #[serde(default)]
     pub secret_env: Option<String>,
+    /// The secret that replaces `secret` (rotation): orders and queries signed with
+    /// either are accepted; callbacks are signed with `secret`.
+    #[serde(default)]
+    pub next_secret: Option<Secret>,
+    /// The name of an environment variable holding `next_secret`.
+    #[serde(default)]
+    pub next_secret_env: Option<String>,
     /// The default callback URL.
     #[serde(default)]
     pub notify_url: Option<String>,
@@ -315,13 +331,27 @@ impl Database {
     }
 }
 
-/// A merchant with its secret resolved.
+/// The shortest merchant secret accepted: 32 characters.
+pub const MIN_SECRET_CHARS: usize = 32;
+
+/// Whether dev mode is on, and why (for the start-up banner and `config check`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DevMode {
+    /// On or off.
+    pub on: bool,
+    /// What decided it.
+    pub reason: &'static str,
+}
+
+/// A merchant with its secrets resolved.
 #[derive(Clone, Debug)]
 pub struct Merchant {
     /// The merchant's id.
     pub appid: String,
-    /// The signing secret.
+    /// The signing secret: callbacks are signed with it, orders and queries checked.
     pub secret: Secret,
+    /// The secret being rotated in: orders and queries signed with it pass too.
+    pub next_secret: Option<Secret>,
     /// The default callback URL.
     pub notify_url: Option<String>,
 }
@@ -344,12 +374,66 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let config: Self = figment
+        let mut config: Self = figment
             .merge(env)
             .extract()
             .map_err(|e| ConfigError(flatten_figment_error(e)))?;
-        config.check()?;
+        config.source_file = file.map(Path::to_path_buf);
+        config.validate()?;
         Ok(config)
+    }
+
+    /// Whether dev mode is on: `dev.enabled` when set; unset, only for the
+    /// zero-configuration run (no configuration file, no merchants, no `database_url`).
+    pub fn dev_mode(&self) -> DevMode {
+        match self.dev.enabled {
+            Some(true) => DevMode {
+                on: true,
+                reason: "dev.enabled = true",
+            },
+            Some(false) => DevMode {
+                on: false,
+                reason: "dev.enabled = false",
+            },
+            None if self.source_file.is_none()
+                && self.merchants.is_empty()
+                && self.database_url.is_none() =>
+            {
+                DevMode {
+                    on: true,
+                    reason: "zero-configuration run: no configuration file, no merchants, no database_url",
+                }
+            }
+            None => DevMode {
+                on: false,
+                reason: "a configuration is given and dev.enabled is not set",
+            },
+        }
+    }
+
+    /// Every check that needs no component: ranges, duplicates, the merchant table,
+    /// dev mode on a public address. Run again after a command-line override.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check()?;
+        self.check_dev_listen()
+    }
+
+    /// Dev mode lets anyone who reaches the port mint deposits: off loopback it needs
+    /// the explicit opt-in `dev.allow_public_listen`.
+    fn check_dev_listen(&self) -> Result<(), ConfigError> {
+        if self.dev_mode().on && !self.listen.ip().is_loopback() && !self.dev.allow_public_listen {
+            return Err(ConfigError::key(
+                "dev.allow_public_listen",
+                format_args!(
+                    "dev mode is on ({}) and `listen` is {}, not loopback: anyone reaching it could \
+                     mint deposits; listen on 127.0.0.1, turn dev mode off, or set \
+                     dev.allow_public_listen = true",
+                    self.dev_mode().reason,
+                    self.listen
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Checks that need no component: ranges, duplicates, the merchant table.
@@ -431,10 +515,10 @@ impl Config {
                 ));
             }
         }
-        if self.merchants.is_empty() && !self.dev.enabled {
+        if self.merchants.is_empty() && !self.dev_mode().on {
             return Err(ConfigError::key(
                 "merchants",
-                "at least one merchant is required when dev.enabled = false",
+                "at least one merchant is required outside dev mode",
             ));
         }
         let mut seen = std::collections::HashSet::new();
@@ -463,7 +547,7 @@ impl Config {
     pub fn allow_private_targets(&self) -> bool {
         self.notify
             .allow_private_targets
-            .unwrap_or(self.dev.enabled)
+            .unwrap_or(self.dev_mode().on)
     }
 
     /// The admin API's token, if the admin API is on.
@@ -498,47 +582,62 @@ impl Config {
     }
 
     /// The merchants with their secrets resolved from the configuration or the
-    /// environment. Does not create the dev merchant (see [`crate::gateway`]).
+    /// environment, each at least [`MIN_SECRET_CHARS`] long. Does not create the dev
+    /// merchant (see [`crate::gateway`]).
     pub fn resolve_merchants(&self) -> Result<Vec<Merchant>, ConfigError> {
         self.merchants
             .iter()
             .enumerate()
             .map(|(i, m)| {
-                let secret = match (&m.secret, &m.secret_env) {
-                    (Some(s), None) => s.clone(),
-                    (None, Some(var)) => Secret::new(std::env::var(var).map_err(|_| {
-                        ConfigError::key(
-                            format!("merchants[{i}].secret_env"),
-                            format_args!("the environment variable {var} is not set"),
-                        )
-                    })?),
-                    (Some(_), Some(_)) => {
-                        return Err(ConfigError::key(
-                            format!("merchants[{i}]"),
-                            "set `secret` or `secret_env`, not both",
-                        ));
-                    }
-                    (None, None) => {
-                        return Err(ConfigError::key(
-                            format!("merchants[{i}].secret"),
-                            "is missing (or set `secret_env`)",
-                        ));
-                    }
-                };
-                if secret.expose().is_empty() {
-                    return Err(ConfigError::key(
-                        format!("merchants[{i}].secret"),
-                        "is empty",
-                    ));
-                }
+                let key = |name: &str| format!("merchants[{i}].{name} (appid `{}`)", m.appid);
+                let secret =
+                    resolve_secret(&m.secret, &m.secret_env, "secret", &key)?.ok_or_else(|| {
+                        ConfigError::key(key("secret"), "is missing (or set `secret_env`)")
+                    })?;
+                let next_secret =
+                    resolve_secret(&m.next_secret, &m.next_secret_env, "next_secret", &key)?;
                 Ok(Merchant {
                     appid: m.appid.clone(),
                     secret,
+                    next_secret,
                     notify_url: m.notify_url.clone(),
                 })
             })
             .collect()
     }
+}
+
+/// One secret of a merchant, inline or from the environment, checked for length.
+fn resolve_secret(
+    inline: &Option<Secret>,
+    env: &Option<String>,
+    name: &str,
+    key: &dyn Fn(&str) -> String,
+) -> Result<Option<Secret>, ConfigError> {
+    let secret = match (inline, env) {
+        (Some(s), None) => s.clone(),
+        (None, Some(var)) => Secret::new(std::env::var(var).map_err(|_| {
+            ConfigError::key(
+                key(&format!("{name}_env")),
+                format_args!("the environment variable {var} is not set"),
+            )
+        })?),
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::key(
+                key(name),
+                format_args!("set `{name}` or `{name}_env`, not both"),
+            ));
+        }
+        (None, None) => return Ok(None),
+    };
+    let chars = secret.expose().chars().count();
+    if chars < MIN_SECRET_CHARS {
+        return Err(ConfigError::key(
+            key(name),
+            format_args!("must be at least {MIN_SECRET_CHARS} characters (it has {chars})"),
+        ));
+    }
+    Ok(Some(secret))
 }
 
 /// A merchant's default callback URL: absolute http(s) with a host.
@@ -593,7 +692,11 @@ mod tests {
             Config::load_with_env(None, Env::prefixed("USDT_GATEWAY_TEST_UNUSED_")).unwrap();
         assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(config.data_dir, PathBuf::from("./data"));
-        assert!(config.dev.enabled);
+        assert_eq!(config.dev.enabled, None);
+        assert!(
+            config.dev_mode().on,
+            "the zero-configuration run is dev mode"
+        );
         assert_eq!(config.notify.retry_delays.len(), 8);
         assert_eq!(config.notify.retry_delays[0], Duration::from_secs(15));
         assert_eq!(config.notify.retry_delays[7], Duration::from_secs(6 * 3600));
@@ -669,10 +772,15 @@ mod tests {
         let err = config.resolve_merchants().unwrap_err().to_string();
         assert!(err.contains("merchants[0].secret_env"), "{err}");
 
-        let config =
-            load("[[merchants]]\nappid = \"m\"\nsecret = \"hunter2-very-secret\"\n").unwrap();
+        let config = load(
+            "[[merchants]]\nappid = \"m\"\nsecret = \"hunter2-very-secret-0123456789abcdef\"\n",
+        )
+        .unwrap();
         let merchants = config.resolve_merchants().unwrap();
-        assert_eq!(merchants[0].secret.expose(), "hunter2-very-secret");
+        assert_eq!(
+            merchants[0].secret.expose(),
+            "hunter2-very-secret-0123456789abcdef"
+        );
         let printed = format!("{config:?} {merchants:?}");
         assert!(!printed.contains("hunter2"), "{printed}");
         assert!(printed.contains("[redacted]"));
@@ -682,7 +790,10 @@ mod tests {
     #[allow(clippy::result_large_err)] // figment's Jail API
     fn environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("gateway.toml", "[notify]\ntimeout = \"2s\"\n")?;
+            jail.create_file(
+                "gateway.toml",
+                "[notify]\ntimeout = \"2s\"\n[[merchants]]\nappid = \"m\"\nsecret_env = \"M_SECRET\"\n",
+            )?;
             jail.set_env("USDT_GATEWAY_NOTIFY__TIMEOUT", "9s");
             jail.set_env("USDT_GATEWAY_LISTEN", "127.0.0.1:1234");
             jail.set_env("USDT_GATEWAY_DATABASE_URL", "postgres://u:pw@db/x");
@@ -694,5 +805,95 @@ mod tests {
             assert!(!format!("{config:?}").contains("pw@db"));
             Ok(())
         });
+    }
+
+    const GOOD_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_production_shaped_file_is_not_dev_mode() {
+        let config = load(&format!(
+            "[[merchants]]\nappid = \"m\"\nsecret = \"{GOOD_SECRET}\"\n"
+        ))
+        .unwrap();
+        let mode = config.dev_mode();
+        assert!(!mode.on, "a configured merchant and no [dev]: {mode:?}");
+        assert!(!config.allow_private_targets(), "the SSRF guard is on");
+
+        let config = load(&format!(
+            "database_url = \"postgres://db/x\"\n[[merchants]]\nappid = \"m\"\nsecret = \"{GOOD_SECRET}\"\n"
+        ))
+        .unwrap();
+        assert!(!config.dev_mode().on);
+
+        let err = load("").unwrap_err().to_string();
+        assert!(
+            err.contains("`merchants`"),
+            "an empty file is not dev mode: {err}"
+        );
+
+        let config = load("[dev]\nenabled = true\n").unwrap();
+        assert!(config.dev_mode().on, "explicitly on");
+        assert!(config.allow_private_targets());
+    }
+
+    #[test]
+    fn dev_mode_off_loopback_needs_the_opt_in() {
+        let err = load("listen = \"0.0.0.0:8080\"\n[dev]\nenabled = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dev.allow_public_listen"), "{err}");
+        let config =
+            load("listen = \"0.0.0.0:8080\"\n[dev]\nenabled = true\nallow_public_listen = true\n")
+                .unwrap();
+        assert!(config.dev_mode().on);
+        let mut config = load("[dev]\nenabled = true\n").unwrap();
+        config.listen = "[::]:8080".parse().unwrap();
+        assert!(
+            config.validate().is_err(),
+            "a command-line override is checked too"
+        );
+        let config = load(&format!(
+            "listen = \"0.0.0.0:8080\"\n[[merchants]]\nappid = \"m\"\nsecret = \"{GOOD_SECRET}\"\n"
+        ))
+        .unwrap();
+        assert!(
+            !config.dev_mode().on,
+            "production on a public address is fine"
+        );
+    }
+
+    #[test]
+    fn secrets_are_at_least_32_characters_and_rotate_with_next_secret() {
+        let config = load(
+            "[[merchants]]\nappid = \"shop-a\"\nsecret = \"0123456789abcdef0123456789abcde\"\n",
+        )
+        .unwrap();
+        let err = config.resolve_merchants().unwrap_err().to_string();
+        assert!(err.contains("merchants[0].secret"), "{err}");
+        assert!(err.contains("shop-a"), "names the merchant: {err}");
+        assert!(err.contains("32"), "{err}");
+        assert!(
+            !err.contains("0123456789abcdef"),
+            "never prints the secret: {err}"
+        );
+
+        let config = load(&format!(
+            "[[merchants]]\nappid = \"m\"\nsecret = \"{GOOD_SECRET}\"\nnext_secret = \"short\"\n"
+        ))
+        .unwrap();
+        let err = config.resolve_merchants().unwrap_err().to_string();
+        assert!(err.contains("merchants[0].next_secret"), "{err}");
+
+        let next = "fedcba9876543210fedcba9876543210";
+        let config = load(&format!(
+            "[[merchants]]\nappid = \"m\"\nsecret = \"{GOOD_SECRET}\"\nnext_secret = \"{next}\"\n"
+        ))
+        .unwrap();
+        let merchants = config.resolve_merchants().unwrap();
+        assert_eq!(
+            merchants[0].next_secret.as_ref().map(Secret::expose),
+            Some(next)
+        );
+        assert!(!format!("{merchants:?}").contains(next));
     }
 }

@@ -4,7 +4,6 @@
 //! data (`notify.retry_delays`), spread by ±20 % jitter; a receiver's `Retry-After` can
 //! push an attempt later, never earlier, and never beyond the schedule's longest delay.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,7 +13,7 @@ use tokio::task::JoinSet;
 use usdt_callback_http::{Attempt, CallbackHttp, Outcome};
 
 use crate::clock::{millis, now_millis};
-use crate::config::Merchant;
+use crate::merchants::MerchantDirectory;
 use crate::rules::{CallbackFields, Rules};
 use crate::store::{AttemptRecord, DueCallback, Store};
 
@@ -43,7 +42,7 @@ pub struct Dispatcher {
     store: Store,
     rules: Arc<Rules>,
     http: CallbackHttp,
-    merchants: Arc<HashMap<String, Merchant>>,
+    merchants: Arc<MerchantDirectory>,
     config: DeliveryConfig,
     /// This process's lease owner id.
     owner: Arc<str>,
@@ -55,7 +54,7 @@ impl Dispatcher {
         store: Store,
         rules: Arc<Rules>,
         http: CallbackHttp,
-        merchants: Arc<HashMap<String, Merchant>>,
+        merchants: Arc<MerchantDirectory>,
         config: DeliveryConfig,
     ) -> Self {
         let owner: Arc<str> = format!("gw-{}", uuid::Uuid::new_v4().simple()).into();

@@ -17,6 +17,7 @@ use crate::api::{self, AppState, Shared};
 use crate::chain::{DevChain, EvmSource, Source, parse_chain};
 use crate::config::{Config, ConfigError, ConfirmationRuleConfig, Merchant, Secret};
 use crate::delivery::{DeliveryConfig, Dispatcher};
+use crate::merchants::MerchantDirectory;
 use crate::rules::{Chain, ConfirmationPolicy, ConfirmationRule, Rules, RulesLimits};
 use crate::store::Store;
 use crate::watcher::{Watcher, WatcherConfig};
@@ -77,7 +78,7 @@ pub fn confirmation_policy(config: &Config, rules: &Rules) -> anyhow::Result<Con
 /// merchant was used.
 pub fn merchants(config: &Config) -> anyhow::Result<(Vec<Merchant>, bool)> {
     let configured = config.resolve_merchants()?;
-    if !configured.is_empty() || !config.dev.enabled {
+    if !configured.is_empty() || !config.dev_mode().on {
         return Ok((configured, false));
     }
     let path = config.data_dir.join(DEV_SECRET_FILE);
@@ -99,6 +100,7 @@ pub fn merchants(config: &Config) -> anyhow::Result<(Vec<Merchant>, bool)> {
         vec![Merchant {
             appid: DEV_APPID.into(),
             secret: Secret::new(secret),
+            next_secret: None,
             notify_url: None,
         }],
         true,
@@ -138,6 +140,30 @@ pub struct Gateway {
     pub dev_merchant: bool,
 }
 
+/// Re-reads the merchants from the configuration the gateway started with (its file,
+/// then the environment) and puts them in place at once.
+#[derive(Debug)]
+pub struct MerchantReload {
+    /// The configuration file given at start, if any.
+    source_file: Option<PathBuf>,
+    /// Where the merchants go.
+    directory: Arc<MerchantDirectory>,
+}
+
+impl MerchantReload {
+    /// Load the configuration again, check it whole, and replace the merchants (the
+    /// rest of the configuration takes effect at the next start). On any error nothing
+    /// changes. Returns how many merchants are now configured.
+    pub fn reload(&self) -> anyhow::Result<usize> {
+        let config = Config::load(self.source_file.as_deref())?;
+        let (merchants, _) = merchants(&config)?;
+        let count = merchants.len();
+        self.directory.replace(merchants);
+        tracing::info!(merchants = count, "merchants reloaded");
+        Ok(count)
+    }
+}
+
 impl Gateway {
     /// Build everything from the configuration: component, store (migrated), merchants,
     /// policy, writer. `component` overrides `rules.component`.
@@ -147,23 +173,19 @@ impl Gateway {
         });
         let rules = load_rules(component.as_deref(), config)?;
         let policy = confirmation_policy(config, &rules)?;
+        let dev_mode = config.dev_mode();
+        if dev_mode.on {
+            tracing::warn!(
+                reason = dev_mode.reason,
+                "DEV MODE: /dev/… routes let anyone who reaches this port mint deposits; never run it with real money"
+            );
+        }
         let (merchants, dev_merchant) = merchants(config)?;
-        rules.set_merchants(
-            merchants
-                .iter()
-                .map(|m| (m.appid.clone(), m.secret.expose().to_owned()))
-                .collect(),
-        );
+        let merchants = Arc::new(MerchantDirectory::new(Arc::clone(&rules), merchants));
         let store = Store::open(&config.database())
             .await
             .context("opening the database")?;
         let (writer, writer_task) = OrderWriter::spawn(store.clone());
-        let merchants: Arc<HashMap<String, Merchant>> = Arc::new(
-            merchants
-                .into_iter()
-                .map(|m| (m.appid.clone(), m))
-                .collect(),
-        );
         let policy = Arc::new(policy);
         let (stop_background, stopped) = watch::channel(false);
         let mut background = Vec::new();
@@ -188,7 +210,7 @@ impl Gateway {
                     };
                     (Source::Evm(source), watch)
                 }
-                None if config.dev.enabled => {
+                None if dev_mode.on => {
                     let dev = DevChain::new(store.clone(), Arc::clone(&rules), chain);
                     dev_chains.insert(chain.as_str(), dev.clone());
                     let watch = WatcherConfig {
@@ -245,7 +267,12 @@ impl Gateway {
             rules,
             store,
             writer,
-            merchants,
+            merchants: Arc::clone(&merchants),
+            reload: Arc::new(MerchantReload {
+                source_file: config.source_file.clone(),
+                directory: merchants,
+            }),
+            dev_mode: dev_mode.on,
             policy,
             order_ttl: config.orders.ttl,
             allow_private_targets,

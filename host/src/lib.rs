@@ -9,6 +9,7 @@
 //! - [`chain`]: where deposits come from (the dev chain, EVM JSON-RPC).
 //! - [`watcher`]: scanning chains, matching deposits, confirmations, reorgs.
 //! - [`delivery`]: the callback dispatcher over the outbox.
+//! - [`merchants`]: the merchant directory, reloadable, with secret rotation.
 //! - [`gateway`]: assembling and serving all of it.
 
 pub mod api;
@@ -17,6 +18,7 @@ pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod gateway;
+pub mod merchants;
 pub mod rules;
 pub mod store;
 pub mod telemetry;

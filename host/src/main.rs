@@ -4,6 +4,7 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
@@ -12,7 +13,7 @@ use serde_json::json;
 
 use usdt_gateway::clock::now_millis;
 use usdt_gateway::config::Config;
-use usdt_gateway::gateway::{self, Gateway};
+use usdt_gateway::gateway::{self, Gateway, MerchantReload};
 use usdt_gateway::rules::{CallbackFields, OrderFields, Rules};
 use usdt_gateway::store::Store;
 use usdt_gateway::telemetry;
@@ -244,6 +245,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = Config::load(args.config.as_deref())?;
     if let Some(listen) = args.listen {
         config.listen = listen;
+        config.validate()?;
     }
     telemetry::init(&config.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -255,6 +257,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("listening on {}", config.listen))?;
         let local = listener.local_addr()?;
+        let dev_mode = config.dev_mode();
+        if dev_mode.on {
+            println!(
+                "WARNING: dev mode is on ({}): POST /dev/chains/… lets anyone who reaches \
+                 {local} mint deposits. Never use it with real money.",
+                dev_mode.reason
+            );
+        }
         if gateway.dev_merchant {
             let secret = gateway
                 .state()
@@ -269,6 +279,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             );
         }
         println!("usdt-gateway listening on http://{local}");
+        tokio::spawn(reload_on_hangup(Arc::clone(&gateway.state().reload)));
         tracing::info!(%local, database = %config.database().describe(), "usdt-gateway started");
         gateway
             .serve(listener, config.request_timeout, gateway::shutdown_signal())
@@ -276,6 +287,27 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!("usdt-gateway stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Reload the merchants on every SIGHUP (a failed reload changes nothing). Holds only
+/// the reloader, so the gateway's state is free to drain at shutdown.
+async fn reload_on_hangup(reload: Arc<MerchantReload>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("SIGHUP cannot be watched: reload merchants through the admin API");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the merchants");
+            if let Err(e) = reload.reload() {
+                tracing::error!(error = %format!("{e:#}"), "merchant reload refused; nothing changed");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = reload;
 }
 
 fn sign(command: SignCommand) -> anyhow::Result<ExitCode> {
@@ -469,9 +501,23 @@ fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let policy = gateway::confirmation_policy(&config, &rules)?;
     let merchants = config.resolve_merchants()?;
     println!("configuration OK");
+    let dev_mode = config.dev_mode();
+    println!(
+        "dev mode: {} ({})",
+        if dev_mode.on { "on" } else { "off" },
+        dev_mode.reason
+    );
     println!("listen: {}", config.listen);
+    println!(
+        "callbacks to private addresses: {}",
+        if config.allow_private_targets() {
+            "allowed"
+        } else {
+            "refused"
+        }
+    );
     println!("database: {}", config.database().describe());
-    if merchants.is_empty() {
+    if merchants.is_empty() && dev_mode.on {
         println!(
             "merchants: none; dev mode creates the demo merchant `{}`",
             gateway::DEV_APPID
@@ -479,9 +525,14 @@ fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     }
     for m in &merchants {
         println!(
-            "merchant {}: secret {} characters, notify_url {}",
+            "merchant {}: secret {} characters{}, notify_url {}",
             m.appid,
             m.secret.expose().chars().count(),
+            if m.next_secret.is_some() {
+                ", next_secret set (rotation in progress)"
+            } else {
+                ""
+            },
             m.notify_url.as_deref().unwrap_or("(none)")
         );
     }

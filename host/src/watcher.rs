@@ -61,8 +61,8 @@ pub struct Watcher {
 /// The bound addresses of the chain, in the source's form, read incrementally.
 #[derive(Debug, Default)]
 struct WatchList {
-    /// Bindings created at or after this (Unix ms) are read next time.
-    since: i64,
+    /// Where the next read of the bindings starts ([`Store::bindings_after`]).
+    position: i64,
     /// Watch form → canonical address.
     canonical: HashMap<String, String>,
     /// The watch forms, for the source.
@@ -226,12 +226,16 @@ impl Watcher {
             .map(|(n, _)| u64::try_from(*n).unwrap_or(0).saturating_sub(1)))
     }
 
-    /// Add the addresses bound since the last read.
+    /// Add the addresses bound since the last read, in commit order (never by their
+    /// timestamps, which need not agree with it).
     async fn refresh_watch_list(&mut self) -> anyhow::Result<()> {
         let chain = self.source.chain().as_str();
-        let bound = self.store.bound_addresses(chain, self.watch.since).await?;
-        for (canonical, created_at) in bound {
-            self.watch.since = self.watch.since.max(created_at);
+        let (bound, position) = self
+            .store
+            .bindings_after(chain, self.watch.position)
+            .await?;
+        self.watch.position = position;
+        for canonical in bound {
             let form = match self.source.watch_form() {
                 WatchForm::Canonical => canonical.clone(),
                 WatchForm::EvmHex => match self.rules.inspect_address(&canonical)? {

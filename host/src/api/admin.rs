@@ -110,3 +110,19 @@ pub async fn unmatched_deposits(
         .await?;
     Ok(Json(json!({"deposits": list})))
 }
+
+/// Reload the merchants from the configuration (file and environment): secrets
+/// rotated, merchants added or removed, without a restart. An invalid configuration
+/// changes nothing (422 `CONFIG_REJECTED`, with the reason).
+pub async fn reload_merchants(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, AppError> {
+    authorize(&state, &headers)?;
+    tracing::info!(action = "reload_merchants", "admin action");
+    let count = state.reload.reload().map_err(|e| {
+        tracing::warn!(error = %format!("{e:#}"), "merchant reload refused");
+        AppError::gateway(GatewayCode::ConfigRejected, format!("{e:#}"))
+    })?;
+    Ok(Json(json!({"merchants": count})))
+}

@@ -57,6 +57,8 @@ pub enum GatewayCode {
     NotFound,
     /// 503: the request took longer than `request_timeout`.
     Timeout,
+    /// 422: a merchant reload found the configuration invalid; nothing changed.
+    ConfigRejected,
     /// 500: an unexpected fault of the gateway.
     Internal,
 }
@@ -79,6 +81,7 @@ impl GatewayCode {
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::NotFound => "NOT_FOUND",
             Self::Timeout => "TIMEOUT",
+            Self::ConfigRejected => "CONFIG_REJECTED",
             Self::Internal => "INTERNAL_ERROR",
         }
     }
@@ -97,6 +100,7 @@ impl GatewayCode {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Self::ConfigRejected => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

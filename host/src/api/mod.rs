@@ -24,7 +24,9 @@ use tower_http::trace::TraceLayer;
 use tokio::sync::Notify;
 
 use crate::chain::DevChain;
-use crate::config::{Merchant, Secret};
+use crate::config::Secret;
+use crate::gateway::MerchantReload;
+use crate::merchants::MerchantDirectory;
 use crate::rules::{Chain, ConfirmationPolicy, Rules};
 use crate::store::Store;
 use crate::writer::OrderWriter;
@@ -65,9 +67,13 @@ pub struct Shared {
     pub store: Store,
     /// The group-commit queue for new orders.
     pub writer: OrderWriter,
-    /// Merchants by appid (the query endpoint looks up secrets here; the order endpoint
-    /// uses the component's keyring, loaded from the same list).
-    pub merchants: Arc<HashMap<String, Merchant>>,
+    /// The merchants, reloadable (the order endpoint checks through the component's
+    /// keyring, kept in step with it).
+    pub merchants: Arc<MerchantDirectory>,
+    /// Reloads the merchants from the configuration (`POST /admin/merchants/reload`).
+    pub reload: Arc<MerchantReload>,
+    /// Dev mode: the `/dev/…` routes exist only then.
+    pub dev_mode: bool,
     /// The confirmation policy, checked by the component at start.
     pub policy: Arc<ConfirmationPolicy>,
     /// How long a pending order lives.
@@ -114,12 +120,40 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
             AppError::gateway(GatewayCode::Timeout, "the request took too long; retry")
         }))
         .timeout(request_timeout);
-    Router::new()
+    let dev_mode = state.dev_mode;
+    let router = Router::new()
         .route(
             ORDER_PATH,
             post(orders::create).fallback(method_not_allowed),
         )
         .route(QUERY_PATH, post(orders::query).fallback(method_not_allowed))
+        .route("/admin/callbacks", get(admin::list_callbacks))
+        .route("/admin/callbacks/{ordersn}", get(admin::show_callback))
+        .route(
+            "/admin/callbacks/{ordersn}/resend",
+            post(admin::resend_callback),
+        )
+        .route("/admin/deposits/unmatched", get(admin::unmatched_deposits))
+        .route(
+            "/admin/merchants/reload",
+            post(admin::reload_merchants).fallback(method_not_allowed),
+        )
+        .route("/healthz", get(health::alive))
+        .route("/readyz", get(health::ready));
+    let router = if dev_mode {
+        router.merge(dev_routes())
+    } else {
+        router
+    };
+    router
+        .fallback(not_found)
+        .layer(middleware)
+        .with_state(state)
+}
+
+/// The embedded dev chains' routes: mounted in dev mode only, absent (404) otherwise.
+fn dev_routes() -> Router<AppState> {
+    Router::new()
         .route(
             "/dev/chains/{chain}/transfers",
             post(dev::transfer).fallback(method_not_allowed),
@@ -132,18 +166,6 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
             "/dev/chains/{chain}/reorg",
             post(dev::reorg).fallback(method_not_allowed),
         )
-        .route("/admin/callbacks", get(admin::list_callbacks))
-        .route("/admin/callbacks/{ordersn}", get(admin::show_callback))
-        .route(
-            "/admin/callbacks/{ordersn}/resend",
-            post(admin::resend_callback),
-        )
-        .route("/admin/deposits/unmatched", get(admin::unmatched_deposits))
-        .route("/healthz", get(health::alive))
-        .route("/readyz", get(health::ready))
-        .fallback(not_found)
-        .layer(middleware)
-        .with_state(state)
 }
 
 async fn method_not_allowed() -> AppError {

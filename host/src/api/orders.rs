@@ -52,7 +52,7 @@ pub async fn create(
     JsonText(body): JsonText,
 ) -> Result<Json<Success<Accepted>>, AppError> {
     let order = state
-        .rules
+        .merchants
         .check_order(&body)?
         .map_err(AppError::Rejected)?;
     if let Some(url) = &order.notify_url {
@@ -149,13 +149,10 @@ pub async fn query(
     let appid = string_field("appid", query.appid)?;
     let orderid = string_field("orderid", query.orderid)?;
     let sign = string_field("sign", query.sign)?;
-    let merchant = state
-        .merchants
-        .get(&appid)
-        .ok_or_else(|| AppError::gateway(GatewayCode::UnknownAppid, "unknown appid"))?;
     state
-        .rules
-        .verify_query_sign(&appid, &orderid, merchant.secret.expose(), &sign)?
+        .merchants
+        .verify_query_sign(&appid, &orderid, &sign)?
+        .ok_or_else(|| AppError::gateway(GatewayCode::UnknownAppid, "unknown appid"))?
         .map_err(AppError::rejected)?;
     let record = state
         .store

@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 
 /// Block hashes kept behind the cursor for reorg detection (how deep a reorg the
 /// watcher can walk back through).
@@ -114,24 +114,45 @@ impl Store {
         })
     }
 
-    /// Every address bound on `chain` (canonical), created at or after `since` (Unix ms):
-    /// the watch list, read incrementally.
-    pub async fn bound_addresses(
+    /// The addresses bound on `chain` (canonical) that a watcher which has read up to
+    /// `position` may not have seen yet, and the position to read from next time
+    /// (start with 0). Positions follow commit order, whatever the clocks say: on
+    /// SQLite the binding's `seq` (one writer at a time), on PostgreSQL the oldest
+    /// transaction still running at the read (`pg_snapshot_xmin`), so a binding that
+    /// commits after a newer one is still read. An address may come back more than once.
+    pub async fn bindings_after(
         &self,
         chain: &str,
-        since: i64,
-    ) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT address, created_at FROM address_bindings WHERE chain = $1 AND created_at >= $2",
-        )
-        .bind(chain)
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        position: i64,
+    ) -> Result<(Vec<String>, i64), StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT address, seq + 1 FROM address_bindings WHERE chain = $1 AND seq >= $2 \
+                 ORDER BY seq"
+            }
+            Backend::Postgres => {
+                "SELECT b.address, h.horizon FROM \
+                 (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon) h \
+                 LEFT JOIN address_bindings b ON b.chain = $1 AND b.tx >= $2"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(chain)
+            .bind(position)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut next = position;
+        let mut addresses = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let address: Option<String> = row.try_get(0)?;
+            let position: i64 = row.try_get(1)?;
+            next = match self.backend {
+                Backend::Sqlite => next.max(position),
+                Backend::Postgres => position,
+            };
+            addresses.extend(address);
+        }
+        Ok((addresses, next))
     }
 
     /// Remembered block hashes of `chain`, newest first.

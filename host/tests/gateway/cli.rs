@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use crate::support::{TestEnv, md5_sign};
 
-fn run(args: &[&str], stdin: Option<&str>) -> Output {
+/// Run the binary with `args`, feeding `stdin`; its whole output.
+pub(crate) fn run(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_usdt-gateway"))
         .args(args)
         .stdin(Stdio::piped())
@@ -27,7 +28,8 @@ fn run(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn stdout(output: &Output) -> String {
+/// Standard output as text.
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
@@ -148,7 +150,11 @@ async fn config_check_names_the_bad_key_and_never_prints_secrets() {
     assert!(!stdout(&out).contains(crate::support::SECRET));
 
     let bad = env.dir.path().join("bad.toml");
-    std::fs::write(&bad, "[confirmations]\ndefault = 3\nlarge_required = 2\n").unwrap();
+    std::fs::write(
+        &bad,
+        "[dev]\nenabled = true\n[confirmations]\ndefault = 3\nlarge_required = 2\n",
+    )
+    .unwrap();
     let out = run(
         &["config", "check", "--config", bad.to_str().unwrap()],
         None,
@@ -157,7 +163,11 @@ async fn config_check_names_the_bad_key_and_never_prints_secrets() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("confirmations"), "{err}");
 
-    std::fs::write(&bad, "[confirmations]\nlarge_amount = \"10000.00001\"\n").unwrap();
+    std::fs::write(
+        &bad,
+        "[dev]\nenabled = true\n[confirmations]\nlarge_amount = \"10000.00001\"\n",
+    )
+    .unwrap();
     let out = run(
         &["config", "check", "--config", bad.to_str().unwrap()],
         None,

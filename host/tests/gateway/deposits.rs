@@ -364,3 +364,182 @@ async fn dev_endpoints_refuse_bad_input_and_the_admin_api_needs_its_token() {
         (StatusCode::UNAUTHORIZED, "UNAUTHORIZED")
     );
 }
+
+/// An order of `APPID` for `address` (1 USDT) as a gateway with a skewed clock would
+/// write it: straight through the store, stamped `skew_ms` away from now.
+fn skewed_order(address: &str, orderid: &str, skew_ms: i64) -> usdt_gateway::store::NewOrder {
+    let now = usdt_gateway::clock::now_millis() + skew_ms;
+    usdt_gateway::store::NewOrder {
+        ordersn: format!("cz-{}", uuid::Uuid::new_v4()),
+        appid: APPID.into(),
+        orderid: orderid.into(),
+        username: format!("user-{orderid}"),
+        localusermark: format!("mark-{orderid}"),
+        address: address.into(),
+        canonical_address: address.into(), // fresh_address() is already lowercase
+        chain: "ERC20".into(),
+        amount: 10_000,
+        notify_url: None,
+        required_confirmations: 1,
+        created_at: now,
+        expires_at: now + 24 * 3_600_000,
+    }
+}
+
+/// Pay 1 USDT to `address` and mine the block that gives it its second confirmation.
+async fn pay_and_confirm(app: &TestApp, address: &str) {
+    app.dev("ERC20", "transfers", json!({"to": address, "amount": "1"}))
+        .await;
+    app.dev("ERC20", "mine", json!({"blocks": 1})).await;
+}
+
+/// Place an order through the API, pay it, and wait until it is confirmed: the watcher
+/// has then read every binding committed before it.
+async fn confirmed_order(app: &TestApp) -> String {
+    let (address, orderid) = (fresh_address(), fresh_orderid());
+    let (status, body) = app
+        .order(&order_body(APPID, SECRET, "u", &address, &orderid, 10_000))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    pay_and_confirm(app, &address).await;
+    app.wait_order(&orderid, "the API order confirmed", |v| {
+        v["state"] == "confirmed"
+    })
+    .await;
+    orderid
+}
+
+/// A binding committed after the watcher read a newer one — here from a replica whose
+/// clock is an hour behind — is watched all the same: its deposit confirms its order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binding_stamped_older_than_one_already_read_is_watched() {
+    let receiver = TestReceiver::start(0, Duration::ZERO).await;
+    let app = dev_app(&receiver).await;
+    confirmed_order(&app).await;
+
+    let (address, orderid) = (fresh_address(), fresh_orderid());
+    let stored = app
+        .gateway
+        .state()
+        .store
+        .create_orders(&[skewed_order(&address, &orderid, -3_600_000)])
+        .await
+        .unwrap();
+    assert!(matches!(
+        stored[0],
+        usdt_gateway::store::CreateOutcome::Created(_)
+    ));
+    pay_and_confirm(&app, &address).await;
+    let view = app
+        .wait_order(&orderid, "the late binding's deposit", |v| {
+            v["state"] == "confirmed"
+        })
+        .await;
+    assert_eq!(view["received_amount"], 10_000);
+    app.stop().await;
+}
+
+/// PostgreSQL, two writers: a binding whose transaction began (and was stamped) first
+/// but commits after a newer binding was committed and read is watched all the same.
+/// (SQLite has one writer at a time, so its commits cannot interleave like this; the
+/// test above covers its case.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binding_committed_after_a_newer_one_was_read_is_watched() {
+    let Some(_) = crate::support::postgres_server() else {
+        return;
+    };
+    use sqlx::{Connection, Executor};
+    let receiver = TestReceiver::start(0, Duration::ZERO).await;
+    let app = dev_app(&receiver).await;
+    let usdt_gateway::config::Database::Postgres(url) = app.env.config().database() else {
+        panic!("the PostgreSQL pass uses PostgreSQL");
+    };
+    let mut slow = sqlx::PgConnection::connect(url.expose()).await.unwrap();
+    let (address, orderid) = (fresh_address(), fresh_orderid());
+    let late = skewed_order(&address, &orderid, 0);
+    slow.execute("BEGIN").await.unwrap();
+    sqlx::query(
+        "INSERT INTO address_bindings (chain, address, appid, username, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&late.chain)
+    .bind(&late.canonical_address)
+    .bind(&late.appid)
+    .bind(&late.username)
+    .bind(late.created_at)
+    .execute(&mut slow)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO orders (ordersn, appid, orderid, username, localusermark, address, \
+         canonical_address, chain, amount, notify_url, required_confirmations, created_at, \
+         expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11, $12)",
+    )
+    .bind(&late.ordersn)
+    .bind(&late.appid)
+    .bind(&late.orderid)
+    .bind(&late.username)
+    .bind(&late.localusermark)
+    .bind(&late.address)
+    .bind(&late.canonical_address)
+    .bind(&late.chain)
+    .bind(late.amount)
+    .bind(late.required_confirmations)
+    .bind(late.created_at)
+    .bind(late.expires_at)
+    .execute(&mut slow)
+    .await
+    .unwrap();
+
+    // A newer binding commits and is read (its deposit is confirmed) while the first
+    // transaction is still open.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    confirmed_order(&app).await;
+    slow.execute("COMMIT").await.unwrap();
+
+    pay_and_confirm(&app, &address).await;
+    app.wait_order(&orderid, "the late commit's deposit", |v| {
+        v["state"] == "confirmed"
+    })
+    .await;
+    app.stop().await;
+}
+
+/// A watcher that scans the same blocks again — it crashed after storing deposits and
+/// before its cursor moved, or a second gateway watches the same chain — credits
+/// nothing twice and sends no second callback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rescan_of_the_same_blocks_credits_nothing_twice() {
+    let receiver = TestReceiver::start(0, Duration::ZERO).await;
+    let app = dev_app(&receiver).await;
+    let mut orderids = Vec::new();
+    for _ in 0..10 {
+        orderids.push(confirmed_order(&app).await);
+    }
+    receiver
+        .wait_for(orderids.len(), Duration::from_secs(20))
+        .await;
+
+    let rewound = crate::support::execute_sql(
+        &app.env,
+        "UPDATE chain_cursors SET next_block = 0 WHERE chain = 'ERC20'",
+    )
+    .await;
+    assert_eq!(rewound, 1);
+    // The rescan runs on the next round; a new paid order proves it has passed.
+    orderids.push(confirmed_order(&app).await);
+    receiver
+        .wait_for(orderids.len(), Duration::from_secs(20))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    for orderid in &orderids {
+        let view = app.order_view(orderid).await;
+        assert_eq!(view["received_amount"], 10_000, "{view}");
+    }
+    let unmatched = app.admin_get("/admin/deposits/unmatched").await;
+    assert_eq!(unmatched["deposits"], json!([]), "no transfer stored twice");
+    let bodies = receiver.received();
+    assert_eq!(bodies.len(), orderids.len(), "one callback per order");
+    app.stop().await;
+}

@@ -15,9 +15,11 @@ mod cli;
 mod concurrency;
 mod delivery;
 mod deposits;
+mod dev_mode;
 mod orders;
 mod process;
 mod sandbox;
+mod secrets;
 mod support;
 
 use std::time::Duration;

@@ -70,7 +70,8 @@ pub fn query_body(appid: &str, secret: &str, orderid: &str) -> Value {
     json!({"appid": appid, "orderid": orderid, "sign": md5_sign(&[appid, orderid, secret])})
 }
 
-/// A configuration file's text for a fresh database: two merchants, dev mode off.
+/// A configuration file's text for a fresh database: two merchants; dev mode only when
+/// asked for.
 pub struct TestEnv {
     /// The temporary folder (data_dir and the configuration file).
     pub dir: TempDir,
@@ -107,9 +108,16 @@ impl TestEnv {
             ),
             None => String::new(),
         };
+        // Dev mode is asked for explicitly; otherwise the file is production-shaped:
+        // merchants and no [dev] table at all.
+        let dev_table = if dev {
+            "[dev]\nenabled = true\npoll_interval = \"50ms\"\n"
+        } else {
+            ""
+        };
         let text = format!(
             "listen = \"127.0.0.1:0\"\ndata_dir = \"{data}\"\n{database}\
-             [log]\nlevel = \"warn\"\n[dev]\nenabled = {dev}\npoll_interval = \"50ms\"\n\
+             [log]\nlevel = \"warn\"\n{dev_table}\
              [[merchants]]\nappid = \"{APPID}\"\nsecret = \"{SECRET}\"\nnotify_url = \"{notify_url}\"\n\
              [[merchants]]\nappid = \"{APPID2}\"\nsecret = \"{SECRET2}\"\n{top}\n",
             data = dir.path().join("data").display(),
@@ -331,4 +339,23 @@ pub fn verify_callback(body: &str, secret: &str) -> Value {
         .as_secs();
     assert!(now.abs_diff(t) <= 300, "t within the window: {t} vs {now}");
     v
+}
+
+/// Run one SQL statement on `env`'s database from outside the gateway (what a crash, a
+/// second writer or an operator would leave behind); the rows it changed.
+pub async fn execute_sql(env: &TestEnv, statement: &str) -> u64 {
+    use sqlx::Connection;
+    let url = match env.config().database() {
+        usdt_gateway::config::Database::Sqlite(path) => format!("sqlite://{}", path.display()),
+        usdt_gateway::config::Database::Postgres(url) => url.expose().to_owned(),
+    };
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&url)
+        .await
+        .expect("connect to the test database");
+    sqlx::query(statement)
+        .execute(&mut conn)
+        .await
+        .expect("run the statement")
+        .rows_affected()
 }
