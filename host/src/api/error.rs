@@ -57,6 +57,8 @@ pub enum GatewayCode {
     NotFound,
     /// 503: the request took longer than `request_timeout`.
     Timeout,
+    /// 503: the order writer's queue is full; nothing was recorded.
+    Overloaded,
     /// 500: an unexpected fault of the gateway.
     Internal,
 }
@@ -79,6 +81,7 @@ impl GatewayCode {
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::NotFound => "NOT_FOUND",
             Self::Timeout => "TIMEOUT",
+            Self::Overloaded => "OVERLOADED",
             Self::Internal => "INTERNAL_ERROR",
         }
     }
@@ -96,7 +99,7 @@ impl GatewayCode {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -157,7 +160,13 @@ impl From<StoreError> for AppError {
 
 impl From<WriteError> for AppError {
     fn from(e: WriteError) -> Self {
-        Self::Store(e.to_string())
+        match e {
+            WriteError::Overloaded => Self::gateway(
+                GatewayCode::Overloaded,
+                "the gateway is overloaded; nothing was recorded, retry later",
+            ),
+            other => Self::Store(other.to_string()),
+        }
     }
 }
 
