@@ -9,6 +9,7 @@
 //! - [`chain`]: where deposits come from (the dev chain, EVM JSON-RPC).
 //! - [`watcher`]: scanning chains, matching deposits, confirmations, reorgs.
 //! - [`delivery`]: the callback dispatcher over the outbox.
+//! - [`server`]: HTTP connections: limits, timeouts, the bounded drain.
 //! - [`gateway`]: assembling and serving all of it.
 
 pub mod api;
@@ -18,6 +19,7 @@ pub mod config;
 pub mod delivery;
 pub mod gateway;
 pub mod rules;
+pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod watcher;
