@@ -15,6 +15,7 @@ mod cli;
 mod concurrency;
 mod delivery;
 mod deposits;
+mod limits;
 mod orders;
 mod process;
 mod sandbox;
