@@ -398,3 +398,48 @@ async fn the_connection_cap_holds_back_one_more_until_one_closes() {
         .unwrap();
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn silent_connections_and_idle_http2_are_closed_by_the_timeouts() {
+    let env =
+        TestEnv::with_extra("[http]\nheader_read_timeout = \"1s\"\nidle_timeout = \"60s\"\n").await;
+    let process = start(&env);
+    // Nothing sent; half the HTTP/2 preface; an HTTP/2 handshake with no request.
+    let silent = TcpStream::connect(process.addr).await.unwrap();
+    let mut half_preface = TcpStream::connect(process.addr).await.unwrap();
+    half_preface.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    let mut h2 = TcpStream::connect(process.addr).await.unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    let opened = Instant::now();
+    let closed = wait_all_closed(vec![silent, half_preface, h2], Duration::from_secs(20)).await;
+    let first = closed.iter().min().unwrap().duration_since(opened);
+    let last = closed.iter().max().unwrap().duration_since(opened);
+    eprintln!(
+        "figure: silent, half-preface and request-less HTTP/2 connections closed \
+         between {first:?} and {last:?} (header_read_timeout 1s)"
+    );
+    assert!(
+        first >= Duration::from_millis(500),
+        "by the timeout: {first:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idle_keep_alive_connection_is_closed_by_the_idle_timeout() {
+    let env =
+        TestEnv::with_extra("[http]\nheader_read_timeout = \"60s\"\nidle_timeout = \"1s\"\n").await;
+    let process = start(&env);
+    let mut stream = TcpStream::connect(process.addr).await.unwrap();
+    send_healthz(&mut stream).await;
+    assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 200"));
+    let idle_from = Instant::now();
+    let closed = wait_all_closed(vec![stream], Duration::from_secs(20)).await;
+    let after = closed[0].duration_since(idle_from);
+    eprintln!("figure: idle keep-alive connection closed after {after:?} (idle_timeout 1s)");
+    assert!(
+        after >= Duration::from_millis(500),
+        "by the idle timeout: {after:?}"
+    );
+}
