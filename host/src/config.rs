@@ -55,6 +55,8 @@ pub struct Config {
     /// Longest time a request may take.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// HTTP connection limits and the shutdown drain.
+    pub http: HttpConfig,
     /// Logging.
     pub log: LogConfig,
     /// Development mode.
@@ -78,6 +80,24 @@ pub struct Config {
     /// The file this was read from (`None`: defaults and environment only). Not a key.
     #[serde(skip)]
     pub source_file: Option<PathBuf>,
+}
+
+/// `[http]`: what one connection may hold, how many may be open, how long shutdown waits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Time a connection has to send a complete request head, from when it opens (and,
+    /// on HTTP/1.1, from the end of the previous response).
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A connection with no request in flight for this long is closed.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Most connections open at once; beyond it new ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// On shutdown, longest wait for in-flight requests before their connections close.
+    #[serde(with = "humantime_serde")]
+    pub drain_timeout: Duration,
 }
 
 /// `[log]`.
@@ -170,6 +190,8 @@ pub struct OrdersConfig {
     /// A pending order with no deposit expires after this long.
     #[serde(with = "humantime_serde")]
     pub ttl: Duration,
+    /// Orders that may wait for the writer; beyond this, new orders get 503 `OVERLOADED`.
+    pub write_queue: usize,
 }
 
 /// `[notify]`.
@@ -266,11 +288,12 @@ pub struct MerchantConfig {
 
 /// The top-level keys; environment variables are read only for these, so another
 /// `USDT_GATEWAY_*` variable (a script's own, say) is not mistaken for a bad key.
-const TOP_LEVEL_KEYS: [&str; 13] = [
+const TOP_LEVEL_KEYS: [&str; 14] = [
     "listen",
     "data_dir",
     "database_url",
     "request_timeout",
+    "http",
     "log",
     "dev",
     "orders",
@@ -453,6 +476,13 @@ impl Config {
         if self.orders.ttl.is_zero() {
             return Err(ConfigError::key("orders.ttl", "must be above zero"));
         }
+        if !(1..=MAX_WRITE_QUEUE).contains(&self.orders.write_queue) {
+            return Err(ConfigError::key(
+                "orders.write_queue",
+                format_args!("must be 1..={MAX_WRITE_QUEUE}"),
+            ));
+        }
+        self.http.check()?;
         if !(1..=4096).contains(&self.rules.max_memory_mib) {
             return Err(ConfigError::key("rules.max_memory_mib", "must be 1..=4096"));
         }
@@ -640,6 +670,33 @@ fn resolve_secret(
     Ok(Some(secret))
 }
 
+/// Largest `orders.write_queue` (each slot is one small order; this bounds memory).
+const MAX_WRITE_QUEUE: usize = 1 << 20;
+
+/// Largest `http.max_connections`.
+const MAX_CONNECTIONS: usize = 1 << 20;
+
+impl HttpConfig {
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.header_read_timeout.is_zero() {
+            return Err(ConfigError::key(
+                "http.header_read_timeout",
+                "must be above zero",
+            ));
+        }
+        if self.idle_timeout.is_zero() {
+            return Err(ConfigError::key("http.idle_timeout", "must be above zero"));
+        }
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(ConfigError::key(
+                "http.max_connections",
+                format_args!("must be 1..={MAX_CONNECTIONS}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A merchant's default callback URL: absolute http(s) with a host.
 fn check_url(url: &str) -> Result<(), String> {
     let uri: axum::http::Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
@@ -760,6 +817,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("notify.retry_delays"), "{err}");
+    }
+
+    #[test]
+    fn http_limits_and_the_write_queue_have_safe_defaults_and_are_checked() {
+        let config =
+            Config::load_with_env(None, Env::prefixed("USDT_GATEWAY_TEST_UNUSED_")).unwrap();
+        assert_eq!(config.http.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.http.idle_timeout, Duration::from_secs(60));
+        assert_eq!(config.http.max_connections, 1024);
+        assert_eq!(config.http.drain_timeout, Duration::from_secs(10));
+        assert_eq!(config.orders.write_queue, 8192);
+
+        for (toml, key) in [
+            (
+                "[http]\nheader_read_timeout = \"0s\"\n",
+                "http.header_read_timeout",
+            ),
+            ("[http]\nidle_timeout = \"0s\"\n", "http.idle_timeout"),
+            ("[http]\nmax_connections = 0\n", "http.max_connections"),
+            ("[http]\nmax_connections = -1\n", "http.max_connections"),
+            ("[http]\ndrain_timeout = \"soon\"\n", "http.drain_timeout"),
+            ("[http]\nlimit = 1\n", "limit"),
+            ("[orders]\nwrite_queue = 0\n", "orders.write_queue"),
+            ("[orders]\nwrite_queue = 99999999\n", "orders.write_queue"),
+        ] {
+            let err = load(&format!(
+                "{toml}[[merchants]]\nappid = \"m\"\nsecret = \"s\"\n"
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
+        let config = load(
+            "[http]\ndrain_timeout = \"0s\"\nmax_connections = 3\n\
+             [orders]\nwrite_queue = 1\n[[merchants]]\nappid = \"m\"\nsecret = \"s\"\n",
+        )
+        .unwrap();
+        assert!(config.http.drain_timeout.is_zero(), "no drain is allowed");
+        assert_eq!(config.http.max_connections, 3);
+        assert_eq!(config.orders.write_queue, 1);
     }
 
     #[test]

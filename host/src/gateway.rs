@@ -1,5 +1,5 @@
 //! Assembling and running the gateway from a [`Config`]: the component, the store, the
-//! merchants, the policy, the order writer, and the HTTP server with graceful shutdown.
+//! merchants, the policy, the order writer, and the HTTP server with a bounded drain.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -15,13 +15,14 @@ use usdt_callback_http::{CallbackHttp, TransportConfig};
 
 use crate::api::{self, AppState, Shared};
 use crate::chain::{DevChain, EvmSource, Source, parse_chain};
-use crate::config::{Config, ConfigError, ConfirmationRuleConfig, Merchant, Secret};
+use crate::config::{Config, ConfigError, ConfirmationRuleConfig, HttpConfig, Merchant, Secret};
 use crate::delivery::{DeliveryConfig, Dispatcher};
 use crate::merchants::MerchantDirectory;
 use crate::rules::{Chain, ConfirmationPolicy, ConfirmationRule, Rules, RulesLimits};
+use crate::server;
 use crate::store::Store;
 use crate::watcher::{Watcher, WatcherConfig};
-use crate::writer::OrderWriter;
+use crate::writer::{OrderWriter, WriterTask};
 
 /// Every chain the protocol knows.
 const CHAINS: [Chain; 3] = [Chain::Trc20, Chain::Erc20, Chain::Omni];
@@ -132,7 +133,9 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 #[derive(Debug)]
 pub struct Gateway {
     state: AppState,
-    writer_task: JoinHandle<()>,
+    writer_task: WriterTask,
+    /// Connection limits and the drain time of [`Gateway::serve`].
+    http: HttpConfig,
     /// Chain watchers and the callback dispatcher.
     background: Vec<JoinHandle<()>>,
     stop_background: watch::Sender<bool>,
@@ -185,7 +188,7 @@ impl Gateway {
         let store = Store::open(&config.database())
             .await
             .context("opening the database")?;
-        let (writer, writer_task) = OrderWriter::spawn(store.clone());
+        let (writer, writer_task) = OrderWriter::spawn(store.clone(), config.orders.write_queue);
         let policy = Arc::new(policy);
         let (stop_background, stopped) = watch::channel(false);
         let mut background = Vec::new();
@@ -284,6 +287,7 @@ impl Gateway {
         Ok(Self {
             state,
             writer_task,
+            http: config.http.clone(),
             background,
             stop_background,
             dev_merchant,
@@ -296,8 +300,9 @@ impl Gateway {
     }
 
     /// Serve the API on `listener` (HTTP/1.1 keep-alive and HTTP/2 prior knowledge on
-    /// the same port) until `shutdown` resolves; then stop accepting, let in-flight
-    /// requests finish, drain the order writer and close the database.
+    /// the same port, within the `[http]` limits) until `shutdown` resolves; then stop
+    /// accepting, close idle connections, let in-flight requests finish for at most
+    /// `http.drain_timeout`, drain the order writer and close the database.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -305,17 +310,14 @@ impl Gateway {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = api::app(self.state.clone(), request_timeout);
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        server::serve(listener, router, &self.http, shutdown).await;
         self.stop().await;
         Ok(())
     }
 
     /// Stop the watchers and the dispatcher (attempts in flight finish and are
-    /// recorded), drain the writer (every queued order is committed and answered) and
-    /// close the database.
+    /// recorded), stop the writer (new orders are refused; every queued order is
+    /// committed and answered) and close the database.
     pub async fn stop(self) {
         let Self {
             state,
@@ -332,9 +334,7 @@ impl Gateway {
         }
         let store = state.store.clone();
         drop(state);
-        if let Err(e) = writer_task.await {
-            tracing::error!(error = %e, "order writer ended abnormally");
-        }
+        writer_task.stop().await;
         store.close().await;
     }
 }

@@ -10,6 +10,7 @@
 //! - [`watcher`]: scanning chains, matching deposits, confirmations, reorgs.
 //! - [`delivery`]: the callback dispatcher over the outbox.
 //! - [`merchants`]: the merchant directory, reloadable, with secret rotation.
+//! - [`server`]: HTTP connections: limits, timeouts, the bounded drain.
 //! - [`gateway`]: assembling and serving all of it.
 
 pub mod api;
@@ -20,6 +21,7 @@ pub mod delivery;
 pub mod gateway;
 pub mod merchants;
 pub mod rules;
+pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod watcher;

@@ -1,10 +1,13 @@
 //! Group commit for new orders: requests queue their order, one task stores whatever has
 //! queued up in a single transaction (one fsync for the whole batch) and answers each
 //! request only after that commit. Under light load a batch is one order and nothing
-//! waits; under heavy load batches grow while the previous commit runs.
+//! waits; under heavy load batches grow while the previous commit runs. The queue is
+//! bounded: when it is full a new order is refused at once ([`WriteError::Overloaded`])
+//! rather than left waiting.
 
 use std::sync::Arc;
 
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -12,9 +15,6 @@ use crate::store::{CreateOutcome, NewOrder, Store, StoreError};
 
 /// Most orders committed in one transaction.
 const MAX_BATCH: usize = 512;
-
-/// Orders that may wait for the writer; beyond this, requests wait to queue.
-const QUEUE_DEPTH: usize = 16 * MAX_BATCH;
 
 /// Why an order could not be stored. Nothing was acknowledged; the client may retry.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -25,6 +25,9 @@ pub enum WriteError {
     /// The writer has stopped (the gateway is shutting down).
     #[error("the order writer has stopped")]
     Stopped,
+    /// The queue is full: the database is slower than the arrivals. Nothing was queued.
+    #[error("the order queue is full")]
+    Overloaded,
 }
 
 struct Job {
@@ -33,7 +36,8 @@ struct Job {
 }
 
 /// The queue into the group-commit task. Cloning shares the queue; the task ends once
-/// every clone is dropped and the queue is drained.
+/// it is stopped ([`WriterTask::stop`]) or every clone is dropped, and the queue is
+/// drained.
 #[derive(Clone, Debug)]
 pub struct OrderWriter {
     queue: mpsc::Sender<Job>,
@@ -47,46 +51,93 @@ impl std::fmt::Debug for Job {
     }
 }
 
+/// The running group-commit task.
+#[derive(Debug)]
+pub struct WriterTask {
+    task: JoinHandle<()>,
+    stop: oneshot::Sender<()>,
+}
+
+impl WriterTask {
+    /// Refuse new orders ([`WriteError::Stopped`]), commit and answer every queued one,
+    /// and wait for the task to end.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "order writer ended abnormally");
+        }
+    }
+}
+
 impl OrderWriter {
-    /// Start the writer task on `store`.
-    pub fn spawn(store: Store) -> (Self, JoinHandle<()>) {
-        let (queue, jobs) = mpsc::channel(QUEUE_DEPTH);
-        let task = tokio::spawn(run(store, jobs));
-        (Self { queue }, task)
+    /// Start the writer task on `store`; at most `queue_depth` orders wait for it.
+    pub fn spawn(store: Store, queue_depth: usize) -> (Self, WriterTask) {
+        let (queue, jobs) = mpsc::channel(queue_depth);
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(run(store, jobs, stopped));
+        (Self { queue }, WriterTask { task, stop })
     }
 
     /// Store one order; returns once it is committed (or judged a retry, a duplicate
-    /// or a bound address).
+    /// or a bound address). A full queue refuses it at once: nothing is stored.
     pub async fn submit(&self, order: NewOrder) -> Result<CreateOutcome, WriteError> {
         let (reply, outcome) = oneshot::channel();
         self.queue
-            .send(Job { order, reply })
-            .await
-            .map_err(|_| WriteError::Stopped)?;
+            .try_send(Job { order, reply })
+            .map_err(|e| match e {
+                TrySendError::Full(_) => WriteError::Overloaded,
+                TrySendError::Closed(_) => WriteError::Stopped,
+            })?;
         outcome.await.map_err(|_| WriteError::Stopped)?
     }
 }
 
-async fn run(store: Store, mut jobs: mpsc::Receiver<Job>) {
+/// Commit batches until stopped (or every sender is gone), then commit what had queued.
+async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, stop: oneshot::Receiver<()>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (orders, replies): (Vec<NewOrder>, Vec<_>) =
-            batch.drain(..).map(|j| (j.order, j.reply)).unzip();
-        match store.create_orders(&orders).await {
-            Ok(outcomes) => {
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                    // The client may have gone; the order is stored all the same.
-                    let _ = reply.send(Ok(outcome));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, orders = orders.len(), "order batch not stored");
-                let e = WriteError::Store(Arc::new(e));
-                for reply in replies {
-                    let _ = reply.send(Err(e.clone()));
-                }
+    let mut stop = Some(stop);
+    while next_batch(&mut jobs, &mut batch, &mut stop).await > 0 {
+        commit(&store, &mut batch).await;
+    }
+    tracing::debug!("order writer drained");
+}
+
+/// Wait for queued jobs. Once `stop` fires (or its sender is dropped) the queue refuses
+/// new jobs and keeps giving what it holds; 0 when it is empty and closed.
+async fn next_batch(
+    jobs: &mut mpsc::Receiver<Job>,
+    batch: &mut Vec<Job>,
+    stop: &mut Option<oneshot::Receiver<()>>,
+) -> usize {
+    if let Some(signal) = stop {
+        tokio::select! {
+            received = jobs.recv_many(batch, MAX_BATCH) => return received,
+            _ = signal => {
+                jobs.close();
+                *stop = None;
             }
         }
     }
-    tracing::debug!("order writer drained");
+    jobs.recv_many(batch, MAX_BATCH).await
+}
+
+/// Store `batch` in one transaction and answer each job.
+async fn commit(store: &Store, batch: &mut Vec<Job>) {
+    let (orders, replies): (Vec<NewOrder>, Vec<_>) =
+        batch.drain(..).map(|j| (j.order, j.reply)).unzip();
+    match store.create_orders(&orders).await {
+        Ok(outcomes) => {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                // The client may have gone; the order is stored all the same.
+                let _ = reply.send(Ok(outcome));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, orders = orders.len(), "order batch not stored");
+            let e = WriteError::Store(Arc::new(e));
+            for reply in replies {
+                let _ = reply.send(Err(e.clone()));
+            }
+        }
+    }
 }

@@ -59,6 +59,8 @@ pub enum GatewayCode {
     Timeout,
     /// 422: a merchant reload found the configuration invalid; nothing changed.
     ConfigRejected,
+    /// 503: the order writer's queue is full; nothing was recorded.
+    Overloaded,
     /// 500: an unexpected fault of the gateway.
     Internal,
 }
@@ -82,6 +84,7 @@ impl GatewayCode {
             Self::NotFound => "NOT_FOUND",
             Self::Timeout => "TIMEOUT",
             Self::ConfigRejected => "CONFIG_REJECTED",
+            Self::Overloaded => "OVERLOADED",
             Self::Internal => "INTERNAL_ERROR",
         }
     }
@@ -99,7 +102,7 @@ impl GatewayCode {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Timeout | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::ConfigRejected => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -161,7 +164,13 @@ impl From<StoreError> for AppError {
 
 impl From<WriteError> for AppError {
     fn from(e: WriteError) -> Self {
-        Self::Store(e.to_string())
+        match e {
+            WriteError::Overloaded => Self::gateway(
+                GatewayCode::Overloaded,
+                "the gateway is overloaded; nothing was recorded, retry later",
+            ),
+            other => Self::Store(other.to_string()),
+        }
     }
 }
 
