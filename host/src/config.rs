@@ -178,6 +178,8 @@ pub struct NotifyConfig {
     pub allow_private_targets: Option<bool>,
     /// Attempts in flight per merchant.
     pub max_in_flight_per_merchant: usize,
+    /// Attempts in flight for all merchants together (per process).
+    pub max_in_flight: usize,
 }
 
 /// `[confirmations]`: the base rule and per-chain overrides.
@@ -390,6 +392,12 @@ impl Config {
         if self.notify.max_in_flight_per_merchant == 0 {
             return Err(ConfigError::key(
                 "notify.max_in_flight_per_merchant",
+                "must be at least 1",
+            ));
+        }
+        if self.notify.max_in_flight == 0 {
+            return Err(ConfigError::key(
+                "notify.max_in_flight",
                 "must be at least 1",
             ));
         }

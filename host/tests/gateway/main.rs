@@ -15,6 +15,7 @@ mod cli;
 mod concurrency;
 mod delivery;
 mod deposits;
+mod leases;
 mod orders;
 mod process;
 mod sandbox;
