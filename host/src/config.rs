@@ -668,6 +668,22 @@ mod tests {
     }
 
     #[test]
+    fn max_in_flight_defaults_to_256_and_must_be_positive() {
+        assert_eq!(load("").unwrap().notify.max_in_flight, 256);
+        assert_eq!(
+            load("[notify]\nmax_in_flight = 8\n")
+                .unwrap()
+                .notify
+                .max_in_flight,
+            8
+        );
+        let err = load("[notify]\nmax_in_flight = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("notify.max_in_flight"), "{err}");
+    }
+
+    #[test]
     fn secrets_come_from_the_environment_and_never_print() {
         let var = "USDT_GATEWAY_TEST_SECRET_FOR_CONFIG_TEST";
         let config = load(&format!(

@@ -33,36 +33,47 @@ async fn post(url: String, body: &Value) -> Value {
 
 /// Place an order and pay it on the dev chain of `process`; returns the orderid.
 async fn paid_order(process: &Process, user: &str) -> String {
-    paid_order_at(process.addr, user).await
+    let address = fresh_address();
+    let orderid = place_order(process.addr, user, &address).await;
+    pay(process.addr, &address).await;
+    orderid
 }
 
-/// Place an order and pay it on the dev chain of the gateway at `addr`; returns the orderid.
-async fn paid_order_at(addr: SocketAddr, user: &str) -> String {
-    let address = fresh_address();
+/// Place an order at the gateway at `addr`; returns the orderid.
+async fn place_order(addr: SocketAddr, user: &str, address: &str) -> String {
     let orderid = fresh_orderid();
     let reply = post(
         format!("http://{addr}{ORDER_PATH}"),
-        &order_body(APPID, SECRET, user, &address, &orderid, 10_000),
+        &order_body(APPID, SECRET, user, address, &orderid, 10_000),
     )
     .await;
     assert_eq!(reply["status"], 1);
+    orderid
+}
+
+/// Pay 1 USDT to `address` on the dev chain of the gateway at `addr`.
+async fn pay(addr: SocketAddr, address: &str) {
     post(
         format!("http://{addr}/dev/chains/ERC20/transfers"),
         &json!({"to": address, "amount": "1"}),
     )
     .await;
-    orderid
 }
 
-/// `n` paid orders, placed eight at a time, spread over the gateways at `addrs`.
-async fn paid_orders(addrs: &[SocketAddr], n: usize) -> Vec<String> {
+/// `n` paid orders at the gateway at `addr`, placed eight at a time (the dev chain's
+/// transfers one at a time: it mines a block for each).
+async fn paid_orders(addr: SocketAddr, n: usize) -> Vec<String> {
     let mut placing = tokio::task::JoinSet::new();
+    let mining = std::sync::Arc::new(tokio::sync::Mutex::new(()));
     for worker in 0..8 {
-        let addrs = addrs.to_vec();
+        let mining = std::sync::Arc::clone(&mining);
         placing.spawn(async move {
             let mut placed = Vec::new();
             for i in (worker..n).step_by(8) {
-                placed.push(paid_order_at(addrs[i % addrs.len()], &format!("slow-{i}")).await);
+                let address = fresh_address();
+                placed.push(place_order(addr, &format!("slow-{i}"), &address).await);
+                let _mining = mining.lock().await;
+                pay(addr, &address).await;
             }
             placed
         });
@@ -249,7 +260,7 @@ async fn a_slow_merchant_gets_each_callback_exactly_once() {
     let config = env.config_path.to_str().unwrap().to_owned();
     let process = Process::start(env.dir.path(), &["serve", "--config", &config]);
     let started = Instant::now();
-    let orders = paid_orders(&[process.addr], SLOW_MERCHANT_ORDERS).await;
+    let orders = paid_orders(process.addr, SLOW_MERCHANT_ORDERS).await;
     assert_each_callback_once(&receiver, &orders, &process, started).await;
 }
 
@@ -260,7 +271,7 @@ async fn two_replicas_give_a_slow_merchant_each_callback_exactly_once() {
     let config = env.config_path.to_str().unwrap().to_owned();
     let a = Process::start(env.dir.path(), &["serve", "--config", &config]);
     let started = Instant::now();
-    let orders = paid_orders(&[a.addr], SLOW_MERCHANT_ORDERS).await;
+    let orders = paid_orders(a.addr, SLOW_MERCHANT_ORDERS).await;
     // B joins with most of the backlog left and takes its share. (Orders go through A
     // only: a watcher that starts before another replica's orders may not watch their
     // addresses — the binding reads, not the outbox.)
