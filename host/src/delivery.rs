@@ -34,6 +34,10 @@ const RECORD_BATCH: usize = 512;
 /// seen at least this often).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
+/// After an attempt ends, how long to wait for others before claiming again (one
+/// claim per freed slot would cost a transaction each).
+const CLAIM_COALESCE: Duration = Duration::from_millis(5);
+
 /// Lease left beyond an attempt's timeout for the attempt to start: covers the time
 /// from the check to the request and a database clock that jumps a little.
 const SEND_MARGIN: Duration = Duration::from_secs(2);
@@ -111,7 +115,10 @@ impl Dispatcher {
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
                 () = wake.notified() => {}
-                () = running.next_ended(), if !running.is_empty() => {}
+                // Let a few more end, so that one claim fills several slots.
+                () = running.next_ended(), if !running.is_empty() => {
+                    tokio::time::sleep(CLAIM_COALESCE).await;
+                }
                 _ = shutdown.changed() => {}
             }
             if *shutdown.borrow() {
