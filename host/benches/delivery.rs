@@ -97,6 +97,8 @@ async fn main() {
         DeliveryConfig {
             retry_delays: vec![Duration::from_secs(15)],
             timeout: Duration::from_secs(6),
+            max_in_flight_per_merchant: 64,
+            max_in_flight: 256,
         },
     );
     let (stop, stopped) = watch::channel(false);

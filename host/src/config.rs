@@ -209,6 +209,8 @@ pub struct NotifyConfig {
     pub allow_private_targets: Option<bool>,
     /// Attempts in flight per merchant.
     pub max_in_flight_per_merchant: usize,
+    /// Attempts in flight for all merchants together (per process).
+    pub max_in_flight: usize,
 }
 
 /// `[confirmations]`: the base rule and per-chain overrides.
@@ -504,6 +506,12 @@ impl Config {
         if self.notify.max_in_flight_per_merchant == 0 {
             return Err(ConfigError::key(
                 "notify.max_in_flight_per_merchant",
+                "must be at least 1",
+            ));
+        }
+        if self.notify.max_in_flight == 0 {
+            return Err(ConfigError::key(
+                "notify.max_in_flight",
                 "must be at least 1",
             ));
         }
@@ -857,6 +865,23 @@ mod tests {
         assert!(config.http.drain_timeout.is_zero(), "no drain is allowed");
         assert_eq!(config.http.max_connections, 3);
         assert_eq!(config.orders.write_queue, 1);
+    }
+
+    #[test]
+    fn max_in_flight_defaults_to_256_and_must_be_positive() {
+        const DEV: &str = "[dev]\nenabled = true\n";
+        assert_eq!(load(DEV).unwrap().notify.max_in_flight, 256);
+        assert_eq!(
+            load(&format!("{DEV}[notify]\nmax_in_flight = 8\n"))
+                .unwrap()
+                .notify
+                .max_in_flight,
+            8
+        );
+        let err = load(&format!("{DEV}[notify]\nmax_in_flight = 0\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("notify.max_in_flight"), "{err}");
     }
 
     #[test]

@@ -1,24 +1,30 @@
-//! Callback delivery: the dispatcher claims due deliveries from the outbox under a lease,
-//! sends each attempt with a fresh `t` and `sign` (built by the component), and records
-//! the attempt with the delivery's next state in one transaction. The retry schedule is
-//! data (`notify.retry_delays`), spread by ±20 % jitter; a receiver's `Retry-After` can
-//! push an attempt later, never earlier, and never beyond the schedule's longest delay.
+//! Callback delivery: the dispatcher claims due deliveries from the outbox under a lease
+//! — never more than it can send at once, so a claimed delivery never waits for a slot
+//! — sends each attempt with a fresh `t` and `sign` (built by the component), and
+//! records the attempt with the delivery's next state in one transaction. Leases are
+//! renewed while an attempt runs or waits to be recorded, an attempt starts only while
+//! its lease outlasts it, and an outcome is recorded only under a live lease: at most
+//! one attempt per delivery is in flight across replicas, and nothing is sent after a
+//! recorded success. The retry schedule is data (`notify.retry_delays`), spread by ±20 %
+//! jitter; a receiver's `Retry-After` can push an attempt later, never earlier, and
+//! never beyond the schedule's longest delay.
+
+mod leases;
+mod running;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
-use tokio::sync::{Notify, mpsc, watch};
-use tokio::task::JoinSet;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use usdt_callback_http::{Attempt, CallbackHttp, Outcome};
 
 use crate::clock::{millis, now_millis};
 use crate::merchants::MerchantDirectory;
 use crate::rules::{CallbackFields, Rules};
 use crate::store::{AttemptRecord, DueCallback, Store};
-
-/// Deliveries claimed per round.
-const CLAIM_BATCH: i64 = 256;
+use leases::{Lease, Leases};
+use running::Running;
 
 /// Attempts recorded per transaction, at most.
 const RECORD_BATCH: usize = 512;
@@ -27,6 +33,18 @@ const RECORD_BATCH: usize = 512;
 /// seen at least this often).
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
+/// After an attempt ends, how long to wait for others before claiming again (one
+/// claim per freed slot would cost a transaction each).
+const CLAIM_COALESCE: Duration = Duration::from_millis(5);
+
+/// Lease left beyond an attempt's timeout for the attempt to start: covers the time
+/// from the check to the request and a database clock that jumps a little.
+const SEND_MARGIN: Duration = Duration::from_secs(2);
+
+/// An attempt's outcome on its way to the recorder, with the lease it was made under
+/// (renewed until recorded).
+type Finished = (DueCallback, AttemptRecord, Arc<Lease>);
+
 /// How the dispatcher runs.
 #[derive(Clone, Debug)]
 pub struct DeliveryConfig {
@@ -34,6 +52,10 @@ pub struct DeliveryConfig {
     pub retry_delays: Vec<Duration>,
     /// One attempt's time limit (the lease covers it with a margin).
     pub timeout: Duration,
+    /// Attempts in flight at once for one merchant (the transport's limit too).
+    pub max_in_flight_per_merchant: usize,
+    /// Attempts in flight at once for all merchants (the transport's limit too).
+    pub max_in_flight: usize,
 }
 
 /// The callback dispatcher of one gateway process.
@@ -44,8 +66,8 @@ pub struct Dispatcher {
     http: CallbackHttp,
     merchants: Arc<MerchantDirectory>,
     config: DeliveryConfig,
-    /// This process's lease owner id.
-    owner: Arc<str>,
+    /// This process's leases (its owner id is their tokens' prefix).
+    leases: Arc<Leases>,
 }
 
 impl Dispatcher {
@@ -58,78 +80,129 @@ impl Dispatcher {
         config: DeliveryConfig,
     ) -> Self {
         let owner: Arc<str> = format!("gw-{}", uuid::Uuid::new_v4().simple()).into();
+        // An attempt's timeout plus a margin: a process that dies mid-attempt releases
+        // its deliveries when this runs out; renewals keep live ones.
+        let lease = config.timeout * 2 + Duration::from_secs(5);
         Self {
+            leases: Arc::new(Leases::new(store.clone(), owner, lease)),
             store,
             rules,
             http,
             merchants,
             config,
-            owner,
         }
     }
 
-    /// How long a claim holds a delivery: an attempt's timeout plus a margin. A process
-    /// that dies mid-attempt releases its deliveries when this runs out.
-    fn lease(&self) -> Duration {
-        self.config.timeout * 2 + Duration::from_secs(5)
-    }
-
-    /// Deliver until `shutdown` turns true (attempts in flight are finished first);
-    /// `wake` makes it look at the outbox at once.
+    /// Deliver until `shutdown` turns true (attempts in flight are finished and
+    /// recorded first); `wake` makes it look at the outbox at once.
     pub async fn run(self, wake: Arc<Notify>, mut shutdown: watch::Receiver<bool>) {
-        tracing::info!(owner = &*self.owner, "callback dispatcher started");
+        tracing::info!("callback dispatcher started");
         let (finished, records) = mpsc::channel(4 * RECORD_BATCH);
-        let recorder = tokio::spawn(record(self.store.clone(), Arc::clone(&self.owner), records));
-        let mut in_flight = JoinSet::new();
+        let recorder = tokio::spawn(record(self.store.clone(), records));
+        let (stop_renewing, renewing_stopped) = oneshot::channel();
+        let renewer = tokio::spawn(Arc::clone(&self.leases).renew_until(renewing_stopped));
+        let mut running = Running::new(
+            self.config.max_in_flight_per_merchant,
+            self.config.max_in_flight,
+        );
         loop {
-            let now = now_millis();
-            match self
-                .store
-                .claim_callbacks(&self.owner, now, now + millis(self.lease()), CLAIM_BATCH)
-                .await
-            {
-                Ok(due) => {
-                    for callback in due {
-                        let (me, finished) = (self.clone(), finished.clone());
-                        in_flight.spawn(async move {
-                            let record = me.attempt(&callback).await;
-                            let _ = finished.send((callback, record)).await;
-                        });
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "claiming callbacks failed; retrying"),
-            }
-            let pause = match self.store.next_callback_due().await {
-                Ok(Some(at)) => {
-                    Duration::from_millis(u64::try_from(at - now_millis()).unwrap_or(0))
-                        .min(IDLE_POLL)
-                }
-                _ => IDLE_POLL,
+            running.reap();
+            let pause = match self.claim(&mut running, &finished).await {
+                0 => self.idle_pause(&running).await,
+                _ => Duration::ZERO, // perhaps more to claim
             };
             tokio::select! {
-                () = tokio::time::sleep(pause.max(Duration::from_millis(5))) => {}
+                () = tokio::time::sleep(pause) => {}
                 () = wake.notified() => {}
-                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                // Let a few more end, so that one claim fills several slots.
+                () = running.next_ended(), if !running.is_empty() => {
+                    tokio::time::sleep(CLAIM_COALESCE).await;
+                }
                 _ = shutdown.changed() => {}
             }
             if *shutdown.borrow() {
                 break;
             }
         }
-        while in_flight.join_next().await.is_some() {}
+        running.drain().await;
         drop(finished);
         let _ = recorder.await;
+        let _ = stop_renewing.send(());
+        let _ = renewer.await;
         tracing::info!("callback dispatcher stopped");
     }
 
-    /// One attempt of one delivery: what to record.
-    async fn attempt(&self, due: &DueCallback) -> AttemptRecord {
+    /// Claim what the free slots allow and start an attempt for each; how many.
+    async fn claim(&self, running: &mut Running, finished: &mpsc::Sender<Finished>) -> usize {
+        let slots = running.free_slots();
+        if slots.total == 0 {
+            return 0;
+        }
+        let lease = self.leases.start();
+        let due = match self
+            .store
+            .claim_callbacks(lease.token(), now_millis(), self.leases.duration(), &slots)
+            .await
+        {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming callbacks failed; retrying");
+                return 0;
+            }
+        };
+        if !due.is_empty() {
+            self.leases.keep(&lease);
+        }
+        let claimed = due.len();
+        for callback in due {
+            let (me, finished, lease) = (self.clone(), finished.clone(), Arc::clone(&lease));
+            let appid = callback.appid.clone();
+            running.spawn(&appid, async move {
+                if let Some(record) = me.attempt(&callback, &lease).await {
+                    let _ = finished.send((callback, record, lease)).await;
+                }
+            });
+        }
+        claimed
+    }
+
+    /// How long to wait when nothing could be claimed: until the next delivery falls
+    /// due, at most [`IDLE_POLL`] (an attempt ending or a wake-up cuts it short).
+    async fn idle_pause(&self, running: &Running) -> Duration {
+        if running.free_slots().total == 0 {
+            return IDLE_POLL;
+        }
+        let now = now_millis();
+        match self.store.next_callback_due(now).await {
+            Ok(Some(at)) => Duration::from_millis(u64::try_from(at - now).unwrap_or(0))
+                .clamp(Duration::from_millis(5), IDLE_POLL),
+            _ => IDLE_POLL,
+        }
+    }
+
+    /// One attempt of one delivery: what to record; `None` when it was not sent because
+    /// `lease` would not outlast it (the delivery is claimed again once the lease ends).
+    async fn attempt(&self, due: &DueCallback, lease: &Lease) -> Option<AttemptRecord> {
         let started_at = now_millis();
         let t = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let attempt = match self.prepare(due, t) {
-            Ok((url, body)) => self.http.deliver(&due.appid, &url, body).await,
+            Ok((url, body)) => {
+                let needed = self.config.timeout + SEND_MARGIN;
+                let sent = self
+                    .http
+                    .deliver_if(&due.appid, &url, body, || lease.covers(needed))
+                    .await;
+                let Some(attempt) = sent else {
+                    tracing::warn!(
+                        ordersn = due.ordersn,
+                        "callback lease too short for an attempt: not sent"
+                    );
+                    return None;
+                };
+                attempt
+            }
             Err(reason) => Attempt {
                 outcome: Outcome::Refused,
                 status: None,
@@ -148,7 +221,7 @@ impl Dispatcher {
         if record.next_state == "failed" {
             tracing::warn!(ordersn = due.ordersn, error = ?attempt.error, "callback delivery failed for good");
         }
-        record
+        Some(record)
     }
 
     /// The target URL and the signed body with this attempt's `t`.
@@ -215,45 +288,50 @@ impl Dispatcher {
     }
 }
 
-/// Record finished attempts in batches (one transaction each) until every sender is gone.
-async fn record(
-    store: Store,
-    owner: Arc<str>,
-    mut records: mpsc::Receiver<(DueCallback, AttemptRecord)>,
-) {
+/// Record finished attempts in batches (one transaction each) until every sender is
+/// gone; each lease stays renewed until its attempt is recorded.
+async fn record(store: Store, mut records: mpsc::Receiver<Finished>) {
     let mut batch = Vec::with_capacity(RECORD_BATCH);
     while records.recv_many(&mut batch, RECORD_BATCH).await > 0 {
-        let recorded = match store.record_attempts(&owner, &batch, now_millis()).await {
-            Ok(recorded) => recorded,
-            Err(e) => {
-                // One bad row must not sink the batch: record them one by one. What
-                // still fails stays leased and is attempted again when the lease ends.
-                tracing::warn!(error = %e, attempts = batch.len(), "batch not recorded; recording one by one");
-                let mut recorded = Vec::with_capacity(batch.len());
-                for item in &batch {
-                    match store
-                        .record_attempts(&owner, std::slice::from_ref(item), now_millis())
-                        .await
-                    {
-                        Ok(ok) => recorded.push(ok.first().copied().unwrap_or(false)),
-                        Err(e) => {
-                            tracing::error!(ordersn = item.0.ordersn, error = %e, "attempt not recorded");
-                            recorded.push(true);
-                        }
-                    }
-                }
-                recorded
-            }
-        };
-        for ((due, _), ok) in batch.iter().zip(recorded) {
+        let (attempts, _leases): (Vec<_>, Vec<_>) = batch
+            .drain(..)
+            .map(|(due, record, lease)| ((due, record), lease))
+            .unzip();
+        let recorded = record_batch(&store, &attempts).await;
+        for ((due, _), ok) in attempts.iter().zip(recorded) {
             if !ok {
                 tracing::warn!(
                     ordersn = due.ordersn,
-                    "lease lost before the attempt was recorded"
+                    "callback lease lost before the attempt was recorded: it may be sent again"
                 );
             }
         }
-        batch.clear();
+    }
+}
+
+/// Record `attempts` in one transaction; which were recorded under a live lease.
+async fn record_batch(store: &Store, attempts: &[(DueCallback, AttemptRecord)]) -> Vec<bool> {
+    match store.record_attempts(attempts, now_millis()).await {
+        Ok(recorded) => recorded,
+        Err(e) => {
+            // One bad row must not sink the batch: record them one by one. What still
+            // fails is attempted again once its lease ends.
+            tracing::warn!(error = %e, attempts = attempts.len(), "batch not recorded; recording one by one");
+            let mut recorded = Vec::with_capacity(attempts.len());
+            for item in attempts {
+                match store
+                    .record_attempts(std::slice::from_ref(item), now_millis())
+                    .await
+                {
+                    Ok(ok) => recorded.push(ok.first().copied().unwrap_or(false)),
+                    Err(e) => {
+                        tracing::error!(ordersn = item.0.ordersn, error = %e, "attempt not recorded");
+                        recorded.push(true);
+                    }
+                }
+            }
+            recorded
+        }
     }
 }
 

@@ -249,6 +249,7 @@ impl Gateway {
             timeout: config.notify.timeout,
             allow_private_targets,
             max_in_flight_per_merchant: config.notify.max_in_flight_per_merchant,
+            max_in_flight_total: config.notify.max_in_flight,
             ..TransportConfig::default()
         })
         .context("the callback HTTP client")?;
@@ -260,6 +261,8 @@ impl Gateway {
             DeliveryConfig {
                 retry_delays: config.notify.retry_delays.clone(),
                 timeout: config.notify.timeout,
+                max_in_flight_per_merchant: config.notify.max_in_flight_per_merchant,
+                max_in_flight: config.notify.max_in_flight,
             },
         );
         background.push(tokio::spawn(

@@ -308,23 +308,52 @@ impl CallbackHttp {
     /// [`Attempt`]. Cancel-safe: dropping the future abandons the attempt and frees its
     /// slots (the receiver may or may not have seen the request).
     pub async fn deliver(&self, merchant: &str, url: &str, body: String) -> Attempt {
+        self.deliver_if(merchant, url, body, || true)
+            .await
+            .unwrap_or_else(|| Attempt::refused("not sent".into()))
+    }
+
+    /// Like [`deliver`](Self::deliver), but once both slots are held — right before
+    /// anything is sent — `proceed` is asked whether to go on. When it answers false
+    /// nothing is sent, the slots are freed and the result is `None`. (The gateway asks
+    /// whether it still holds the delivery's lease long enough for a whole attempt.)
+    pub async fn deliver_if(
+        &self,
+        merchant: &str,
+        url: &str,
+        body: String,
+        proceed: impl FnOnce() -> bool,
+    ) -> Option<Attempt> {
         let config = &self.inner.config;
         if let Err(e) = check_target_url(url, config.allow_private_targets) {
-            return Attempt::refused(e.message().to_owned());
+            return Some(Attempt::refused(e.message().to_owned()));
         }
         let parsed = match Url::parse(url) {
             Ok(parsed) => parsed,
-            Err(e) => return Attempt::refused(format!("notify_url is not a valid URL: {e}")),
+            Err(e) => {
+                return Some(Attempt::refused(format!(
+                    "notify_url is not a valid URL: {e}"
+                )));
+            }
         };
 
         let waiting = Instant::now();
         let Ok(_merchant_slot) = self.merchant_slots(merchant).acquire_owned().await else {
-            return Attempt::refused("the transport is shut down".into());
+            return Some(Attempt::refused("the transport is shut down".into()));
         };
         let Ok(_global_slot) = Arc::clone(&self.inner.total).acquire_owned().await else {
-            return Attempt::refused("the transport is shut down".into());
+            return Some(Attempt::refused("the transport is shut down".into()));
         };
         let queued = waiting.elapsed();
+        if !proceed() {
+            return None;
+        }
+        Some(self.send(parsed, body, queued).await)
+    }
+
+    /// Send one request with the slots held; the attempt as it went.
+    async fn send(&self, parsed: Url, body: String, queued: Duration) -> Attempt {
+        let config = &self.inner.config;
 
         let mut exchange = Exchange::default();
         let started = Instant::now();

@@ -133,3 +133,43 @@ async fn many_merchants_each_get_their_own_limit() {
     );
     assert!(rx.max_in_flight() > 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deliver_if_asks_once_the_slots_are_held_and_sends_nothing_on_no() {
+    let rx = TestReceiver::start().await;
+    rx.set_default(Reply::success().delayed(Duration::from_millis(400)));
+    let http = CallbackHttp::new(config(1, 256)).unwrap();
+
+    let first = {
+        let http = http.clone();
+        let url = rx.url("/first");
+        tokio::spawn(async move { http.deliver("m", &url, "{}".into()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The merchant's one slot is busy: the question waits for it.
+    let waiting = Instant::now();
+    let asked = std::sync::Mutex::new(None);
+    let refused = http
+        .deliver_if("m", &rx.url("/refused"), "{}".into(), || {
+            *asked.lock().unwrap() = Some(waiting.elapsed());
+            false
+        })
+        .await;
+    assert_eq!(refused, None, "nothing sent");
+    let asked_after = asked.lock().unwrap().expect("asked");
+    assert!(asked_after >= Duration::from_millis(250), "{asked_after:?}");
+    assert_eq!(first.await.unwrap().outcome, Outcome::Delivered);
+
+    // The slot is free again, and a yes sends.
+    let sent = http
+        .deliver_if("m", &rx.url("/sent"), "{}".into(), || true)
+        .await
+        .expect("sent");
+    assert_eq!(sent.outcome, Outcome::Delivered);
+    assert!(sent.queued < Duration::from_millis(100), "{sent:?}");
+    assert_eq!(
+        rx.count(),
+        2,
+        "the refused attempt never reached the receiver"
+    );
+}

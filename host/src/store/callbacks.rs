@@ -1,10 +1,10 @@
-//! The callback outbox: claiming due deliveries under a lease (so two replicas never
-//! send the same attempt), recording each attempt with the next state in one
-//! transaction, listing and re-sending for the operator.
+//! The callback outbox: recording each attempt with the next state in one transaction
+//! (only under the lease it was claimed with, see [`super::leases`]), listing and
+//! re-sending for the operator.
 
 use sqlx::Row;
 
-use super::{Backend, Store, StoreError};
+use super::{Store, StoreError};
 
 /// A delivery claimed for one attempt.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +25,8 @@ pub struct DueCallback {
     pub attempts: i64,
     /// The number the next attempt gets in the history (1 for the very first).
     pub next_number: i64,
+    /// The token of the claim whose lease holds it.
+    pub lease: String,
 }
 
 /// What one attempt changes.
@@ -107,82 +109,30 @@ fn callback_from_row(r: &sqlx::any::AnyRow) -> Result<CallbackRecord, sqlx::Erro
 }
 
 impl Store {
-    /// Claim up to `limit` deliveries due at `now` that no live lease holds, leasing them
-    /// to `owner` until `lease_until`. On PostgreSQL rows locked by another replica's
-    /// claim are skipped (`FOR UPDATE SKIP LOCKED`); SQLite has one writer at a time.
-    pub async fn claim_callbacks(
-        &self,
-        owner: &str,
-        now: i64,
-        lease_until: i64,
-        limit: i64,
-    ) -> Result<Vec<DueCallback>, StoreError> {
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let mut tx = self.begin_write().await?;
-        let claimed: Vec<String> = sqlx::query_scalar(&format!(
-            "UPDATE callbacks SET lease_owner = $1, lease_until = $2 WHERE ordersn IN ( \
-               SELECT ordersn FROM callbacks WHERE state = 'pending' AND next_attempt_at <= $3 \
-               AND (lease_until IS NULL OR lease_until < $3) \
-               ORDER BY next_attempt_at LIMIT $4 {lock}) \
-             RETURNING ordersn"
-        ))
-        .bind(owner)
-        .bind(lease_until)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut due = Vec::with_capacity(claimed.len());
-        for ordersn in claimed {
-            let row = sqlx::query(
-                "SELECT c.ordersn, c.appid, o.orderid, o.localusermark, c.notify_url, c.amount, c.attempts, \
-                 (SELECT COALESCE(MAX(a.attempt), 0) + 1 FROM callback_attempts a WHERE a.ordersn = c.ordersn) \
-                 FROM callbacks c JOIN orders o ON o.ordersn = c.ordersn WHERE c.ordersn = $1",
-            )
-            .bind(&ordersn)
-            .fetch_one(&mut *tx)
-            .await?;
-            due.push(DueCallback {
-                ordersn: row.try_get(0)?,
-                appid: row.try_get(1)?,
-                orderid: row.try_get(2)?,
-                localusermark: row.try_get(3)?,
-                notify_url: row.try_get(4)?,
-                amount: row.try_get(5)?,
-                attempts: row.try_get(6)?,
-                next_number: row.try_get(7)?,
-            });
-        }
-        tx.commit().await?;
-        Ok(due)
-    }
-
     /// Record attempts and move their deliveries on, in one transaction (one fsync for
-    /// the batch). Each is recorded only if `owner` still holds its lease; the result
-    /// says which were (false: another replica took the delivery over).
+    /// the batch). Each is recorded only while the lease it was claimed with
+    /// ([`DueCallback::lease`]) is still live on the database's clock; the result says
+    /// which were (false: the lease ran out, or another claim or a resend took over).
     pub async fn record_attempts(
         &self,
-        owner: &str,
         attempts: &[(DueCallback, AttemptRecord)],
         now: i64,
     ) -> Result<Vec<bool>, StoreError> {
+        let clock = self.backend.clock_millis();
         let mut tx = self.begin_write().await?;
         let mut recorded = Vec::with_capacity(attempts.len());
         for (due, attempt) in attempts {
-            let updated = sqlx::query(
+            let updated = sqlx::query(&format!(
                 "UPDATE callbacks SET state = $1, attempts = attempts + 1, next_attempt_at = $2, \
                  last_error = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4 \
-                 WHERE ordersn = $5 AND lease_owner = $6 AND state = 'pending'",
-            )
+                 WHERE ordersn = $5 AND lease_owner = $6 AND state = 'pending' AND lease_until >= {clock}"
+            ))
             .bind(attempt.next_state)
             .bind(attempt.next_attempt_at)
             .bind(&attempt.error)
             .bind(now)
             .bind(&due.ordersn)
-            .bind(owner)
+            .bind(&due.lease)
             .execute(&mut *tx)
             .await?;
             if updated.rows_affected() != 1 {
@@ -291,11 +241,13 @@ impl Store {
         Ok(updated.rows_affected() == 1)
     }
 
-    /// The earliest due time of a pending delivery, if any (the dispatcher sleeps until then).
-    pub async fn next_callback_due(&self) -> Result<Option<i64>, StoreError> {
+    /// The earliest due time after `now` of a pending delivery, if any (the dispatcher
+    /// sleeps until then).
+    pub async fn next_callback_due(&self, now: i64) -> Result<Option<i64>, StoreError> {
         let next: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM callbacks WHERE state = 'pending'",
+            "SELECT MIN(next_attempt_at) FROM callbacks WHERE state = 'pending' AND next_attempt_at > $1",
         )
+        .bind(now)
         .fetch_one(&self.pool)
         .await?;
         Ok(next)

@@ -6,6 +6,7 @@
 
 mod callbacks;
 mod deposits;
+mod leases;
 mod orders;
 
 use std::str::FromStr;
@@ -18,6 +19,7 @@ use crate::config::Database;
 
 pub use callbacks::{AttemptRecord, AttemptView, CallbackRecord, DueCallback};
 pub use deposits::{DepositRecord, NewDeposit, OpenDeposit, REORG_DEPTH, Scan};
+pub use leases::ClaimSlots;
 pub use orders::{CreateOutcome, NewOrder, OrderRecord};
 
 /// Which database a [`Store`] talks to; the few statements that differ branch on it.

@@ -1,9 +1,12 @@
 //! Callback delivery with real processes: `kill -9` mid-delivery loses and repeats
 //! nothing that succeeded; two replicas share one outbox without sending an attempt
-//! twice, and one of them dying mid-way leaves nothing undelivered.
+//! twice, and one of them dying mid-way leaves nothing undelivered; a slow merchant with
+//! a backlog far beyond its slots gets every callback exactly once, from one process or
+//! from two.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use usdt_gateway::api::{ORDER_PATH, QUERY_PATH};
@@ -31,19 +34,55 @@ async fn post(url: String, body: &Value) -> Value {
 /// Place an order and pay it on the dev chain of `process`; returns the orderid.
 async fn paid_order(process: &Process, user: &str) -> String {
     let address = fresh_address();
+    let orderid = place_order(process.addr, user, &address).await;
+    pay(process.addr, &address).await;
+    orderid
+}
+
+/// Place an order at the gateway at `addr`; returns the orderid.
+async fn place_order(addr: SocketAddr, user: &str, address: &str) -> String {
     let orderid = fresh_orderid();
     let reply = post(
-        process.url(ORDER_PATH),
-        &order_body(APPID, SECRET, user, &address, &orderid, 10_000),
+        format!("http://{addr}{ORDER_PATH}"),
+        &order_body(APPID, SECRET, user, address, &orderid, 10_000),
     )
     .await;
     assert_eq!(reply["status"], 1);
+    orderid
+}
+
+/// Pay 1 USDT to `address` on the dev chain of the gateway at `addr`.
+async fn pay(addr: SocketAddr, address: &str) {
     post(
-        process.url("/dev/chains/ERC20/transfers"),
+        format!("http://{addr}/dev/chains/ERC20/transfers"),
         &json!({"to": address, "amount": "1"}),
     )
     .await;
-    orderid
+}
+
+/// `n` paid orders at the gateway at `addr`, placed eight at a time (the dev chain's
+/// transfers one at a time: it mines a block for each).
+async fn paid_orders(addr: SocketAddr, n: usize) -> Vec<String> {
+    let mut placing = tokio::task::JoinSet::new();
+    let mining = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+    for worker in 0..8 {
+        let mining = std::sync::Arc::clone(&mining);
+        placing.spawn(async move {
+            let mut placed = Vec::new();
+            for i in (worker..n).step_by(8) {
+                let address = fresh_address();
+                placed.push(place_order(addr, &format!("slow-{i}"), &address).await);
+                let _mining = mining.lock().await;
+                pay(addr, &address).await;
+            }
+            placed
+        });
+    }
+    let mut orders = Vec::with_capacity(n);
+    while let Some(placed) = placing.join_next().await {
+        orders.extend(placed.unwrap());
+    }
+    orders
 }
 
 /// orderid → how many callbacks arrived for it, every one verified.
@@ -136,7 +175,7 @@ async fn two_replicas_share_the_outbox() {
         }
     }
     drop(b);
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
     for o in &second {
         while callback_state(&a, o).await != "delivered" {
             assert!(
@@ -156,6 +195,88 @@ async fn two_replicas_share_the_outbox() {
         twice <= 16,
         "at most B's in-flight attempts repeat: {twice}"
     );
+}
+
+/// A slow merchant: 2 s per attempt (leases of 9 s), 32 attempts at once, retries 1 s
+/// apart.
+const SLOW_MERCHANT_CONFIG: &str = "[notify]\nretry_delays = [\"1s\", \"1s\", \"1s\"]\ntimeout = \"2s\"\n\
+    allow_private_targets = true\nmax_in_flight_per_merchant = 32\n\
+    [confirmations]\ndefault = 1\nlarge_amount = \"10000\"\nlarge_required = 3\n";
+
+/// Orders of the slow-merchant tests: ten times the merchant's slots.
+const SLOW_MERCHANT_ORDERS: usize = 320;
+
+/// The slow merchant's receiver answers `success` after this: well inside the 2 s
+/// timeout (no attempt fails), slow enough that the backlog takes longer than a lease.
+const SLOW_ANSWER: Duration = Duration::from_millis(1500);
+
+/// After the last first callback, wait this long — a 9 s lease lapsing twice — before
+/// counting: a delivery claimed twice would have been sent again by then.
+const QUIET: Duration = Duration::from_secs(20);
+
+/// Wait until every one of `orders` got its callback, then [`QUIET`], and check each got
+/// exactly one and is recorded delivered (asked of `process`).
+async fn assert_each_callback_once(
+    receiver: &TestReceiver,
+    orders: &[String],
+    process: &Process,
+    started: Instant,
+) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let counts = per_order(receiver);
+        if orders.iter().all(|o| counts.contains_key(o)) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} delivered",
+            counts.len(),
+            orders.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let all_arrived = started.elapsed();
+    tokio::time::sleep(QUIET).await;
+    let counts = per_order(receiver);
+    let repeated = counts.values().filter(|n| **n > 1).count();
+    let extra: usize = counts.values().map(|n| n - 1).sum();
+    eprintln!(
+        "{} orders: every callback arrived {all_arrived:.1?} after the first order; \
+         {repeated} orders got more than one ({extra} extra bodies)",
+        orders.len()
+    );
+    assert_eq!((repeated, extra), (0, 0), "every callback exactly once");
+    assert_eq!(counts.len(), orders.len(), "callbacks of these orders only");
+    for o in orders {
+        assert_eq!(callback_state(process, o).await, "delivered", "{o}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_merchant_gets_each_callback_exactly_once() {
+    let receiver = TestReceiver::start(0, SLOW_ANSWER).await;
+    let env = TestEnv::dev(&receiver.url, SLOW_MERCHANT_CONFIG).await;
+    let config = env.config_path.to_str().unwrap().to_owned();
+    let process = Process::start(env.dir.path(), &["serve", "--config", &config]);
+    let started = Instant::now();
+    let orders = paid_orders(process.addr, SLOW_MERCHANT_ORDERS).await;
+    assert_each_callback_once(&receiver, &orders, &process, started).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_give_a_slow_merchant_each_callback_exactly_once() {
+    let receiver = TestReceiver::start(0, SLOW_ANSWER).await;
+    let env = TestEnv::dev(&receiver.url, SLOW_MERCHANT_CONFIG).await;
+    let config = env.config_path.to_str().unwrap().to_owned();
+    let a = Process::start(env.dir.path(), &["serve", "--config", &config]);
+    let started = Instant::now();
+    let orders = paid_orders(a.addr, SLOW_MERCHANT_ORDERS).await;
+    // B joins with most of the backlog left and takes its share. (Orders go through A
+    // only: a watcher that starts before another replica's orders may not watch their
+    // addresses — the binding reads, not the outbox.)
+    let _b = Process::start(env.dir.path(), &["serve", "--config", &config]);
+    assert_each_callback_once(&receiver, &orders, &a, started).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

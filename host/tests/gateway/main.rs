@@ -16,6 +16,7 @@ mod concurrency;
 mod delivery;
 mod deposits;
 mod dev_mode;
+mod leases;
 mod limits;
 mod orders;
 mod process;

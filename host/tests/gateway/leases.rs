@@ -1,0 +1,237 @@
+//! The outbox's leases on the store itself (SQLite, or PostgreSQL in the PostgreSQL
+//! pass): a claim takes no more than the free slots, a live lease is never taken — not
+//! even by a replica whose clock runs an hour ahead — an expired lease is neither renewed
+//! nor recorded, and a recorded delivery is never claimed again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use sqlx::Connection;
+use usdt_gateway::clock::now_millis;
+use usdt_gateway::config::Database;
+use usdt_gateway::store::{AttemptRecord, ClaimSlots, DueCallback, NewOrder, Store};
+
+use crate::support::TestEnv;
+
+/// A store on a fresh database, and a connection to insert deliveries with.
+async fn outbox() -> (Store, sqlx::AnyConnection, TestEnv) {
+    let env = TestEnv::new().await;
+    let database = env.config().database();
+    let store = Store::open(&database).await.unwrap();
+    let url = match &database {
+        Database::Sqlite(path) => format!("sqlite://{}", path.display()),
+        Database::Postgres(url) => url.expose().to_owned(),
+    };
+    let conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+    (store, conn, env)
+}
+
+/// `n` confirmed orders of `appid` with a pending delivery each, due at `due + i`;
+/// their ordersns, oldest due first.
+async fn deliveries(
+    store: &Store,
+    conn: &mut sqlx::AnyConnection,
+    appid: &str,
+    n: usize,
+    due: i64,
+) -> Vec<String> {
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let orders: Vec<NewOrder> = (0..n)
+        .map(|i| NewOrder {
+            ordersn: format!("cz-{run}-{i:03}"),
+            appid: appid.into(),
+            orderid: format!("o-{run}-{i}"),
+            username: "u".into(),
+            localusermark: "m".into(),
+            address: format!("0x{}{i:08x}", &run[..32]),
+            canonical_address: format!("0x{}{i:08x}", &run[..32]),
+            chain: "ERC20".into(),
+            amount: 10_000,
+            notify_url: None,
+            required_confirmations: 1,
+            created_at: 0,
+            expires_at: i64::MAX,
+        })
+        .collect();
+    store.create_orders(&orders).await.unwrap();
+    for (i, order) in orders.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO callbacks (ordersn, appid, notify_url, amount, state, attempts, \
+             next_attempt_at, created_at, updated_at) VALUES ($1, $2, NULL, 10000, 'pending', 0, $3, 0, 0)",
+        )
+        .bind(&order.ordersn)
+        .bind(appid)
+        .bind(due + i64::try_from(i).unwrap())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    orders.into_iter().map(|o| o.ordersn).collect()
+}
+
+fn slots(total: i64, per_merchant: i64, busy: &[(&str, i64)]) -> ClaimSlots {
+    ClaimSlots {
+        total,
+        per_merchant,
+        busy: busy
+            .iter()
+            .map(|(appid, n)| ((*appid).to_owned(), *n))
+            .collect::<BTreeMap<_, _>>(),
+        scan: 1000,
+    }
+}
+
+fn ordersns(claimed: &[DueCallback]) -> Vec<&str> {
+    claimed.iter().map(|d| d.ordersn.as_str()).collect()
+}
+
+fn delivered() -> AttemptRecord {
+    AttemptRecord {
+        started_at: now_millis(),
+        t: now_millis() / 1000,
+        status_code: Some(200),
+        body_prefix: Some("success".into()),
+        latency_ms: 5,
+        error: None,
+        outcome: "delivered",
+        next_state: "delivered",
+        next_attempt_at: now_millis(),
+    }
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_takes_no_more_than_the_free_slots() {
+    let (store, mut conn, _env) = outbox().await;
+    let a = deliveries(&store, &mut conn, "shop-a", 10, 1_000).await;
+    let b = deliveries(&store, &mut conn, "shop-b", 3, 2_000).await;
+    let now = now_millis();
+
+    // 4 per merchant, one of shop-a's already in flight: 3 of shop-a's, oldest first,
+    // and all 3 of shop-b's.
+    let first = store
+        .claim_callbacks("t1", now, MINUTE, &slots(100, 4, &[("shop-a", 1)]))
+        .await
+        .unwrap();
+    let mut by_merchant: HashMap<&str, Vec<&str>> = HashMap::new();
+    for d in &first {
+        by_merchant.entry(&d.appid).or_default().push(&d.ordersn);
+        assert_eq!(d.lease, "t1");
+        assert_eq!((d.attempts, d.next_number), (0, 1));
+    }
+    assert_eq!(
+        by_merchant["shop-a"],
+        a[..3].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    assert_eq!(by_merchant["shop-b"].len(), 3, "{first:?}");
+
+    // Two free slots in all: the two oldest not leased.
+    let second = store
+        .claim_callbacks("t2", now, MINUTE, &slots(2, 4, &[]))
+        .await
+        .unwrap();
+    assert_eq!(ordersns(&second), [a[3].as_str(), a[4].as_str()]);
+
+    // shop-a full, shop-b all leased: nothing; no free slot at all: nothing.
+    let full = store
+        .claim_callbacks("t3", now, MINUTE, &slots(100, 4, &[("shop-a", 4)]))
+        .await
+        .unwrap();
+    assert!(full.is_empty(), "{full:?}");
+    let none = store
+        .claim_callbacks("t3", now, MINUTE, &slots(0, 4, &[]))
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "{none:?}");
+    assert!(
+        b.iter()
+            .all(|o| by_merchant["shop-b"].contains(&o.as_str()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_lease_is_not_taken_by_a_replica_whose_clock_runs_ahead() {
+    let (store, mut conn, _env) = outbox().await;
+    let ours = deliveries(&store, &mut conn, "shop-a", 2, 1_000).await;
+    let now = now_millis();
+    let claimed = store
+        .claim_callbacks("ours", now, MINUTE, &slots(10, 10, &[]))
+        .await
+        .unwrap();
+    assert_eq!(ordersns(&claimed), [ours[0].as_str(), ours[1].as_str()]);
+
+    // A replica an hour ahead still sees the leases live: they run on the database's
+    // clock, not on the claimer's.
+    let hour_ahead = now + 3_600_000;
+    let stolen = store
+        .claim_callbacks("ahead", hour_ahead, MINUTE, &slots(10, 10, &[]))
+        .await
+        .unwrap();
+    assert!(stolen.is_empty(), "{stolen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lease_is_neither_renewed_nor_recorded_and_a_renewed_one_is() {
+    let (store, mut conn, _env) = outbox().await;
+    let rows = deliveries(&store, &mut conn, "shop-a", 2, 1_000).await;
+    let short = Duration::from_secs(2);
+    let now = now_millis();
+    let lapsing = store
+        .claim_callbacks("lapsing", now, short, &slots(1, 10, &[]))
+        .await
+        .unwrap();
+    let renewed = store
+        .claim_callbacks("renewed", now, short, &slots(1, 10, &[]))
+        .await
+        .unwrap();
+    assert_eq!(ordersns(&lapsing), [rows[0].as_str()]);
+    assert_eq!(ordersns(&renewed), [rows[1].as_str()]);
+    let held = store.renew_leases(&["renewed"], MINUTE).await.unwrap();
+    assert!(held.contains("renewed"), "{held:?}");
+
+    // Past the 2 s leases: only the renewed one is still held.
+    tokio::time::sleep(short + Duration::from_secs(1)).await;
+    let held = store
+        .renew_leases(&["lapsing", "renewed"], MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1, "only the renewed lease: {held:?}");
+    let taken_over = store
+        .claim_callbacks("next", now_millis(), MINUTE, &slots(10, 10, &[]))
+        .await
+        .unwrap();
+    assert_eq!(
+        ordersns(&taken_over),
+        [rows[0].as_str()],
+        "the lapsed one only"
+    );
+
+    let recorded = store
+        .record_attempts(
+            &[
+                (lapsing[0].clone(), delivered()),
+                (renewed[0].clone(), delivered()),
+            ],
+            now_millis(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(recorded, [false, true], "not under a lapsed lease");
+    let (record, attempts) = store.callback(&rows[1]).await.unwrap().unwrap();
+    assert_eq!((record.state.as_str(), attempts.len()), ("delivered", 1));
+    let (record, attempts) = store.callback(&rows[0]).await.unwrap().unwrap();
+    assert_eq!((record.state.as_str(), attempts.len()), ("pending", 0));
+
+    // Delivered: never claimed again, whatever the time.
+    let again = store
+        .claim_callbacks(
+            "later",
+            now_millis() + 86_400_000,
+            MINUTE,
+            &slots(10, 10, &[]),
+        )
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+}
