@@ -3,7 +3,8 @@
 //! — sends each attempt with a fresh `t` and `sign` (built by the component), and
 //! records the attempt with the delivery's next state in one transaction. Leases are
 //! renewed while an attempt runs or waits to be recorded, an attempt starts only while
-//! its lease outlasts it, and an outcome is recorded only under a live lease: at most
+//! its lease outlasts it, and an outcome is recorded only while no other claim has
+//! taken the delivery over: at most
 //! one attempt per delivery is in flight across replicas, and nothing is sent after a
 //! recorded success. The retry schedule is data (`notify.retry_delays`), spread by ±20 %
 //! jitter; a receiver's `Retry-After` can push an attempt later, never earlier, and

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use sqlx::Row;
 
 use crate::rules::{Chain, Rules};
-use crate::store::Store;
+use crate::store::{Backend, Store};
 
 use super::{Transfer, usdt_decimals};
 
@@ -165,7 +165,7 @@ impl DevChain {
         // Scaled units (1e-4 USDT) to the token's base units (1e-6 or 1e-8 USDT).
         let base = u128::from(scaled) * 10u128.pow(u32::from(self.decimals()) - 4);
         let txid = random_hash(self.chain);
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_ledger_write().await?;
         let block = next_block(&mut tx, self.chain).await?;
         sqlx::query("INSERT INTO dev_blocks (chain, number, hash) VALUES ($1, $2, $3)")
             .bind(self.chain.as_str())
@@ -196,7 +196,7 @@ impl DevChain {
                 message: format!("blocks must be 1..={MAX_MINE}"),
             });
         }
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_ledger_write().await?;
         let first = next_block(&mut tx, self.chain).await?;
         for chunk_start in (first..first + blocks).step_by(500) {
             let end = (chunk_start + 500).min(first + blocks);
@@ -232,7 +232,7 @@ impl DevChain {
             });
         }
         let fork = head - depth;
-        let mut tx = self.store.begin_write().await?;
+        let mut tx = self.begin_ledger_write().await?;
         sqlx::query("DELETE FROM dev_transfers WHERE chain = $1 AND number > $2")
             .bind(self.chain.as_str())
             .bind(to_i64(fork))
@@ -248,6 +248,26 @@ impl DevChain {
         }
         tx.commit().await?;
         Ok(head)
+    }
+}
+
+impl DevChain {
+    /// A write transaction that has the chain's ledger to itself, so concurrent dev calls
+    /// append blocks one after another: SQLite has one writer at a time; PostgreSQL takes
+    /// a lock per chain, held until the transaction ends.
+    async fn begin_ledger_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        let mut tx = self.store.begin_write().await?;
+        if self.store.backend() == Backend::Postgres {
+            sqlx::query(
+                "SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked",
+            )
+            .bind(format!("usdt-gateway dev ledger {}", self.chain.as_str()))
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(tx)
     }
 }
 

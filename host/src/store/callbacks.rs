@@ -110,23 +110,24 @@ fn callback_from_row(r: &sqlx::any::AnyRow) -> Result<CallbackRecord, sqlx::Erro
 
 impl Store {
     /// Record attempts and move their deliveries on, in one transaction (one fsync for
-    /// the batch). Each is recorded only while the lease it was claimed with
-    /// ([`DueCallback::lease`]) is still live on the database's clock; the result says
-    /// which were (false: the lease ran out, or another claim or a resend took over).
+    /// the batch). Each is recorded only while the delivery is still under the claim it
+    /// was sent under ([`DueCallback::lease`]): every claim has its own token, so a
+    /// delivery that another claim or a resend took over is not recorded (false). A
+    /// lease that ran out with nobody taking the delivery over is still recorded: the
+    /// attempt did happen, and not recording it would only send it again.
     pub async fn record_attempts(
         &self,
         attempts: &[(DueCallback, AttemptRecord)],
         now: i64,
     ) -> Result<Vec<bool>, StoreError> {
-        let clock = self.backend.clock_millis();
         let mut tx = self.begin_write().await?;
         let mut recorded = Vec::with_capacity(attempts.len());
         for (due, attempt) in attempts {
-            let updated = sqlx::query(&format!(
+            let updated = sqlx::query(
                 "UPDATE callbacks SET state = $1, attempts = attempts + 1, next_attempt_at = $2, \
                  last_error = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4 \
-                 WHERE ordersn = $5 AND lease_owner = $6 AND state = 'pending' AND lease_until >= {clock}"
-            ))
+                 WHERE ordersn = $5 AND lease_owner = $6 AND state = 'pending'",
+            )
             .bind(attempt.next_state)
             .bind(attempt.next_attempt_at)
             .bind(&attempt.error)

@@ -60,20 +60,21 @@ async fn pay(addr: SocketAddr, address: &str) {
     .await;
 }
 
-/// `n` paid orders at the gateway at `addr`, placed eight at a time (the dev chain's
-/// transfers one at a time: it mines a block for each).
-async fn paid_orders(addr: SocketAddr, n: usize) -> Vec<String> {
+/// `n` paid orders at the gateways at `replicas`, placed and paid eight at a time (the
+/// dev chain mines a block for each transfer, concurrent ones one after another).
+async fn paid_orders(replicas: &[SocketAddr], n: usize) -> Vec<String> {
     let mut placing = tokio::task::JoinSet::new();
-    let mining = std::sync::Arc::new(tokio::sync::Mutex::new(()));
     for worker in 0..8 {
-        let mining = std::sync::Arc::clone(&mining);
+        // Each worker places through one replica and pays through the next: with two
+        // replicas, every order's binding is committed by one and watched by both.
+        let place_at = replicas[worker % replicas.len()];
+        let pay_at = replicas[(worker + 1) % replicas.len()];
         placing.spawn(async move {
             let mut placed = Vec::new();
             for i in (worker..n).step_by(8) {
                 let address = fresh_address();
-                placed.push(place_order(addr, &format!("slow-{i}"), &address).await);
-                let _mining = mining.lock().await;
-                pay(addr, &address).await;
+                placed.push(place_order(place_at, &format!("slow-{i}"), &address).await);
+                pay(pay_at, &address).await;
             }
             placed
         });
@@ -260,7 +261,7 @@ async fn a_slow_merchant_gets_each_callback_exactly_once() {
     let config = env.config_path.to_str().unwrap().to_owned();
     let process = Process::start(env.dir.path(), &["serve", "--config", &config]);
     let started = Instant::now();
-    let orders = paid_orders(process.addr, SLOW_MERCHANT_ORDERS).await;
+    let orders = paid_orders(&[process.addr], SLOW_MERCHANT_ORDERS).await;
     assert_each_callback_once(&receiver, &orders, &process, started).await;
 }
 
@@ -270,12 +271,9 @@ async fn two_replicas_give_a_slow_merchant_each_callback_exactly_once() {
     let env = TestEnv::dev(&receiver.url, SLOW_MERCHANT_CONFIG).await;
     let config = env.config_path.to_str().unwrap().to_owned();
     let a = Process::start(env.dir.path(), &["serve", "--config", &config]);
+    let b = Process::start(env.dir.path(), &["serve", "--config", &config]);
     let started = Instant::now();
-    let orders = paid_orders(a.addr, SLOW_MERCHANT_ORDERS).await;
-    // B joins with most of the backlog left and takes its share. (Orders go through A
-    // only: a watcher that starts before another replica's orders may not watch their
-    // addresses — the binding reads, not the outbox.)
-    let _b = Process::start(env.dir.path(), &["serve", "--config", &config]);
+    let orders = paid_orders(&[a.addr, b.addr], SLOW_MERCHANT_ORDERS).await;
     assert_each_callback_once(&receiver, &orders, &a, started).await;
 }
 

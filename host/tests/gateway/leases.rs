@@ -172,9 +172,9 @@ async fn a_live_lease_is_not_taken_by_a_replica_whose_clock_runs_ahead() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_expired_lease_is_neither_renewed_nor_recorded_and_a_renewed_one_is() {
+async fn an_expired_lease_is_not_renewed_nor_recorded_once_taken_over() {
     let (store, mut conn, _env) = outbox().await;
-    let rows = deliveries(&store, &mut conn, "shop-a", 2, 1_000).await;
+    let rows = deliveries(&store, &mut conn, "shop-a", 3, 1_000).await;
     let short = Duration::from_secs(2);
     let now = now_millis();
     let lapsing = store
@@ -187,24 +187,29 @@ async fn an_expired_lease_is_neither_renewed_nor_recorded_and_a_renewed_one_is()
         .unwrap();
     assert_eq!(ordersns(&lapsing), [rows[0].as_str()]);
     assert_eq!(ordersns(&renewed), [rows[1].as_str()]);
+    let unclaimed = store
+        .claim_callbacks("lapsed-alone", now, short, &slots(1, 10, &[]))
+        .await
+        .unwrap();
+    assert_eq!(ordersns(&unclaimed), [rows[2].as_str()]);
     let held = store.renew_leases(&["renewed"], MINUTE).await.unwrap();
     assert!(held.contains("renewed"), "{held:?}");
 
     // Past the 2 s leases: only the renewed one is still held.
     tokio::time::sleep(short + Duration::from_secs(1)).await;
     let held = store
-        .renew_leases(&["lapsing", "renewed"], MINUTE)
+        .renew_leases(&["lapsing", "renewed", "lapsed-alone"], MINUTE)
         .await
         .unwrap();
     assert_eq!(held.len(), 1, "only the renewed lease: {held:?}");
     let taken_over = store
-        .claim_callbacks("next", now_millis(), MINUTE, &slots(10, 10, &[]))
+        .claim_callbacks("next", now_millis(), MINUTE, &slots(1, 10, &[]))
         .await
         .unwrap();
     assert_eq!(
         ordersns(&taken_over),
         [rows[0].as_str()],
-        "the lapsed one only"
+        "the oldest lapsed one"
     );
 
     let recorded = store
@@ -212,12 +217,18 @@ async fn an_expired_lease_is_neither_renewed_nor_recorded_and_a_renewed_one_is()
             &[
                 (lapsing[0].clone(), delivered()),
                 (renewed[0].clone(), delivered()),
+                (unclaimed[0].clone(), delivered()),
             ],
             now_millis(),
         )
         .await
         .unwrap();
-    assert_eq!(recorded, [false, true], "not under a lapsed lease");
+    assert_eq!(
+        recorded,
+        [false, true, true],
+        "not once another claim took it over; a lapsed lease nobody took is still recorded \
+         (not recording it would only send the callback again)"
+    );
     let (record, attempts) = store.callback(&rows[1]).await.unwrap().unwrap();
     assert_eq!((record.state.as_str(), attempts.len()), ("delivered", 1));
     let (record, attempts) = store.callback(&rows[0]).await.unwrap().unwrap();
