@@ -6,6 +6,7 @@
 //! rather than left waiting.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
@@ -29,6 +30,9 @@ pub enum WriteError {
     #[error("the order queue is full")]
     Overloaded,
 }
+
+/// Shortest time between two "queue full" warnings.
+const FULL_WARNING_EVERY: Duration = Duration::from_secs(10);
 
 struct Job {
     order: NewOrder,
@@ -96,10 +100,26 @@ impl OrderWriter {
 async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, stop: oneshot::Receiver<()>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stop = Some(stop);
+    let mut last_warning: Option<Instant> = None;
     while next_batch(&mut jobs, &mut batch, &mut stop).await > 0 {
+        warn_when_full(&jobs, batch.len(), &mut last_warning);
         commit(&store, &mut batch).await;
     }
     tracing::debug!("order writer drained");
+}
+
+/// Say so (at most every [`FULL_WARNING_EVERY`]) when the queue was full as this batch
+/// was taken: new orders were being answered 503 `OVERLOADED`.
+fn warn_when_full(jobs: &mpsc::Receiver<Job>, taken: usize, last: &mut Option<Instant>) {
+    let full = taken + jobs.len() >= jobs.max_capacity();
+    if full && last.is_none_or(|at| at.elapsed() >= FULL_WARNING_EVERY) {
+        tracing::warn!(
+            queue = jobs.max_capacity(),
+            "order queue full: the database is slower than the orders arriving; \
+             new orders are answered 503 OVERLOADED"
+        );
+        *last = Some(Instant::now());
+    }
 }
 
 /// Wait for queued jobs. Once `stop` fires (or its sender is dropped) the queue refuses

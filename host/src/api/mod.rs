@@ -19,7 +19,8 @@ use axum::http::{HeaderName, Request};
 use axum::routing::{get, post};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use tracing::Level;
 
 use tokio::sync::Notify;
 
@@ -106,7 +107,11 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
     let middleware = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            // A 5xx is logged where its cause is (a storage or component fault); the
+            // trace layer keeps it at debug, so shedding load never floods the log.
+            TraceLayer::new_for_http()
+                .on_failure(DefaultOnFailure::new().level(Level::DEBUG))
+                .make_span_with(|req: &Request<_>| {
                 let id = req
                     .headers()
                     .get("x-request-id")
