@@ -204,8 +204,8 @@ impl Dispatcher {
                 };
                 attempt
             }
-            Err(reason) => Attempt {
-                outcome: Outcome::Refused,
+            Err((outcome, reason)) => Attempt {
+                outcome,
                 status: None,
                 body_prefix: String::new(),
                 latency: Duration::ZERO,
@@ -225,30 +225,43 @@ impl Dispatcher {
         Some(record)
     }
 
-    /// The target URL and the signed body with this attempt's `t`.
-    fn prepare(&self, due: &DueCallback, t: u64) -> Result<(String, String), String> {
-        let merchant = self
-            .merchants
-            .get(&due.appid)
-            .ok_or_else(|| format!("merchant {} is no longer configured", due.appid))?;
+    /// The target URL and the signed body with this attempt's `t`; or why there is
+    /// nothing to send: `Failed` (retried on the schedule) when a reload or a retry may
+    /// fix it — the merchant or its `notify_url` missing from the configuration, a fault
+    /// of the component — `Refused` (failed for good) when the component rejects the
+    /// callback's fields.
+    fn prepare(&self, due: &DueCallback, t: u64) -> Result<(String, String), (Outcome, String)> {
+        let retry = |reason: String| (Outcome::Failed, reason);
+        let merchant = self.merchants.get(&due.appid).ok_or_else(|| {
+            retry(format!(
+                "merchant {} is not in the configuration",
+                due.appid
+            ))
+        })?;
         let url = due
             .notify_url
             .clone()
             .or_else(|| merchant.notify_url.clone())
             .ok_or_else(|| {
-                "no notify_url: neither the order nor the merchant has one".to_owned()
+                retry("no notify_url: neither the order nor the merchant has one".to_owned())
             })?;
         let fields = CallbackFields {
             orderid: due.orderid.clone(),
             localusermark: due.localusermark.clone(),
-            amount: u64::try_from(due.amount).map_err(|_| "negative amount".to_owned())?,
+            amount: u64::try_from(due.amount)
+                .map_err(|_| (Outcome::Refused, "negative amount".to_owned()))?,
             t,
         };
         let body = self
             .rules
             .build_callback_body(&fields, merchant.secret.expose())
-            .map_err(|e| e.to_string())?
-            .map_err(|r| format!("{}: {}", r.code.as_str(), r.message))?;
+            .map_err(|e| retry(e.to_string()))?
+            .map_err(|r| {
+                (
+                    Outcome::Refused,
+                    format!("{}: {}", r.code.as_str(), r.message),
+                )
+            })?;
         Ok((url, body))
     }
 

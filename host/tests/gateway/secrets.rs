@@ -245,3 +245,92 @@ fn a_short_secret_stops_the_start_and_names_the_merchant() {
     assert!(err.contains("at least 32 characters"), "{err}");
     assert!(!err.contains("0123456789abcdef"), "{err}");
 }
+
+/// `GET /admin/callbacks/{ordersn}` with the admin token.
+async fn callback_record(process: &Process, ordersn: &str) -> Value {
+    reqwest::Client::new()
+        .get(process.url(&format!("/admin/callbacks/{ordersn}")))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Wait until `done` holds for the delivery of `ordersn`, as the admin API shows it.
+async fn wait_for_callback(process: &Process, ordersn: &str, done: impl Fn(&Value) -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let record = callback_record(process, ordersn).await;
+        if done(&record) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{record}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_that_drops_a_merchant_for_a_while_loses_none_of_its_callbacks() {
+    let receiver = crate::support::TestReceiver::start(0, Duration::ZERO).await;
+    let env = TestEnv::dev(
+        &receiver.url,
+        &format!(
+            "[notify]\nretry_delays = [\"1s\", \"1s\", \"1s\", \"1s\", \"1s\", \"1s\"]\n\
+             allow_private_targets = true\n[admin]\ntoken = \"{ADMIN}\"\n"
+        ),
+    )
+    .await;
+    let config = env.config_path.to_str().unwrap();
+    let process = Process::start(env.dir.path(), &["serve", "--config", config]);
+    let address = fresh_address();
+    let (status, reply) = post(
+        process.url(ORDER_PATH),
+        &order_body(APPID, SECRET, "kept", &address, &fresh_orderid(), 10_000),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    let ordersn = reply["data"]["ordersn"].as_str().unwrap().to_owned();
+
+    // The operator's reload drops the merchant just before its order is paid.
+    let full = std::fs::read_to_string(&env.config_path).unwrap();
+    let start = full.find("[[merchants]]").unwrap();
+    let end = start + 1 + full[start + 1..].find("[[merchants]]").unwrap();
+    std::fs::write(
+        &env.config_path,
+        format!("{}{}", &full[..start], &full[end..]),
+    )
+    .unwrap();
+    assert_eq!(
+        admin_reload(&process).await,
+        (200, serde_json::json!({"merchants": 1}))
+    );
+    let (status, _) = post(
+        process.url("/dev/chains/ERC20/transfers"),
+        &serde_json::json!({"to": address, "amount": "1"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    wait_for_callback(&process, &ordersn, |r| {
+        r["callback"]["attempts"].as_i64() >= Some(1)
+    })
+    .await;
+    let record = callback_record(&process, &ordersn).await;
+    assert_eq!(
+        record["callback"]["state"], "pending",
+        "retried, not failed: {record}"
+    );
+    assert!(receiver.received().is_empty());
+
+    // The merchant is back: its callback goes out, signed with its secret.
+    std::fs::write(&env.config_path, full).unwrap();
+    assert_eq!(admin_reload(&process).await.0, 200);
+    let got = receiver.wait_for(1, Duration::from_secs(20)).await;
+    crate::support::verify_callback(&got[0].body, SECRET);
+    wait_for_callback(&process, &ordersn, |r| {
+        r["callback"]["state"] == "delivered"
+    })
+    .await;
+}
