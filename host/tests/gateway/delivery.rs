@@ -21,14 +21,9 @@ const CONFIG: &str = "[notify]\nretry_delays = [\"1s\", \"1s\", \"1s\"]\ntimeout
                       max_in_flight_per_merchant = 16\n[confirmations]\ndefault = 1\nlarge_amount = \"10000\"\nlarge_required = 3\n";
 
 async fn post(url: String, body: &Value) -> Value {
-    let response = reqwest::Client::new()
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    response.json().await.unwrap()
+    let (status, reply) = crate::support::post_json(url, body).await;
+    assert_eq!(status, 200, "{reply}");
+    reply
 }
 
 /// Place an order and pay it on the dev chain of `process`; returns the orderid.

@@ -37,15 +37,7 @@ fn set_secrets(env: &TestEnv, current: &str, next: Option<&str>) {
     std::fs::write(&env.config_path, text).unwrap();
 }
 
-async fn post(url: String, body: &Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
-}
+use crate::support::post_json as post;
 
 /// Place an order of `APPID` signed with `secret`; the status and the answer.
 async fn order_signed_with(process: &Process, secret: &str) -> (u16, Value, String) {

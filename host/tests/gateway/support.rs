@@ -359,3 +359,17 @@ pub async fn execute_sql(env: &TestEnv, statement: &str) -> u64 {
         .expect("run the statement")
         .rows_affected()
 }
+
+/// POST `body` as JSON to `url`; the status and the JSON answer.
+pub async fn post_json(url: String, body: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .expect("the gateway answers");
+    (
+        response.status().as_u16(),
+        response.json().await.expect("a JSON answer"),
+    )
+}
