@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Independent test vectors for the USDT Recharge API V2 component.
 
-Written from the seed document (`usdt-recharge-api-v2.md`, its `gen_sign`) and
-`shared/protocol-decisions.md` only -- never from the Rust guest. Python standard
+Written from the integration guide (the "seed document": its `gen_sign`, its examples)
+and the protocol decisions only, as docs/protocol.md states them (§2-§9; both documents
+are described in its "Sources" section) -- never from the Rust guest. Python standard
 library only (hashlib, json, random with a fixed seed, argparse, re, unicodedata).
 
     python3 tests/vectors/generate.py           # rewrite the JSON files next to this script
@@ -23,7 +24,7 @@ import unicodedata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SEED = 20250905  # the seed document's date; fixes every "random" value below
+SEED = 20250905  # the guide's date (docs/protocol.md, Sources); fixes every "random" value below
 
 U64_MAX = 2**64 - 1
 I64_MAX = 2**63 - 1
