@@ -4,9 +4,8 @@
 //! records the attempt with the delivery's next state in one transaction. Leases are
 //! renewed while an attempt runs or waits to be recorded, an attempt starts only while
 //! its lease outlasts it, and an outcome is recorded only while no other claim has
-//! taken the delivery over: at most
-//! one attempt per delivery is in flight across replicas, and nothing is sent after a
-//! recorded success. The retry schedule is data (`notify.retry_delays`), spread by ±20 %
+//! taken the delivery over: at most one attempt per delivery is in flight across
+//! replicas, and nothing is sent after a recorded success. The retry schedule is data (`notify.retry_delays`), spread by ±20 %
 //! jitter; a receiver's `Retry-After` can push an attempt later, never earlier, and
 //! never beyond the schedule's longest delay.
 
@@ -232,7 +231,8 @@ impl Dispatcher {
     /// callback's fields.
     fn prepare(&self, due: &DueCallback, t: u64) -> Result<(String, String), (Outcome, String)> {
         let retry = |reason: String| (Outcome::Failed, reason);
-        let merchant = self.merchants.get(&due.appid).ok_or_else(|| {
+        let merchants = self.merchants.snapshot();
+        let merchant = merchants.get(&due.appid).ok_or_else(|| {
             retry(format!(
                 "merchant {} is not in the configuration",
                 due.appid
@@ -316,14 +316,15 @@ async fn record(store: Store, mut records: mpsc::Receiver<Finished>) {
             if !ok {
                 tracing::warn!(
                     ordersn = due.ordersn,
-                    "callback lease lost before the attempt was recorded: it may be sent again"
+                    "callback taken over by another claim before the attempt was recorded"
                 );
             }
         }
     }
 }
 
-/// Record `attempts` in one transaction; which were recorded under a live lease.
+/// Record `attempts` in one transaction; which were recorded (false: another claim or a
+/// resend took the delivery over).
 async fn record_batch(store: &Store, attempts: &[(DueCallback, AttemptRecord)]) -> Vec<bool> {
     match store.record_attempts(attempts, now_millis()).await {
         Ok(recorded) => recorded,

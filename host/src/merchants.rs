@@ -105,7 +105,8 @@ impl MerchantDirectory {
         orderid: &str,
         sign: &str,
     ) -> Result<Option<Result<(), Rejection>>, RulesFault> {
-        let Some(merchant) = self.get(appid) else {
+        let table = self.snapshot();
+        let Some(merchant) = table.get(appid) else {
             return Ok(None);
         };
         let first = self

@@ -6,7 +6,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -150,7 +150,8 @@ async fn serve_connection(
     mut stopping: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 ) {
-    let (activity, load) = Activity::new();
+    let activity = Activity::new();
+    let watched = activity.clone();
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
         handle(router.clone(), activity.begin(), request)
     });
@@ -162,10 +163,10 @@ async fn serve_connection(
             }
             return;
         }
-        () = idle_expired(load.clone(), timeouts) => return,
+        () = idle_expired(&watched, timeouts) => return,
         _ = stopping.wait_for(|stop| *stop) => {}
     }
-    if load.borrow().in_flight == 0 {
+    if watched.load().in_flight == 0 {
         return; // idle or half-open: closed at once
     }
     // Finish what is in flight (HTTP/2: GOAWAY), then close; the drain deadline aborts
@@ -188,30 +189,30 @@ async fn handle(
     }))
 }
 
-/// Resolves once the connection has had no request in flight for its limit.
-async fn idle_expired(mut load: watch::Receiver<Load>, timeouts: Timeouts) {
+/// Resolves once the connection has had no request in flight for its limit. Requests
+/// never wake it: it looks at the connection when its deadline could have come, and at
+/// least every `min(idle, first_request)` (a served request can shorten the limit).
+async fn idle_expired(activity: &Activity, timeouts: Timeouts) {
+    let look_every = timeouts.idle.min(timeouts.first_request);
     loop {
-        let now = *load.borrow_and_update();
-        let limit = if now.served {
-            timeouts.idle
+        let load = activity.load();
+        let now = Instant::now();
+        let next_look = now + look_every;
+        let wake = if load.in_flight > 0 {
+            next_look
         } else {
-            timeouts.first_request
-        };
-        let expired = async {
-            if now.in_flight == 0 {
-                tokio::time::sleep_until(now.idle_since + limit).await;
+            let limit = if load.served {
+                timeouts.idle
             } else {
-                std::future::pending::<()>().await;
+                timeouts.first_request
+            };
+            let deadline = load.idle_since + limit;
+            if deadline <= now {
+                return;
             }
+            deadline.min(next_look)
         };
-        tokio::select! {
-            () = expired => return,
-            changed = load.changed() => {
-                if changed.is_err() {
-                    return; // the connection's service is gone: it has ended
-                }
-            }
-        }
+        tokio::time::sleep_until(wake).await;
     }
 }
 
@@ -228,21 +229,28 @@ struct Load {
 
 /// Counts a connection's requests in flight (HTTP/2 runs several at once).
 #[derive(Clone, Debug)]
-struct Activity(Arc<watch::Sender<Load>>);
+struct Activity(Arc<Mutex<Load>>);
 
 impl Activity {
-    fn new() -> (Self, watch::Receiver<Load>) {
-        let (load, watch) = watch::channel(Load {
+    fn new() -> Self {
+        Self(Arc::new(Mutex::new(Load {
             in_flight: 0,
             idle_since: Instant::now(),
             served: false,
-        });
-        (Self(Arc::new(load)), watch)
+        })))
+    }
+
+    fn load(&self) -> Load {
+        *self.lock()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Load> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn begin(&self) -> InFlight {
-        self.0
-            .send_modify(|load| load.in_flight = load.in_flight.saturating_add(1));
+        let mut load = self.lock();
+        load.in_flight = load.in_flight.saturating_add(1);
         InFlight(self.clone())
     }
 }
@@ -253,13 +261,12 @@ struct InFlight(Activity);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.0.send_modify(|load| {
-            load.in_flight = load.in_flight.saturating_sub(1);
-            load.served = true;
-            if load.in_flight == 0 {
-                load.idle_since = Instant::now();
-            }
-        });
+        let mut load = self.0.lock();
+        load.in_flight = load.in_flight.saturating_sub(1);
+        load.served = true;
+        if load.in_flight == 0 {
+            load.idle_since = Instant::now();
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! still on the chain. A confirmation queues the order's callback in the same
 //! transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +65,9 @@ struct WatchList {
     position: i64,
     /// Watch form → canonical address.
     canonical: HashMap<String, String>,
+    /// The canonical addresses already watched: a binding read again (PostgreSQL
+    /// re-reads those of transactions that were still running) costs no component call.
+    seen: HashSet<String>,
     /// The watch forms, for the source.
     list: Vec<String>,
 }
@@ -236,6 +239,9 @@ impl Watcher {
             .await?;
         self.watch.position = position;
         for canonical in bound {
+            if !self.watch.seen.insert(canonical.clone()) {
+                continue;
+            }
             let form = match self.source.watch_form() {
                 WatchForm::Canonical => canonical.clone(),
                 WatchForm::EvmHex => match self.rules.inspect_address(&canonical)? {

@@ -249,9 +249,7 @@ impl DevChain {
         tx.commit().await?;
         Ok(head)
     }
-}
 
-impl DevChain {
     /// A write transaction that has the chain's ledger to itself, so concurrent dev calls
     /// append blocks one after another: SQLite has one writer at a time; PostgreSQL takes
     /// a lock per chain, held until the transaction ends.

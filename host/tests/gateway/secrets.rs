@@ -64,6 +64,15 @@ async fn admin_reload(process: &Process) -> (u16, Value) {
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// A real gateway with the admin API on; `prepare` edits its configuration first.
+async fn gateway_with_admin(prepare: impl FnOnce(&TestEnv)) -> (TestEnv, Process) {
+    let env = TestEnv::with_extra(&format!("[admin]\ntoken = \"{ADMIN}\"\n")).await;
+    prepare(&env);
+    let config = env.config_path.to_str().unwrap();
+    let process = Process::start(env.dir.path(), &["serve", "--config", config]);
+    (env, process)
+}
+
 /// Wait until an order signed with `secret` gets `status` (a SIGHUP is handled
 /// asynchronously).
 async fn wait_until_order_status(process: &Process, secret: &str, status: u16) {
@@ -83,10 +92,7 @@ async fn wait_until_order_status(process: &Process, secret: &str, status: u16) {
 
 #[tokio::test]
 async fn both_secrets_pass_during_the_overlap_and_the_old_one_fails_after_the_reload() {
-    let env = TestEnv::with_extra(&format!("[admin]\ntoken = \"{ADMIN}\"\n")).await;
-    set_secrets(&env, SECRET, Some(NEXT));
-    let config = env.config_path.to_str().unwrap();
-    let process = Process::start(env.dir.path(), &["serve", "--config", config]);
+    let (env, process) = gateway_with_admin(|env| set_secrets(env, SECRET, Some(NEXT))).await;
 
     // The overlap: orders and queries signed with either secret pass.
     for secret in [SECRET, NEXT] {
@@ -131,9 +137,7 @@ async fn both_secrets_pass_during_the_overlap_and_the_old_one_fails_after_the_re
 
 #[tokio::test]
 async fn a_bad_reload_changes_nothing_and_the_admin_reload_needs_the_token() {
-    let env = TestEnv::with_extra(&format!("[admin]\ntoken = \"{ADMIN}\"\n")).await;
-    let config = env.config_path.to_str().unwrap();
-    let process = Process::start(env.dir.path(), &["serve", "--config", config]);
+    let (env, process) = gateway_with_admin(|_| {}).await;
 
     let response = reqwest::Client::new()
         .post(process.url("/admin/merchants/reload"))
@@ -161,9 +165,7 @@ async fn a_bad_reload_changes_nothing_and_the_admin_reload_needs_the_token() {
 
 #[tokio::test]
 async fn reloads_lose_no_order_in_flight() {
-    let env = TestEnv::with_extra(&format!("[admin]\ntoken = \"{ADMIN}\"\n")).await;
-    let config = env.config_path.to_str().unwrap();
-    let process = Process::start(env.dir.path(), &["serve", "--config", config]);
+    let (_env, process) = gateway_with_admin(|_| {}).await;
     let client = reqwest::Client::new();
     let orders: Vec<(String, Value)> = (0..300)
         .map(|_| {
