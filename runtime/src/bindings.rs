@@ -12,4 +12,7 @@
 wasmtime::component::bindgen!({
     world: "recharge",
     path: "../wit/recharge.wit",
+    // Records compare by value: e.g. two orders' `order-fields` (exactly the fields the
+    // order sign covers) are equal when a retry is identical.
+    additional_derives: [PartialEq, Eq],
 });
