@@ -406,3 +406,59 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutting down: draining in-flight requests");
 }
+
+#[cfg(test)]
+mod tests {
+    use figment::providers::Env;
+
+    use super::*;
+
+    fn check(toml: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(&path, toml).unwrap();
+        let config =
+            Config::load_with_env(Some(&path), Env::prefixed("USDT_GATEWAY_TEST_UNUSED_")).unwrap();
+        let rules = Rules::builtin(RulesLimits::default()).unwrap();
+        match check_protocol(&config, &rules) {
+            Ok(()) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const MERCHANT: &str = "[[merchants]]\nappid = \"a\"\nsecret = \"0123456789abcdef0123456789abcdef\"\n";
+
+    #[test]
+    fn the_protocols_rules_judge_the_configuration() {
+        assert_eq!(check(MERCHANT), "");
+        let err = check(&format!("{MERCHANT}notify_url = \"ftp://x\"\n"));
+        assert!(err.contains("merchants[0].notify_url"), "{err}");
+        // The component's rule, not a URL parser's: credentials are refused too.
+        let err = check(&format!("{MERCHANT}notify_url = \"https://u:p@shop.example/n\"\n"));
+        assert!(err.contains("merchants[0].notify_url"), "{err}");
+        let nine = "[notify]\nretry_delays = [\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\"]\n";
+        let err = check(&format!("{nine}{MERCHANT}"));
+        assert!(err.contains("notify.retry_delays") && err.contains('8'), "{err}");
+        let eight = nine.replacen("\"1s\",", "", 1);
+        assert_eq!(check(&format!("{eight}{MERCHANT}")), "");
+        let chain = "[chains.ERC20]\nrpc_urls = [\"http://127.0.0.1:8545\"]\ntoken_contract = \"0xdAC17F958D2ee523a2206206994597C13D831ec7\"\ndecimals = 19\n";
+        let err = check(&format!("{chain}{MERCHANT}"));
+        assert!(err.contains("chains.ERC20.decimals"), "{err}");
+    }
+
+    #[test]
+    fn a_2_0_component_is_refused_by_the_gateway() {
+        // The gateway's order and query paths need the 2.1.0 `gateway` interface.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("usdt_recharge_2.0.0.wasm");
+        std::fs::write(
+            &path,
+            include_bytes!("../../runtime/tests/fixtures/usdt_recharge_2.0.0.wasm"),
+        )
+        .unwrap();
+        let config =
+            Config::load_with_env(None, Env::prefixed("USDT_GATEWAY_TEST_UNUSED_")).unwrap();
+        let err = load_rules(Some(&path), &config).unwrap_err().to_string();
+        assert!(err.contains("usdt:recharge@2.1.0"), "{err}");
+    }
+}
