@@ -14,7 +14,7 @@ use usdt_callback_http::{CallbackHttp, TransportConfig};
 use usdt_gateway::config::{Database, Merchant, Secret};
 use usdt_gateway::delivery::{DeliveryConfig, Dispatcher};
 use usdt_gateway::merchants::MerchantDirectory;
-use usdt_gateway::rules::{Rules, RulesLimits};
+use usdt_gateway::rules::{ConfirmationPolicy, ConfirmationRule, Rules, RulesLimits};
 use usdt_gateway::store::{NewOrder, Store};
 
 #[tokio::main]
@@ -74,8 +74,17 @@ async fn main() {
     .unwrap();
 
     let rules = Rules::builtin(RulesLimits::default()).unwrap();
+    let policy = ConfirmationPolicy {
+        base: ConfirmationRule {
+            default_required: 1,
+            large_amount: 100_000_000,
+            large_required: 3,
+        },
+        overrides: Vec::new(),
+    };
     let merchants = Arc::new(MerchantDirectory::new(
         Arc::clone(&rules),
+        policy,
         vec![Merchant {
             appid: "bench".into(),
             secret: Secret::new("bench-secret-0123456789abcdef0123456789"),
