@@ -23,7 +23,7 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import * as ur from './usdt-recharge.mjs';
+import * as ur from 'usdt-recharge';
 
 export const MAX_BODY = 64 * 1024;
 

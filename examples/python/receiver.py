@@ -36,11 +36,9 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Callable, Optional, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import usdt_recharge as ur  # noqa: E402
+import usdt_recharge as ur
 
 MAX_BODY = 64 * 1024
 

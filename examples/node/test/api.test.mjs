@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as ur from '../usdt-recharge.mjs';
+import * as ur from 'usdt-recharge';
 
 const SECRET = 's3cr3t-merchant';
 const ORDER = {

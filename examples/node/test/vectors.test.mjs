@@ -1,5 +1,5 @@
 // Every shared vector (tests/vectors/*.json, semantics of FORMAT.md) through the component
-// via usdt-recharge.mjs; the answers must agree with the vectors.
+// via the installed usdt-recharge package; the answers must agree with the vectors.
 //
 // As in the Rust conformance runner (tests/tests/vectors.rs), each file section is one
 // check loop collecting every disagreement. The idiomatic API answers every case inside
@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as ur from '../usdt-recharge.mjs';
+import * as ur from 'usdt-recharge';
 
 const VECTORS = process.env.USDT_RECHARGE_VECTORS
   ?? fileURLToPath(new URL('../../../tests/vectors/', import.meta.url));

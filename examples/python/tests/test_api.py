@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -32,7 +34,7 @@ class RangeChecks(unittest.TestCase):
 
     def test_wasmtime_itself_wraps_silently(self) -> None:
         # The reason for the checks: wasmtime lowers -1 as 2^64-1 without a word.
-        rc = ur.Recharge(fast=False)
+        rc = ur.Recharge()
         fn = rc._fn("amounts", "format-usdt")
         self.assertEqual(fn.func(rc._store, -1), "1844674407370955.1615")
         self.assertEqual(fn.func(rc._store, 2**64 + 5), "0.0005")
@@ -197,14 +199,38 @@ class Api(unittest.TestCase):
 
     def test_component_path(self) -> None:
         if "USDT_RECHARGE_COMPONENT" not in os.environ:
-            self.assertEqual(ur.component_path(),
-                             HERE.parents[1] / "target" / "component" / "usdt_recharge.wasm")
-        env = dict(os.environ, USDT_RECHARGE_COMPONENT="/nonexistent/x.wasm", PYTHONPATH=str(HERE))
+            self.assertEqual(ur.component_path(), Path(ur.__file__).resolve().with_name("usdt_recharge.wasm"))
+        env = dict(os.environ, USDT_RECHARGE_COMPONENT="/nonexistent/x.wasm")
         out = subprocess.run([sys.executable, "-c", "import usdt_recharge as u; u.parse_amount('1')"],
                              env=env, capture_output=True, text=True)
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("FileNotFoundError", out.stderr)
         self.assertIn("/nonexistent/x.wasm", out.stderr)
+
+
+class InstalledPackage(unittest.TestCase):
+    """The suite runs against the installed wheel, as a merchant's code would."""
+
+    def test_imported_from_the_installed_wheel_with_its_component(self) -> None:
+        from importlib.metadata import distribution
+        module = Path(ur.__file__).resolve()
+        self.assertEqual(module.parent.parent, Path(sysconfig.get_paths()["purelib"]).resolve(),
+                         "usdt_recharge was not imported from the environment's site-packages")
+        dist = distribution("usdt-recharge")
+        self.assertEqual(dist.version, ur.VERSION)  # the package version is the WIT version
+        shipped = {str(f) for f in dist.files or ()}
+        self.assertIn("usdt_recharge/usdt_recharge.wasm", shipped)
+        self.assertIn("usdt_recharge/py.typed", shipped)
+        self.assertEqual(dist.requires, ["wasmtime>=50.0.1"])
+        wasm = module.with_name("usdt_recharge.wasm")
+        self.assertEqual(wasm.read_bytes()[:4], b"\0asm")
+        self.assertEqual(ur.Recharge(wasm).parse_amount("100.5"), 1_005_000)
+
+    def test_no_private_wasmtime_module_is_used(self) -> None:
+        src = Path(ur.__file__).read_text(encoding="utf-8")
+        private = [m.group(0) for m in re.finditer(
+            r"wasmtime[\w.]*\._(?!_)\w+|from wasmtime[\w.]* import[\w\s,(]*\b_\w+|\._(ffi|func|tagged|from_ptr)\b", src)]
+        self.assertEqual(private, [])
 
 
 class Keyring(unittest.TestCase):

@@ -6,8 +6,6 @@ loop that collects every disagreement. The Pythonic API is used for every case i
 protocol's ranges; a case outside them (e.g. an order sign over amount 0 or 2^64-1) must
 make the Pythonic API raise OutOfRangeError, and is then answered by the component
 through the raw call (WIT-type checks only), which must still agree with the vector.
-Each section runs twice: through the fast path and through wasmtime's public
-``Func.__call__`` (``Recharge(fast=False)``).
 """
 
 from __future__ import annotations
@@ -380,16 +378,10 @@ class VectorsMixin:
         self.assertEqual(present, covered, "a vector file is not run by this suite")  # type: ignore[attr-defined]
 
 
-class VectorsFastPath(VectorsMixin, unittest.TestCase):
+class Vectors(VectorsMixin, unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
         cls.adapter = Adapter(ur.default())
-
-
-class VectorsPublicPath(VectorsMixin, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        cls.adapter = Adapter(ur.Recharge(fast=False))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 // Node.js binding of the USDT Recharge protocol component (usdt:recharge@2.0.0).
 //
-// The component is transpiled by jco (`npm run build`, output in ./gen/, not committed)
-// into plain JavaScript + core WebAssembly with no runtime dependencies. This module
-// compiles the core modules once, instantiates them once, and offers idiomatic functions:
+// The npm package `usdt-recharge`: the component, transpiled by jco (./gen/, made by
+// examples/node/build.mjs, not committed) into plain JavaScript + core WebAssembly with
+// no runtime dependencies, and this module, which compiles the core modules once,
+// instantiates them once, and offers idiomatic functions (typings: usdt-recharge.d.ts):
 //
-//   import * as ur from './usdt-recharge.mjs';
+//   import * as ur from 'usdt-recharge';
 //   const sign = ur.signOrder({ appid, username, localusermark, address, orderid, amount: 1000000n }, secret);
 //   try { const cb = ur.verifyCallback(body, secret); }       // ±300 s around Date.now()
 //   catch (e) { if (e instanceof ur.RechargeError) console.log(e.code); }   // 'SIGN_MISMATCH', …
@@ -23,8 +24,8 @@ try {
   ({ instantiate } = await import('./gen/usdt_recharge.js'));
 } catch (e) {
   if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
-  throw new Error('gen/usdt_recharge.js is missing: run `npm run build` (it transpiles '
-    + 'target/component/usdt_recharge.wasm or $USDT_RECHARGE_COMPONENT with jco)', { cause: e });
+  throw new Error('gen/usdt_recharge.js is missing: run `npm run build` in examples/node (it '
+    + 'transpiles target/component/usdt_recharge.wasm or $USDT_RECHARGE_COMPONENT with jco)', { cause: e });
 }
 
 export const MAX_U8 = 0xff;

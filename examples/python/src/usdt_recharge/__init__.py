@@ -2,8 +2,9 @@
 
 Every protocol rule (signatures, order validation, callback verification, amounts,
 addresses, confirmations) lives in one WebAssembly component that imports nothing.
-This module loads it with `wasmtime` (PyPI, ``wasmtime.component``) and offers
-Pythonic functions around it::
+This package ships that component (``usdt_recharge.wasm``, beside this file), loads it
+with `wasmtime` (PyPI) through its public component-model API (``wasmtime.component``)
+only, and offers Pythonic functions around it::
 
     import usdt_recharge as ur
 
@@ -17,7 +18,8 @@ Pythonic functions around it::
 
 The component is compiled once per process (the first call) and its instance is reused;
 calls are serialised by a lock, so the functions are safe to use from several threads.
-Path: ``$USDT_RECHARGE_COMPONENT``, else ``<repo>/target/component/usdt_recharge.wasm``.
+Another build of the component can be loaded with ``$USDT_RECHARGE_COMPONENT`` (a path)
+or ``Recharge(path)``.
 
 Integers: the component's ``u64`` / ``u32`` / ``u16`` / ``u8`` parameters are
 range-checked here (wasmtime would silently wrap ``-1`` to ``2**64 - 1``), and amounts
@@ -53,7 +55,6 @@ from wasmtime.component import (
     U16,
     U32,
     U64,
-    VariantType,
 )
 
 __all__ = [
@@ -70,6 +71,8 @@ __all__ = [
 ]
 
 PACKAGE = "usdt:recharge"
+#: The component's file name inside this package.
+COMPONENT_FILE = "usdt_recharge.wasm"
 VERSION = "2.0.0"
 MAX_U8 = 2**8 - 1
 MAX_U16 = 2**16 - 1
@@ -375,11 +378,11 @@ def _date_arg(date: Any) -> Any:
 
 
 def component_path() -> Path:
-    """``$USDT_RECHARGE_COMPONENT``, else ``<repo>/target/component/usdt_recharge.wasm``."""
+    """``$USDT_RECHARGE_COMPONENT``, else the component shipped in this package."""
     env = os.environ.get("USDT_RECHARGE_COMPONENT")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "target" / "component" / "usdt_recharge.wasm"
+    return Path(__file__).resolve().with_name(COMPONENT_FILE)
 
 
 def _int_checker(ty: Any) -> Optional[Callable[[str, Any], None]]:
@@ -423,100 +426,44 @@ def _int_checker(ty: Any) -> Optional[Callable[[str, Any], None]]:
     return None
 
 
-# Type trees as wasmtime builds them re-query the C API on every access (record fields,
-# result cases, …) on every call; a "frozen" copy answers from a cache. The fast path
-# below uses wasmtime's private C-API layer (`wasmtime._ffi`), which is why the wasmtime
-# version is pinned exactly; `Recharge(fast=False)` uses only the public `Func.__call__`.
-
-
-class _FrozenRecord(RecordType):
-    fields = property(lambda self: self._usdt_frozen)  # type: ignore[assignment]
-
-
-class _FrozenList(ListType):
-    element = property(lambda self: self._usdt_frozen)  # type: ignore[assignment]
-
-
-class _FrozenTuple(TupleType):
-    elements = property(lambda self: self._usdt_frozen)  # type: ignore[assignment]
-
-
-class _FrozenOption(OptionType):
-    payload = property(lambda self: self._usdt_frozen)  # type: ignore[assignment]
-
-    def _tagged(self) -> bool:
-        return self._usdt_tagged
-
-
-class _FrozenResult(ResultType):
-    ok = property(lambda self: self._usdt_frozen[0])  # type: ignore[assignment]
-    err = property(lambda self: self._usdt_frozen[1])  # type: ignore[assignment]
-
-    def _tagged(self) -> bool:
-        return self._usdt_tagged
-
-
-class _FrozenVariant(VariantType):
-    cases = property(lambda self: self._usdt_frozen)  # type: ignore[assignment]
-
-    def _tagged(self) -> bool:
-        return self._usdt_tagged
-
-
-def _freeze(ty: Any) -> Any:
+def _case_classes(ty: Any) -> set:
+    """The Python classes wasmtime returns for a value of type ``ty`` (None: ``object``)."""
+    classes: set = set()
     if ty is None:
-        return None
-    if isinstance(ty, RecordType):
-        frozen: Any = [(n, _freeze(t)) for n, t in ty.fields]
-        cls: Any = _FrozenRecord
-    elif isinstance(ty, ListType):
-        frozen, cls = _freeze(ty.element), _FrozenList
-    elif isinstance(ty, TupleType):
-        frozen, cls = [_freeze(t) for t in ty.elements], _FrozenTuple
-    elif isinstance(ty, OptionType):
-        frozen, cls = _freeze(ty.payload), _FrozenOption
-    elif isinstance(ty, ResultType):
-        frozen, cls = (_freeze(ty.ok), _freeze(ty.err)), _FrozenResult
-    elif isinstance(ty, VariantType):
-        frozen, cls = [(n, _freeze(t)) for n, t in ty.cases], _FrozenVariant
+        classes.add(object)
     else:
-        return ty
-    tagged = ty._tagged() if hasattr(ty, "_tagged") else False
-    ty.__class__ = cls
-    ty._usdt_frozen = frozen
-    ty._usdt_tagged = tagged
-    return ty
+        ty.add_classes(classes)
+    return classes
 
 
 class _Fn:
-    """One exported function: its checked, cached signature and a caller."""
+    """One exported function: its signature (read once, for the integer checks) and how
+    to read its ``result``. Calls go through wasmtime's public ``Func.__call__``."""
 
-    def __init__(self, name: str, func: Any, store: Any, fast: bool):
+    def __init__(self, name: str, func: Any, store: Any):
         self.name = name
         self.func = func
-        self.fty = func.type(store)  # kept alive: the cached types below come from it
-        self.params = [(n, _freeze(t)) for n, t in self.fty.params]
-        self.result = _freeze(self.fty.result)
-        self.checks = [(n, _int_checker(t)) for n, t in self.params]
+        fty = func.type(store)
+        params = fty.params
+        self.arity = len(params)
+        self.checks = [(n, c) for n, c in ((n, _int_checker(t)) for n, t in params) if c is not None]
+        self.check_at = [i for i, (n, t) in enumerate(params) if _int_checker(t) is not None]
+        result = fty.result
         self.err_classes: Optional[Tuple[type, ...]] = None
         self.tagged = False
-        if isinstance(self.result, ResultType):
-            self.tagged = self.result._tagged()
-            classes: set = set()
-            if self.result.err is not None:
-                self.result.err.add_classes(classes)
-            self.err_classes = tuple(classes)
-        self.fast = fast
+        if isinstance(result, ResultType):
+            ok, err = _case_classes(result.ok), _case_classes(result.err)
+            # wasmtime returns a tagged Variant("ok"/"err", payload) when the two cases'
+            # Python classes overlap, else the bare payload (documented in ValType.add_classes).
+            self.tagged = bool(ok & err)
+            self.err_classes = tuple(err)
 
     def call(self, store: Any, args: Sequence[Any]) -> Any:
-        if len(args) != len(self.params):
-            raise TypeError(f"{self.name} takes {len(self.params)} arguments, got {len(args)}")
-        for (n, check), a in zip(self.checks, args):
-            if check is not None:
-                check(n, a)
-        if not self.fast:
-            return self.func(store, *args)
-        return _fast_call(self, store, args)
+        if len(args) != self.arity:
+            raise TypeError(f"{self.name} takes {self.arity} arguments, got {len(args)}")
+        for (n, check), i in zip(self.checks, self.check_at):
+            check(n, args[i])
+        return self.func(store, *args)
 
     def split(self, value: Any) -> Tuple[bool, Any]:
         """(is_ok, payload) of a ``result`` value."""
@@ -528,70 +475,17 @@ class _Fn:
         return True, value
 
 
-try:  # wasmtime's private layer, for the fast path only
-    from ctypes import byref, pointer
-    from wasmtime import _ffi as ffi
-    from wasmtime.component._enter import enter_wasm
-except ImportError:  # pragma: no cover - another wasmtime layout: public path only
-    ffi = None
-
-
-def _fast_call(fn: _Fn, store: Any, args: Sequence[Any]) -> Any:
-    # The body of wasmtime.component.Func.__call__ (wasmtime 50.0.1) with the function
-    # type taken from the cache instead of being rebuilt through the C API on every call.
-    n_params = len(fn.params)
-    param_capi = (ffi.wasmtime_component_val_t * n_params)()
-    n = 0
-    try:
-        for (_name, ty), val in zip(fn.params, args):
-            ty.convert_to_c(store, val, pointer(param_capi[n]))
-            n += 1
-        result_space = None
-        result_capi = None
-        result_len = 0
-        if fn.result is not None:
-            result_space = ffi.wasmtime_component_val_t()
-            result_capi = byref(result_space)
-            result_len = 1
-
-        def run() -> Any:
-            return ffi.wasmtime_component_func_call(byref(fn.func._func), store._context(),
-                                                    param_capi, n, result_capi, result_len)
-        enter_wasm(run)
-        if result_space is None:
-            return None
-        return fn.result.convert_from_c(result_space)
-    finally:
-        for i in range(n):
-            ffi.wasmtime_component_val_delete(byref(param_capi[i]))
-
-
-def _fast_supported() -> bool:
-    try:
-        from wasmtime.component import Func
-        needed = ("wasmtime_component_func_call", "wasmtime_component_val_t",
-                  "wasmtime_component_val_delete")
-        return (ffi is not None and all(hasattr(ffi, n) for n in needed)
-                and "_func" in Func.__annotations__)
-    except Exception:  # pragma: no cover - another wasmtime layout
-        return False
-
-
 class Recharge:
     """The component, compiled once and instantiated once; every method is thread-safe.
 
     Most code uses the module-level functions, which share one ``Recharge``
-    (:func:`default`). ``fast=False`` makes every call through wasmtime's public
-    ``Func.__call__`` (about half the speed: it rebuilds the function's type each call).
+    (:func:`default`). ``path`` defaults to :func:`component_path`.
     """
 
-    def __init__(self, path: Union[str, os.PathLike, None] = None, *, fast: Optional[bool] = None):
+    def __init__(self, path: Union[str, os.PathLike, None] = None):
         self.path = Path(path) if path is not None else component_path()
         if not self.path.is_file():
-            raise FileNotFoundError(
-                f"{self.path}: the usdt:recharge component is missing; build it with "
-                "`cargo build -p usdt-recharge-component` or set USDT_RECHARGE_COMPONENT")
-        self.fast = _fast_supported() if fast is None else fast
+            raise FileNotFoundError(f"{self.path}: the usdt:recharge component is missing")
         self._lock = threading.RLock()
         self._engine = wasmtime.Engine()
         self._component = Component.from_file(self._engine, str(self.path))
@@ -624,7 +518,7 @@ class Recharge:
             func = self._instance.get_func(self._store, idx) if idx is not None else None
             if func is None:
                 raise LookupError(f"the component exports no {PACKAGE}/{interface}@{VERSION}#{name}")
-            fn = self._fns[key] = _Fn(f"{interface}#{name}", func, self._store, self.fast)
+            fn = self._fns[key] = _Fn(f"{interface}#{name}", func, self._store)
         return fn
 
     def call(self, interface: str, name: str, *args: Any) -> Any:
