@@ -4,7 +4,8 @@
 # temporary folder, copy the tests, receiver.mjs and bench.mjs there, and run every
 # shared vector through the installed package, its typings (tsc), the wrapper's range
 # checks, and receiver.mjs end to end. Needs the built component
-# (cargo build -p usdt-recharge-component), Node >= 20 and npm.
+# (cargo build -p usdt-recharge-component), Node >= 20 and npm. Arguments: test files
+# to run instead of all (test/NAME.test.mjs).
 set -euo pipefail
 cd "$(dirname "$0")"
 here="$(pwd)"
@@ -27,7 +28,8 @@ cp -r test receiver.mjs bench.mjs "$merchant/"
 )
 
 cd "$merchant"
+if [ $# -eq 0 ]; then set -- test/*.test.mjs; fi
 USDT_RECHARGE_VECTORS="${USDT_RECHARGE_VECTORS:-$root/tests/vectors/}" \
 USDT_GATEWAY_BIN="${USDT_GATEWAY_BIN:-$root/target/debug/usdt-gateway}" \
 USDT_TSC="$here/node_modules/typescript/bin/tsc" \
-    node --test test/*.test.mjs
+    node --test "$@"

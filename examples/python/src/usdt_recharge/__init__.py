@@ -446,22 +446,24 @@ class _Fn:
         fty = func.type(store)
         params = fty.params
         self.arity = len(params)
-        self.checks = [(n, c) for n, c in ((n, _int_checker(t)) for n, t in params) if c is not None]
-        self.check_at = [i for i, (n, t) in enumerate(params) if _int_checker(t) is not None]
+        #: (position, name, checker) of every parameter that holds an integer
+        self.checks = [(i, n, c) for i, (n, c) in enumerate((n, _int_checker(t)) for n, t in params)
+                       if c is not None]
         result = fty.result
         self.err_classes: Optional[Tuple[type, ...]] = None
         self.tagged = False
         if isinstance(result, ResultType):
             ok, err = _case_classes(result.ok), _case_classes(result.err)
-            # wasmtime returns a tagged Variant("ok"/"err", payload) when the two cases'
-            # Python classes overlap, else the bare payload (documented in ValType.add_classes).
+            # wasmtime-py lifts a result as a tagged Variant("ok"/"err", payload) when the
+            # Python classes of its two cases (ValType.add_classes) overlap, else as the
+            # bare payload; the vector suite exercises both kinds of answer.
             self.tagged = bool(ok & err)
             self.err_classes = tuple(err)
 
     def call(self, store: Any, args: Sequence[Any]) -> Any:
         if len(args) != self.arity:
             raise TypeError(f"{self.name} takes {self.arity} arguments, got {len(args)}")
-        for (n, check), i in zip(self.checks, self.check_at):
+        for i, n, check in self.checks:
             check(n, args[i])
         return self.func(store, *args)
 
