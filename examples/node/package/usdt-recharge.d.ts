@@ -18,8 +18,6 @@ export const MAX_U64: bigint;
 export const MAX_ORDER_AMOUNT: bigint;
 /** The largest scaled amount the protocol stores, parses or sends in a callback (2^63-1). */
 export const MAX_STORED_AMOUNT: bigint;
-/** The protocol's callback timestamp window, in seconds. */
-export const PROTOCOL_WINDOW: number;
 
 /** One precise reason the component refused an input. */
 export interface Rejection {
@@ -41,12 +39,18 @@ export class RechargeError extends Error {
   get rejection(): Rejection;
 }
 
-/** An order request was refused; `rejections` lists every reason, in field order. */
-export class OrderRejected extends RechargeError {
+/** A body was refused; `rejections` lists every reason, in field order. */
+export class Rejections extends RechargeError {
   constructor(rejections: Rejection[]);
   readonly rejections: Rejection[];
   get codes(): string[];
 }
+
+/** An order request was refused. */
+export class OrderRejected extends Rejections {}
+
+/** An order query was refused. */
+export class QueryRejected extends Rejections {}
 
 /** An integer argument is outside its WIT type's or the protocol's range. */
 export class OutOfRangeError extends RangeError {
@@ -139,10 +143,52 @@ export interface ConfirmationPolicy {
 
 export type DepositState = 'pending' | 'confirming' | 'confirmed';
 
+/** The protocol's fixed numbers, as the component states them. */
+export interface ProtocolFacts {
+  /** Seconds a callback's `t` may differ from the receiver's clock (300). */
+  callbackWindow: number;
+  /** Most retries of a callback after its first attempt (8). */
+  maxRetries: number;
+  /** Scaled units per USDT (10000). */
+  scale: bigint;
+  /** The largest order amount in scaled units (2^53-1). */
+  maxOrderAmount: bigint;
+  /** Most decimals a token may have for the amount conversions (18). */
+  maxTokenDecimals: number;
+}
+
+export interface ChainFacts {
+  chain: Chain;
+  /** The wire name. */
+  name: string;
+  /** USDT's decimals on this chain. */
+  usdtDecimals: number;
+}
+
+/** A parsed order query. */
+export interface OrderQuery {
+  appid: string;
+  orderid: string;
+  sign: string;
+}
+
+/** An order whose sign is checked, and the confirmations its deposit needs. */
+export interface AcceptedOrder {
+  order: OrderRequest;
+  requiredConfirmations: number;
+}
+
+/** One merchant of a GatewayKeyring; `nextSecret` during a secret rotation. */
+export interface Merchant {
+  appid: string;
+  secret: string;
+  nextSecret?: string | null;
+}
+
 export interface VerifyCallbackOptions {
   /** Unix seconds; default `Date.now() / 1000`. */
   now?: U64Arg;
-  /** Seconds; default PROTOCOL_WINDOW. */
+  /** Seconds; default the protocol's, `facts().callbackWindow` (300). */
   window?: SmallArg;
 }
 
@@ -195,6 +241,15 @@ export class Recharge {
   requiredConfirmations(chain: Chain, amount: U64Arg, policy: ConfirmationPolicy): number;
   countConfirmations(head: U64Arg, block: U64Arg): bigint;
   depositState(confirmations: U64Arg, required: SmallArg): DepositState;
+
+  facts(): ProtocolFacts;
+  chains(): ChainFacts[];
+  parseChain(name: string): Chain;
+  validateNotifyUrl(url: string): void;
+  validateTokenDecimals(decimals: SmallArg): void;
+  toChainUnits(amount: U64Arg, decimals: SmallArg): string;
+  parseQuery(body: Body): OrderQuery;
+  gatewayKeyring(merchants: Merchant[] | Record<string, string> | Map<string, string>, policy: ConfirmationPolicy): GatewayKeyring;
 }
 
 /**
@@ -205,6 +260,20 @@ export class MerchantKeyring {
   constructor(merchants: Merchants, recharge?: Recharge);
   /** Throws OrderRejected (field rejections, or UNKNOWN_APPID / SIGN_MISMATCH). */
   checkOrder(body: Body): OrderRequest;
+  readonly size: number;
+  close(): void;
+}
+
+/**
+ * The merchants and the confirmation policy held inside the component (since 2.1.0):
+ * accepting an order and checking a query are one call each.
+ */
+export class GatewayKeyring {
+  constructor(merchants: Merchant[] | Record<string, string> | Map<string, string>, policy: ConfirmationPolicy, recharge?: Recharge);
+  /** Throws OrderRejected (field rejections, or UNKNOWN_APPID / SIGN_MISMATCH). */
+  acceptOrder(body: Body): AcceptedOrder;
+  /** Throws QueryRejected (field rejections, UNKNOWN_APPID, INVALID_SIGN / SIGN_MISMATCH). */
+  checkQuery(body: Body): OrderQuery;
   readonly size: number;
   close(): void;
 }
@@ -237,3 +306,13 @@ export function validatePolicy(policy: ConfirmationPolicy): void;
 export function requiredConfirmations(chain: Chain, amount: U64Arg, policy: ConfirmationPolicy): number;
 export function countConfirmations(head: U64Arg, block: U64Arg): bigint;
 export function depositState(confirmations: U64Arg, required: SmallArg): DepositState;
+/** The protocol's fixed numbers: `facts().callbackWindow` is 300. */
+export function facts(): ProtocolFacts;
+export function chains(): ChainFacts[];
+export function parseChain(name: string): Chain;
+export function validateNotifyUrl(url: string): void;
+export function validateTokenDecimals(decimals: SmallArg): void;
+export function toChainUnits(amount: U64Arg, decimals: SmallArg): string;
+export function parseQuery(body: Body): OrderQuery;
+/** A GatewayKeyring in the shared instance. */
+export function gatewayKeyring(merchants: Merchant[] | Record<string, string> | Map<string, string>, policy: ConfirmationPolicy): GatewayKeyring;

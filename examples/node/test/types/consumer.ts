@@ -10,7 +10,7 @@ const fields: ur.OrderFields = {
 const sign: string = ur.signOrder(fields, SECRET);
 const body: string = ur.buildCallbackBody({ orderid: fields.orderid, localusermark: 'uid123', amount: 10n, t: 1 }, SECRET);
 try {
-  const cb: ur.Callback = ur.verifyCallback(body, SECRET, { now: 1, window: ur.PROTOCOL_WINDOW });
+  const cb: ur.Callback = ur.verifyCallback(body, SECRET, { now: 1, window: ur.facts().callbackWindow });
   const amount: bigint = cb.amount;
   void amount;
 } catch (e) {
@@ -28,4 +28,11 @@ const scaled: bigint = rc.parseAmount('100.5');
 const r = rc.guarded((ex: Root) => ex.amounts.formatUsdt(1n));
 if (r.ok) { const text: string = r.value; void text; }
 const fresh: Root = instantiate(() => { throw new Error('not run'); }, {});
-void [chain, state, evm, scaled, fresh, ur.MAX_STORED_AMOUNT as bigint];
+const gk = ur.gatewayKeyring([{ appid: 'demo_app', secret: SECRET, nextSecret: 'next' }],
+  { base: { defaultRequired: 12, largeAmount: 100_000_000n, largeRequired: 20 } });
+const accepted: ur.AcceptedOrder = gk.acceptOrder(body);
+const needed: number = accepted.requiredConfirmations;
+const query: ur.OrderQuery = ur.parseQuery('{}');
+const units: string = ur.toChainUnits(1_005_000n, 6);
+const decimals: number = ur.chains()[0].usdtDecimals;
+void [chain, state, evm, scaled, fresh, ur.MAX_STORED_AMOUNT as bigint, needed, query, units, decimals];
