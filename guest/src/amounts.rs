@@ -93,6 +93,33 @@ pub fn from_chain_units(value: &str, decimals: u8) -> Result<ChainAmount, Reject
     })
 }
 
+/// Scaled units to a token's base units (`amount × 10^(decimals-4)`), exact: the
+/// reverse of [`from_chain_units`]. With fewer than 4 decimals, `amount` must be a whole
+/// number of base units. The result (below 2^64 × 10^14) fits a `u128`.
+pub fn to_chain_units(amount: u64, decimals: u8) -> Result<u128, Rejection> {
+    if decimals > MAX_TOKEN_DECIMALS {
+        return Err(invalid(format!(
+            "token decimals must be at most {MAX_TOKEN_DECIMALS}"
+        )));
+    }
+    let amount = u128::from(amount);
+    if usize::from(decimals) >= SCALE_DIGITS {
+        let factor = 10u128.pow(u32::from(decimals) - SCALE_DIGITS as u32);
+        amount
+            .checked_mul(factor)
+            .ok_or_else(|| invalid("value is too large"))
+    } else {
+        let divisor = 10u128.pow(SCALE_DIGITS as u32 - u32::from(decimals));
+        if amount % divisor == 0 {
+            Ok(amount / divisor)
+        } else {
+            Err(invalid(format!(
+                "amount is not a whole number of base units of a token with {decimals} decimals"
+            )))
+        }
+    }
+}
+
 /// A 256-bit unsigned integer from decimal text or `0x` hex.
 fn parse_u256(value: &str) -> Result<U256, Rejection> {
     if let Some(hex) = value.strip_prefix("0x") {
@@ -163,6 +190,20 @@ mod tests {
         assert!(from_chain_units("1", 19).is_err());
     }
 
+    #[test]
+    fn to_chain_units_examples() {
+        assert_eq!(to_chain_units(1_005_000, 6), Ok(100_500_000));
+        assert_eq!(to_chain_units(1, 8), Ok(10_000));
+        assert_eq!(to_chain_units(700, 2), Ok(7));
+        assert_eq!(to_chain_units(5, 4), Ok(5));
+        assert!(to_chain_units(701, 2).is_err());
+        assert!(to_chain_units(1, 19).is_err());
+        assert_eq!(
+            to_chain_units(u64::MAX, 18),
+            Ok(u128::from(u64::MAX) * 10u128.pow(14))
+        );
+    }
+
     proptest! {
         #[test]
         fn format_then_parse_round_trips(amount in 0..=MAX_STORED_AMOUNT) {
@@ -180,6 +221,13 @@ mod tests {
             let divisor = 10u128.pow(u32::from(decimals) - 4);
             prop_assert_eq!(u128::from(got.scaled) * divisor + u128::from(got.dust), u128::from(raw));
             prop_assert!(u128::from(got.dust) < divisor);
+        }
+
+        #[test]
+        fn to_then_from_chain_units_round_trips(amount in 0..=MAX_STORED_AMOUNT, decimals in 4u8..=18) {
+            let units = to_chain_units(amount, decimals).unwrap();
+            let back = from_chain_units(&units.to_string(), decimals).unwrap();
+            prop_assert_eq!(back, ChainAmount { scaled: amount, dust: 0 });
         }
     }
 }

@@ -6,13 +6,15 @@
 
 wit_bindgen::generate!({
     world: "recharge",
-    path: "../wit",
+    path: "../wit/recharge.wit",
 });
 
 use std::collections::HashMap;
 
 use exports::usdt::recharge::types as wit;
-use exports::usdt::recharge::{addresses, amounts, callbacks, confirmations, orders, signing};
+use exports::usdt::recharge::{
+    addresses, amounts, callbacks, confirmations, gateway, orders, protocol, signing,
+};
 
 struct Component;
 
@@ -352,5 +354,101 @@ impl confirmations::Guest for Component {
             S::Confirming => confirmations::DepositState::Confirming,
             S::Confirmed => confirmations::DepositState::Confirmed,
         }
+    }
+}
+
+impl protocol::Guest for Component {
+    fn facts() -> protocol::ProtocolFacts {
+        let f = crate::protocol::FACTS;
+        protocol::ProtocolFacts {
+            callback_window: f.callback_window,
+            max_retries: f.max_retries,
+            scale: f.scale,
+            max_order_amount: f.max_order_amount,
+            max_token_decimals: f.max_token_decimals,
+        }
+    }
+
+    fn chains() -> Vec<protocol::ChainFacts> {
+        crate::Chain::ALL
+            .into_iter()
+            .map(|c| protocol::ChainFacts {
+                chain: chain_out(c),
+                name: c.as_str().to_owned(),
+                usdt_decimals: crate::protocol::usdt_decimals(c),
+            })
+            .collect()
+    }
+
+    fn parse_chain(name: String) -> Result<wit::Chain, wit::Rejection> {
+        err(crate::protocol::parse_chain(&name)).map(chain_out)
+    }
+
+    fn validate_notify_url(url: String) -> Result<(), wit::Rejection> {
+        err(crate::protocol::validate_notify_url(&url))
+    }
+
+    fn validate_token_decimals(decimals: u8) -> Result<(), wit::Rejection> {
+        err(crate::protocol::validate_token_decimals(decimals))
+    }
+
+    fn to_chain_units(amount: u64, decimals: u8) -> Result<String, wit::Rejection> {
+        err(crate::amounts::to_chain_units(amount, decimals)).map(|units| units.to_string())
+    }
+}
+
+fn rejections_out(rs: Vec<crate::Rejection>) -> Vec<wit::Rejection> {
+    rs.into_iter().map(Into::into).collect()
+}
+
+fn query_out(q: crate::gateway::OrderQuery) -> gateway::OrderQuery {
+    gateway::OrderQuery {
+        appid: q.appid,
+        orderid: q.orderid,
+        sign: q.sign,
+    }
+}
+
+impl gateway::GuestKeyring for crate::gateway::Keyring {
+    fn new(merchants: Vec<gateway::Merchant>, policy: confirmations::ConfirmationPolicy) -> Self {
+        crate::gateway::Keyring::new(
+            merchants
+                .into_iter()
+                .map(|m| crate::gateway::Merchant {
+                    appid: m.appid,
+                    secret: m.secret,
+                    next_secret: m.next_secret,
+                })
+                .collect(),
+            policy_in(policy),
+        )
+    }
+
+    fn accept_order(&self, body: String) -> Result<gateway::AcceptedOrder, Vec<wit::Rejection>> {
+        #[cfg(feature = "fault-injection")]
+        crate::faults::inject(&body);
+        match crate::gateway::Keyring::accept_order(self, &body) {
+            Ok(a) => Ok(gateway::AcceptedOrder {
+                order: order_out(Ok(a.order))?,
+                required_confirmations: a.required_confirmations,
+            }),
+            Err(rs) => Err(rejections_out(rs)),
+        }
+    }
+
+    fn check_query(&self, body: String) -> Result<gateway::OrderQuery, Vec<wit::Rejection>> {
+        crate::gateway::Keyring::check_query(self, &body)
+            .map(query_out)
+            .map_err(rejections_out)
+    }
+}
+
+impl gateway::Guest for Component {
+    type Keyring = crate::gateway::Keyring;
+
+    fn parse_query(body: String) -> Result<gateway::OrderQuery, Vec<wit::Rejection>> {
+        crate::gateway::parse_query(&body)
+            .map(query_out)
+            .map_err(rejections_out)
     }
 }

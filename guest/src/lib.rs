@@ -2,7 +2,7 @@
 //!
 //! Pure Rust, no I/O, no clock, no randomness: time and entropy are parameters.
 //! The same modules compile natively (the host's tests and benchmarks use them as a
-//! reference) and to the WebAssembly component `usdt:recharge@2.0.0`, whose thin
+//! reference) and to the WebAssembly component `usdt:recharge@2.1.0`, whose thin
 //! adapter lives in `component.rs`. Every failure is a [`Rejection`] carrying a stable
 //! [`ErrorCode`]; no input makes any function panic.
 //!
@@ -16,7 +16,9 @@ pub mod callbacks;
 pub mod confirmations;
 mod error;
 mod fields;
+pub mod gateway;
 pub mod orders;
+pub mod protocol;
 pub mod signing;
 
 // The generated canonical-ABI glue needs `unsafe` exports; the code written here does not.

@@ -461,14 +461,10 @@ impl Config {
         Ok(())
     }
 
-    /// Checks that need no component: ranges, duplicates, the merchant table.
+    /// Checks that need no component: ranges, duplicates, the merchant table. The
+    /// protocol's own rules (retry limit, token decimals, chain names, `notify_url`) are
+    /// the component's: `gateway::check_protocol` applies them once it is loaded.
     fn check(&self) -> Result<(), ConfigError> {
-        if self.notify.retry_delays.len() > 8 {
-            return Err(ConfigError::key(
-                "notify.retry_delays",
-                "the protocol allows at most 8 retries",
-            ));
-        }
         if self.notify.timeout.is_zero() {
             return Err(ConfigError::key("notify.timeout", "must be above zero"));
         }
@@ -538,20 +534,6 @@ impl Config {
                 check_url(url.expose())
                     .map_err(|p| ConfigError::key(format!("chains.{chain}.rpc_urls[{i}]"), p))?;
             }
-            if c.decimals > 18 {
-                return Err(ConfigError::key(
-                    format!("chains.{chain}.decimals"),
-                    "must be 0..=18",
-                ));
-            }
-        }
-        for chain in self.confirmations.chains.keys() {
-            if !["TRC20", "ERC20", "OMNI"].contains(&chain.as_str()) {
-                return Err(ConfigError::key(
-                    format!("confirmations.chains.{chain}"),
-                    "the chain must be TRC20, ERC20 or OMNI",
-                ));
-            }
         }
         if self.merchants.is_empty() && !self.dev_mode().on {
             return Err(ConfigError::key(
@@ -572,10 +554,6 @@ impl Config {
                     format!("merchants[{i}].appid"),
                     format_args!("`{}` is configured twice", m.appid),
                 ));
-            }
-            if let Some(url) = &m.notify_url {
-                check_url(url)
-                    .map_err(|p| ConfigError::key(format!("merchants[{i}].notify_url"), p))?;
             }
         }
         Ok(())
@@ -705,7 +683,7 @@ impl HttpConfig {
     }
 }
 
-/// A merchant's default callback URL: absolute http(s) with a host.
+/// A node's JSON-RPC URL: absolute http(s) with a host.
 fn check_url(url: &str) -> Result<(), String> {
     let uri: axum::http::Uri = url.parse().map_err(|e| format!("not a URL: {e}"))?;
     match uri.scheme_str() {
@@ -813,18 +791,10 @@ mod tests {
         assert!(err.contains("merchants[1].appid"), "{err}");
         let err = load("[dev]\nenabled = false\n").unwrap_err().to_string();
         assert!(err.contains("`merchants`"), "{err}");
-        let err = load("[[merchants]]\nappid = \"a\"\nsecret = \"s\"\nnotify_url = \"ftp://x\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("merchants[0].notify_url"), "{err}");
         let err = load("database_url = \"mysql://x\"\n")
             .unwrap_err()
             .to_string();
         assert!(err.contains("database_url"), "{err}");
-        let err = load("[notify]\nretry_delays = [\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\"]\n")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("notify.retry_delays"), "{err}");
     }
 
     #[test]

@@ -14,18 +14,15 @@ use tokio::sync::{Notify, watch};
 use usdt_callback_http::{CallbackHttp, TransportConfig};
 
 use crate::api::{self, AppState, Shared};
-use crate::chain::{DevChain, EvmSource, Source, parse_chain};
+use crate::chain::{DevChain, EvmSource, Source};
 use crate::config::{Config, ConfigError, ConfirmationRuleConfig, HttpConfig, Merchant, Secret};
 use crate::delivery::{DeliveryConfig, Dispatcher};
 use crate::merchants::MerchantDirectory;
-use crate::rules::{Chain, ConfirmationPolicy, ConfirmationRule, Rules, RulesLimits};
+use crate::rules::{ConfirmationPolicy, ConfirmationRule, ContractVersion, Rules, RulesLimits};
 use crate::server;
 use crate::store::Store;
 use crate::watcher::{Watcher, WatcherConfig};
 use crate::writer::{OrderWriter, WriterTask};
-
-/// Every chain the protocol knows.
-const CHAINS: [Chain; 3] = [Chain::Trc20, Chain::Erc20, Chain::Omni];
 
 /// The appid of the merchant dev mode creates when none is configured.
 pub const DEV_APPID: &str = "demo";
@@ -33,18 +30,54 @@ pub const DEV_APPID: &str = "demo";
 /// File under `data_dir` keeping the dev merchant's secret across restarts.
 const DEV_SECRET_FILE: &str = "dev-merchant.secret";
 
-/// The component to run: `path` when given, else the one built into this binary.
+/// The component to run: `path` when given, else the one built into this binary. The
+/// gateway needs `usdt:recharge@2.1.0` (its order and query paths are one call each).
 pub fn load_rules(path: Option<&Path>, config: &Config) -> anyhow::Result<Arc<Rules>> {
     let limits = RulesLimits {
         max_memory_bytes: (config.rules.max_memory_mib as usize) << 20,
         call_timeout: config.rules.call_timeout,
         ..RulesLimits::default()
     };
-    match path {
+    let rules = match path {
         Some(path) => Rules::from_file(path, limits),
         None => Rules::builtin(limits),
     }
-    .map_err(|e| anyhow::anyhow!("loading the protocol component: {e:#}"))
+    .map_err(|e| anyhow::anyhow!("loading the protocol component: {e:#}"))?;
+    if rules.version() < ContractVersion::V2_1 {
+        anyhow::bail!(
+            "the protocol component exports {}; the gateway needs {} (its `gateway` interface)",
+            rules.version(),
+            ContractVersion::V2_1
+        );
+    }
+    Ok(rules)
+}
+
+/// The configuration checked by the protocol's own rules, in the component: at most
+/// `max-retries` callback retries, token decimals within the protocol's bound, and each
+/// merchant's default `notify_url` by the rule orders' URLs follow.
+pub fn check_protocol(config: &Config, rules: &Rules) -> anyhow::Result<()> {
+    let facts = rules.facts()?;
+    if config.notify.retry_delays.len() > facts.max_retries as usize {
+        return Err(ConfigError(format!(
+            "`notify.retry_delays`: the protocol allows at most {} retries",
+            facts.max_retries
+        ))
+        .into());
+    }
+    for (chain, c) in &config.chains {
+        rules
+            .validate_token_decimals(c.decimals)?
+            .map_err(|r| ConfigError(format!("`chains.{chain}.decimals`: {}", r.message)))?;
+    }
+    for (i, m) in config.merchants.iter().enumerate() {
+        if let Some(url) = &m.notify_url {
+            rules
+                .validate_notify_url(url)?
+                .map_err(|r| ConfigError(format!("`merchants[{i}].notify_url`: {}", r.message)))?;
+        }
+    }
+    Ok(())
 }
 
 /// The confirmation policy of the configuration, amounts parsed and the whole checked
@@ -63,8 +96,9 @@ pub fn confirmation_policy(config: &Config, rules: &Rules) -> anyhow::Result<Con
     let base = rule("confirmations", &config.confirmations.base())?;
     let mut overrides = Vec::new();
     for (name, c) in &config.confirmations.chains {
-        let chain = parse_chain(name)
-            .ok_or_else(|| ConfigError(format!("`confirmations.chains.{name}`: unknown chain")))?;
+        let chain = rules.parse_chain(name)?.map_err(|r| {
+            ConfigError(format!("`confirmations.chains.{name}`: {}", r.message))
+        })?;
         overrides.push((chain, rule(&format!("confirmations.chains.{name}"), c)?));
     }
     let policy = ConfirmationPolicy { base, overrides };
@@ -159,6 +193,7 @@ impl MerchantReload {
     /// changes. Returns how many merchants are now configured.
     pub fn reload(&self) -> anyhow::Result<usize> {
         let config = Config::load(self.source_file.as_deref())?;
+        check_protocol(&config, self.directory.rules())?;
         let (merchants, _) = merchants(&config)?;
         let count = merchants.len();
         self.directory.replace(merchants);
@@ -175,6 +210,7 @@ impl Gateway {
             (!config.rules.component.as_os_str().is_empty()).then(|| config.rules.component.clone())
         });
         let rules = load_rules(component.as_deref(), config)?;
+        check_protocol(config, &rules)?;
         let policy = confirmation_policy(config, &rules)?;
         let dev_mode = config.dev_mode();
         if dev_mode.on {
@@ -184,7 +220,11 @@ impl Gateway {
             );
         }
         let (merchants, dev_merchant) = merchants(config)?;
-        let merchants = Arc::new(MerchantDirectory::new(Arc::clone(&rules), merchants));
+        let merchants = Arc::new(MerchantDirectory::new(
+            Arc::clone(&rules),
+            policy.clone(),
+            merchants,
+        ));
         let store = Store::open(&config.database())
             .await
             .context("opening the database")?;
@@ -197,7 +237,8 @@ impl Gateway {
         let dispatcher_wake = Arc::new(Notify::new());
         let mut dev_chains = HashMap::new();
         let mut watcher_wakes = HashMap::new();
-        for chain in CHAINS {
+        for facts in rules.chains()? {
+            let chain = facts.chain;
             let (source, config_for) = match config.chains.get(chain.as_str()) {
                 Some(c) => {
                     let source = EvmSource::new(
@@ -214,7 +255,7 @@ impl Gateway {
                     (Source::Evm(source), watch)
                 }
                 None if dev_mode.on => {
-                    let dev = DevChain::new(store.clone(), Arc::clone(&rules), chain);
+                    let dev = DevChain::new(store.clone(), Arc::clone(&rules), chain, facts.usdt_decimals);
                     dev_chains.insert(chain.as_str(), dev.clone());
                     let watch = WatcherConfig {
                         poll_interval: config.dev.poll_interval,
@@ -279,7 +320,6 @@ impl Gateway {
                 directory: merchants,
             }),
             dev_mode: dev_mode.on,
-            policy,
             order_ttl: config.orders.ttl,
             allow_private_targets,
             dev_chains: Arc::new(dev_chains),
@@ -365,4 +405,60 @@ pub async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutting down: draining in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::providers::Env;
+
+    use super::*;
+
+    fn check(toml: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(&path, toml).unwrap();
+        let config =
+            Config::load_with_env(Some(&path), Env::prefixed("USDT_GATEWAY_TEST_UNUSED_")).unwrap();
+        let rules = Rules::builtin(RulesLimits::default()).unwrap();
+        match check_protocol(&config, &rules) {
+            Ok(()) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    const MERCHANT: &str = "[[merchants]]\nappid = \"a\"\nsecret = \"0123456789abcdef0123456789abcdef\"\n";
+
+    #[test]
+    fn the_protocols_rules_judge_the_configuration() {
+        assert_eq!(check(MERCHANT), "");
+        let err = check(&format!("{MERCHANT}notify_url = \"ftp://x\"\n"));
+        assert!(err.contains("merchants[0].notify_url"), "{err}");
+        // The component's rule, not a URL parser's: credentials are refused too.
+        let err = check(&format!("{MERCHANT}notify_url = \"https://u:p@shop.example/n\"\n"));
+        assert!(err.contains("merchants[0].notify_url"), "{err}");
+        let nine = "[notify]\nretry_delays = [\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\"]\n";
+        let err = check(&format!("{nine}{MERCHANT}"));
+        assert!(err.contains("notify.retry_delays") && err.contains('8'), "{err}");
+        let eight = nine.replacen("\"1s\",", "", 1);
+        assert_eq!(check(&format!("{eight}{MERCHANT}")), "");
+        let chain = "[chains.ERC20]\nrpc_urls = [\"http://127.0.0.1:8545\"]\ntoken_contract = \"0xdAC17F958D2ee523a2206206994597C13D831ec7\"\ndecimals = 19\n";
+        let err = check(&format!("{chain}{MERCHANT}"));
+        assert!(err.contains("chains.ERC20.decimals"), "{err}");
+    }
+
+    #[test]
+    fn a_2_0_component_is_refused_by_the_gateway() {
+        // The gateway's order and query paths need the 2.1.0 `gateway` interface.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("usdt_recharge_2.0.0.wasm");
+        std::fs::write(
+            &path,
+            include_bytes!("../../runtime/tests/fixtures/usdt_recharge_2.0.0.wasm"),
+        )
+        .unwrap();
+        let config =
+            Config::load_with_env(None, Env::prefixed("USDT_GATEWAY_TEST_UNUSED_")).unwrap();
+        let err = load_rules(Some(&path), &config).unwrap_err().to_string();
+        assert!(err.contains("usdt:recharge@2.1.0"), "{err}");
+    }
 }

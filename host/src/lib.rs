@@ -1,7 +1,8 @@
 //! `usdt-gateway`: the host that runs the USDT Recharge API V2 on the protocol
-//! component `usdt:recharge@2.0.0`.
+//! component `usdt:recharge@2.1.0`.
 //!
-//! - [`rules`]: the component, sandboxed (compiled once, pooled, capped, interruptible).
+//! - [`rules`]: the component, sandboxed (compiled once, pooled, capped, interruptible):
+//!   the crate `usdt-recharge-runtime`, re-exported.
 //! - [`config`]: defaults → file → environment, validated.
 //! - [`store`]: SQLite (embedded) or PostgreSQL; orders and address bindings.
 //! - [`writer`]: group commit of new orders.
@@ -20,9 +21,10 @@ pub mod config;
 pub mod delivery;
 pub mod gateway;
 pub mod merchants;
-pub mod rules;
 pub mod server;
 pub mod store;
 pub mod telemetry;
 pub mod watcher;
 pub mod writer;
+
+pub use usdt_recharge_runtime as rules;

@@ -199,9 +199,10 @@ struct VerifyArgs {
     /// The time to check `t` against (Unix seconds); default now.
     #[arg(long)]
     now: Option<u64>,
-    /// The replay window in seconds.
-    #[arg(long, default_value_t = 300)]
-    window: u32,
+    /// The replay window in seconds; default the protocol's (the component's
+    /// `callback-window`, 300).
+    #[arg(long)]
+    window: Option<u32>,
     #[command(flatten)]
     secret: SecretArgs,
 }
@@ -386,11 +387,15 @@ fn verify_callback(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             .map_or(0, |d| d.as_secs())
     });
     let rules = Rules::builtin(Default::default())?;
+    let window = match args.window {
+        Some(window) => window,
+        None => rules.facts()?.callback_window,
+    };
     match rules.verify_callback(
         body.trim_end_matches(['\n', '\r']),
         &args.secret.resolve()?,
         now,
-        args.window,
+        window,
     )? {
         Ok(callback) => {
             let CallbackFields {
@@ -498,6 +503,7 @@ fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let component =
         (!config.rules.component.as_os_str().is_empty()).then(|| config.rules.component.clone());
     let rules = gateway::load_rules(component.as_deref(), &config)?;
+    gateway::check_protocol(&config, &rules)?;
     let policy = gateway::confirmation_policy(&config, &rules)?;
     let merchants = config.resolve_merchants()?;
     println!("configuration OK");

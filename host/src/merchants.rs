@@ -11,28 +11,35 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::config::Merchant;
-use crate::rules::{ErrorCode, OrderRequest, Rejection, Rules, RulesFault};
+use crate::rules::{AcceptedOrder, ConfirmationPolicy, OrderQuery, Rejection, Rules, RulesFault};
 
 /// Merchants by appid, as one immutable snapshot.
 pub type MerchantTable = HashMap<String, Merchant>;
 
 /// The current merchants, shared by the API and the dispatcher, and the component's
-/// keyring kept in step with them.
+/// keyring (merchants and confirmation policy) kept in step with them.
 #[derive(Debug)]
 pub struct MerchantDirectory {
     current: RwLock<Arc<MerchantTable>>,
     rules: Arc<Rules>,
+    policy: ConfirmationPolicy,
 }
 
 impl MerchantDirectory {
-    /// A directory of `merchants`, loaded into `rules`' keyring.
-    pub fn new(rules: Arc<Rules>, merchants: Vec<Merchant>) -> Self {
+    /// A directory of `merchants`, loaded with `policy` into `rules`' keyring.
+    pub fn new(rules: Arc<Rules>, policy: ConfirmationPolicy, merchants: Vec<Merchant>) -> Self {
         let directory = Self {
             current: RwLock::new(Arc::new(MerchantTable::new())),
             rules,
+            policy,
         };
         directory.replace(merchants);
         directory
+    }
+
+    /// The rules whose keyring this directory feeds.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
     }
 
     /// The merchants now: a snapshot that a reload does not change.
@@ -51,11 +58,16 @@ impl MerchantDirectory {
     /// Replace every merchant at once (keyring first, so no order is judged against a
     /// table the keyring does not have yet).
     pub fn replace(&self, merchants: Vec<Merchant>) {
-        self.rules.set_merchants(
+        self.rules.set_keyring(
             merchants
                 .iter()
-                .map(|m| (m.appid.clone(), m.secret.expose().to_owned()))
+                .map(|m| crate::rules::Merchant {
+                    appid: m.appid.clone(),
+                    secret: m.secret.expose().to_owned(),
+                    next_secret: m.next_secret.as_ref().map(|s| s.expose().to_owned()),
+                })
                 .collect(),
+            self.policy.clone(),
         );
         let table: MerchantTable = merchants
             .into_iter()
@@ -67,57 +79,21 @@ impl MerchantDirectory {
         }
     }
 
-    /// Check an order body: the component's keyring (current secrets) in one call; an
-    /// order refused only for its sign is checked once more against its merchant's
-    /// `next_secret`, by the component as well.
-    pub fn check_order(
+    /// Accept an order body in one component call: parse, find the merchant, check the
+    /// sign (current secret, then `next_secret`), and the confirmations it needs.
+    pub fn accept_order(
         &self,
         body: &str,
-    ) -> Result<Result<OrderRequest, Vec<Rejection>>, RulesFault> {
-        let rejections = match self.rules.check_order(body)? {
-            Ok(order) => return Ok(Ok(order)),
-            Err(rejections) => rejections,
-        };
-        let only_sign =
-            matches!(rejections.as_slice(), [r] if matches!(r.code, ErrorCode::SignMismatch));
-        // A bad sign costs one more component call only while some merchant rotates.
-        let rotating = self.snapshot().values().any(|m| m.next_secret.is_some());
-        if !only_sign || !rotating {
-            return Ok(Err(rejections));
-        }
-        let Ok(order) = self.rules.parse_order(body)? else {
-            return Ok(Err(rejections));
-        };
-        let Some(next) = self.get(&order.fields.appid).and_then(|m| m.next_secret) else {
-            return Ok(Err(rejections));
-        };
-        Ok(match self.rules.verify_order(&order, next.expose())? {
-            Ok(()) => Ok(order),
-            Err(_) => Err(rejections),
-        })
+    ) -> Result<Result<AcceptedOrder, Vec<Rejection>>, RulesFault> {
+        self.rules.accept_order(body)
     }
 
-    /// Check a query's sign against the merchant's current secret, then its
-    /// `next_secret`. `None`: no such merchant.
-    pub fn verify_query_sign(
+    /// Check an order query in one component call: parse, find the merchant, check the
+    /// sign (current secret, then `next_secret`).
+    pub fn check_query(
         &self,
-        appid: &str,
-        orderid: &str,
-        sign: &str,
-    ) -> Result<Option<Result<(), Rejection>>, RulesFault> {
-        let table = self.snapshot();
-        let Some(merchant) = table.get(appid) else {
-            return Ok(None);
-        };
-        let first = self
-            .rules
-            .verify_query_sign(appid, orderid, merchant.secret.expose(), sign)?;
-        let Some(next) = merchant.next_secret.as_ref().filter(|_| first.is_err()) else {
-            return Ok(Some(first));
-        };
-        let second = self
-            .rules
-            .verify_query_sign(appid, orderid, next.expose(), sign)?;
-        Ok(Some(if second.is_ok() { second } else { first }))
+        body: &str,
+    ) -> Result<Result<OrderQuery, Vec<Rejection>>, RulesFault> {
+        self.rules.check_query(body)
     }
 }

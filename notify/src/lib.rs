@@ -35,7 +35,7 @@ pub use resolver::{
 };
 pub use retry_after::parse_retry_after;
 pub use target::{
-    FORBIDDEN_HOST_SUFFIXES, ForbiddenRange, MAX_URL_LEN, TargetError, TargetErrorKind,
+    FORBIDDEN_HOST_SUFFIXES, ForbiddenRange, TargetError, TargetErrorKind,
     check_target_url, forbidden_host, forbidden_range, is_forbidden_ip,
 };
 

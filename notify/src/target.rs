@@ -1,14 +1,17 @@
 //! The network policy for callback targets: which URLs, host names and addresses the
 //! gateway may contact (SSRF guard).
+//!
+//! The form of a `notify_url` (at most 1024 characters, http(s), no credentials, …) is
+//! the protocol's rule and the component's to judge (`validate-notify-url`, and
+//! `parse-order` for an order's URL); the gateway checks every URL there before it
+//! reaches this crate. What is left here is about the network: the schemes this
+//! transport speaks, the port, and which hosts and addresses may be contacted.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{Ipv4Net, Ipv6Net};
 use reqwest::Url;
-
-/// Longest `notify_url` accepted, in bytes.
-pub const MAX_URL_LEN: usize = 1024;
 
 /// Why an address may not be contacted: the forbidden range it falls in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -248,12 +251,8 @@ pub fn forbidden_host(host: &str) -> Option<String> {
 pub enum TargetErrorKind {
     /// Not a parseable absolute URL.
     InvalidUrl,
-    /// Longer than [`MAX_URL_LEN`].
-    TooLong,
-    /// Scheme other than `http` or `https`.
+    /// Scheme other than `http` or `https` (this transport speaks nothing else).
     Scheme,
-    /// User name or password in the URL.
-    Credentials,
     /// Port 0.
     Port,
     /// An IP literal in a forbidden range.
@@ -294,23 +293,14 @@ impl TargetError {
     }
 }
 
-/// The host's network policy for a `notify_url`, checked when an order is accepted and
-/// again before every attempt: `http`/`https` only, at most [`MAX_URL_LEN`] bytes, no
-/// credentials, no port 0, and — unless `allow_private_targets` — no IP literal in a
-/// [forbidden range](forbidden_range) and no [forbidden host name](forbidden_host).
+/// The host's network policy for a `notify_url` (whose form the component has already
+/// judged), checked when an order is accepted and again before every attempt:
+/// `http`/`https` only, no port 0, and — unless `allow_private_targets` — no IP literal
+/// in a [forbidden range](forbidden_range) and no [forbidden host name](forbidden_host).
 ///
 /// Names that resolve to forbidden addresses cannot be caught here (DNS may change); the
 /// transport's resolver refuses them at connection time.
 pub fn check_target_url(url: &str, allow_private_targets: bool) -> Result<(), TargetError> {
-    if url.len() > MAX_URL_LEN {
-        return Err(TargetError::new(
-            TargetErrorKind::TooLong,
-            format!(
-                "notify_url is {} bytes, the limit is {MAX_URL_LEN}",
-                url.len()
-            ),
-        ));
-    }
     let parsed = Url::parse(url).map_err(|e| {
         TargetError::new(
             TargetErrorKind::InvalidUrl,
@@ -320,18 +310,12 @@ pub fn check_target_url(url: &str, allow_private_targets: bool) -> Result<(), Ta
     check_target(&parsed, allow_private_targets)
 }
 
-/// [`check_target_url`] on a parsed URL (without the length limit, which applies to text).
+/// [`check_target_url`] on a parsed URL.
 pub(crate) fn check_target(url: &Url, allow_private_targets: bool) -> Result<(), TargetError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(TargetError::new(
             TargetErrorKind::Scheme,
             format!("notify_url scheme {:?} is not http or https", url.scheme()),
-        ));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(TargetError::new(
-            TargetErrorKind::Credentials,
-            "notify_url must not contain a user name or password",
         ));
     }
     if url.port() == Some(0) {

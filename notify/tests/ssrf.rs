@@ -361,29 +361,18 @@ fn forbidden_host_names() {
 
 #[test]
 fn check_target_url_refuses_plainly_bad_targets() {
-    let long = format!("https://example.com/{}", "a".repeat(1005));
-    assert_eq!(long.len(), 1025);
+    // The URL's form (length, credentials) is the protocol's rule, judged by the
+    // component before a URL reaches this crate; here only what concerns the network.
     let cases: &[(&str, TargetErrorKind, bool)] = &[
         // (url, kind, refused even with allow_private_targets)
         ("ftp://example.com/notify", TargetErrorKind::Scheme, true),
         ("file:///etc/passwd", TargetErrorKind::Scheme, true),
         ("javascript:alert(1)", TargetErrorKind::Scheme, true),
         ("gopher://127.0.0.1:6379/_", TargetErrorKind::Scheme, true),
-        (
-            "https://user:pw@example.com/",
-            TargetErrorKind::Credentials,
-            true,
-        ),
-        (
-            "https://user@example.com/",
-            TargetErrorKind::Credentials,
-            true,
-        ),
         ("https://example.com:0/", TargetErrorKind::Port, true),
         ("not a url", TargetErrorKind::InvalidUrl, true),
         ("/relative/path", TargetErrorKind::InvalidUrl, true),
         ("http://", TargetErrorKind::InvalidUrl, true),
-        (&long, TargetErrorKind::TooLong, true),
         (
             "http://127.0.0.1/notify",
             TargetErrorKind::ForbiddenAddress,

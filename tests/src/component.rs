@@ -1,15 +1,36 @@
-//! The component, run by the host's sandbox (`usdt_gateway::rules`), as a [`Protocol`].
+//! The component, run by the sandboxed runtime (`usdt-recharge-runtime`), as a
+//! [`Protocol`].
 //! A trap is never an answer: it fails the test.
 
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use usdt_gateway::rules::{
+use usdt_recharge_runtime::{
     AddressInfo, CallbackFields, Chain, ConfirmationPolicy, ConfirmationRule, Date, DepositState,
-    OrderFields, OrderRequest, Rejection, Rules, RulesFault, RulesLimits,
+    Merchant, OrderFields, OrderQuery, OrderRequest, Rejection, Rules, RulesFault, RulesLimits,
 };
 
-use crate::{CallbackFieldsV, OrderFieldsV, PolicyV, Protocol, RuleV, error, verdict};
+use crate::{
+    CallbackFieldsV, MerchantV, OrderFieldsV, PolicyV, Protocol, RuleV, error, ok_or_error,
+    verdict,
+};
+
+fn merchants(list: &[MerchantV]) -> Vec<Merchant> {
+    list.iter()
+        .map(|m| Merchant {
+            appid: m.appid.clone(),
+            secret: m.secret.clone(),
+            next_secret: m.next_secret.clone(),
+        })
+        .collect()
+}
+
+fn query_value(result: Result<OrderQuery, Vec<Rejection>>) -> Value {
+    match result {
+        Ok(q) => json!({ "accept": { "appid": q.appid, "orderid": q.orderid, "sign": q.sign } }),
+        Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
+    }
+}
 
 /// The component implementation.
 pub struct ComponentRules(pub Arc<Rules>);
@@ -245,5 +266,63 @@ impl Protocol for ComponentRules {
             DepositState::Confirming => "confirming",
             DepositState::Confirmed => "confirmed",
         })
+    }
+
+    fn facts(&self) -> Value {
+        let f = ok(self.0.facts());
+        json!({
+            "callback_window": f.callback_window, "max_retries": f.max_retries,
+            "scale": f.scale, "max_order_amount": f.max_order_amount,
+            "max_token_decimals": f.max_token_decimals,
+        })
+    }
+
+    fn chains(&self) -> Value {
+        ok(self.0.chains())
+            .into_iter()
+            .map(|c| json!({ "chain": c.chain.as_str(), "wire": c.name, "usdt_decimals": c.usdt_decimals }))
+            .collect()
+    }
+
+    fn parse_chain(&self, text: &str) -> Value {
+        match ok(self.0.parse_chain(text)) {
+            Ok(c) => json!({ "chain": c.as_str() }),
+            Err(r) => error(code(&r)),
+        }
+    }
+
+    fn validate_notify_url(&self, url: &str) -> Value {
+        ok_or_error(ok(self.0.validate_notify_url(url)).map_err(|r| code(&r)))
+    }
+
+    fn validate_token_decimals(&self, decimals: u8) -> Value {
+        ok_or_error(ok(self.0.validate_token_decimals(decimals)).map_err(|r| code(&r)))
+    }
+
+    fn to_chain_units(&self, scaled: u64, decimals: u8) -> Value {
+        match ok(self.0.to_chain_units(scaled, decimals)) {
+            Ok(units) => json!({ "units": units }),
+            Err(r) => error(code(&r)),
+        }
+    }
+
+    fn parse_query(&self, body: &str) -> Value {
+        query_value(ok(self.0.parse_query(body)))
+    }
+
+    fn check_query(&self, body: &str, list: &[MerchantV], p: &PolicyV) -> Value {
+        self.0.set_keyring(merchants(list), policy(p));
+        query_value(ok(self.0.check_query(body)))
+    }
+
+    fn accept_order(&self, body: &str, list: &[MerchantV], p: &PolicyV) -> Value {
+        self.0.set_keyring(merchants(list), policy(p));
+        match ok(self.0.accept_order(body)) {
+            Ok(a) => json!({
+                "accept": order_value(a.order),
+                "required_confirmations": a.required_confirmations,
+            }),
+            Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! The protocol as a table of outcomes, run by two implementations: the native library
-//! (`usdt-recharge`) and the component through wasmtime (`usdt_gateway::rules`).
+//! (`usdt-recharge`) and the component through wasmtime (`usdt-recharge-runtime`).
 //!
 //! Each method returns the outcome in the shape the vector files use (`tests/vectors/
 //! FORMAT.md`), so one comparison checks both implementations against the vectors.
@@ -72,6 +72,17 @@ pub struct PolicyV {
     pub overrides: Vec<(String, RuleV)>,
 }
 
+/// A merchant of a 2.1.0 keyring in a vector.
+#[derive(Clone, Debug)]
+pub struct MerchantV {
+    /// appid
+    pub appid: String,
+    /// secret
+    pub secret: String,
+    /// next_secret
+    pub next_secret: Option<String>,
+}
+
 /// Every operation of the protocol, answering in the vectors' shape.
 pub trait Protocol {
     /// A short name for messages.
@@ -123,6 +134,34 @@ pub trait Protocol {
     fn count_confirmations(&self, head: u64, block: u64) -> Value;
     /// `"pending"`, `"confirming"` or `"confirmed"`.
     fn deposit_state(&self, confirmations: u64, required: u32) -> Value;
+    /// `{"callback_window","max_retries","scale","max_order_amount","max_token_decimals"}`.
+    fn facts(&self) -> Value;
+    /// `[{"chain","wire","usdt_decimals"}]` in the protocol's order.
+    fn chains(&self) -> Value;
+    /// `{"chain"}` or `{"error"}`.
+    fn parse_chain(&self, text: &str) -> Value;
+    /// `{"ok": true}` or `{"error"}`.
+    fn validate_notify_url(&self, url: &str) -> Value;
+    /// `{"ok": true}` or `{"error"}`.
+    fn validate_token_decimals(&self, decimals: u8) -> Value;
+    /// `{"units"}` (decimal text) or `{"error"}`.
+    fn to_chain_units(&self, scaled: u64, decimals: u8) -> Value;
+    /// `{"accept": {"appid","orderid","sign"}}` or `{"reject": [codes]}`.
+    fn parse_query(&self, body: &str) -> Value;
+    /// A keyring of `merchants` under `policy` checks a query:
+    /// `{"accept": {"appid","orderid","sign"}}` or `{"reject": [codes]}`.
+    fn check_query(&self, body: &str, merchants: &[MerchantV], policy: &PolicyV) -> Value;
+    /// A keyring of `merchants` under `policy` accepts an order:
+    /// `{"accept": {…}, "required_confirmations"}` or `{"reject": [codes]}`.
+    fn accept_order(&self, body: &str, merchants: &[MerchantV], policy: &PolicyV) -> Value;
+}
+
+/// `{"ok": true}` or `{"error": code}`.
+pub fn ok_or_error(result: Result<(), &str>) -> Value {
+    match result {
+        Ok(()) => json!({ "ok": true }),
+        Err(code) => error(code),
+    }
 }
 
 /// `{"error": code}`.

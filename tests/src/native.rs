@@ -4,11 +4,37 @@ use serde_json::{Value, json};
 use usdt_recharge::confirmations::{ConfirmationPolicy, ConfirmationRule, DepositState};
 use usdt_recharge::orders::Date;
 use usdt_recharge::signing::{CallbackFields, OrderFields};
+use usdt_recharge::gateway::{Keyring, Merchant, OrderQuery};
 use usdt_recharge::{
-    Chain, Rejection, addresses, amounts, callbacks, confirmations, orders, signing,
+    Chain, Rejection, addresses, amounts, callbacks, confirmations, gateway, orders, protocol,
+    signing,
 };
 
-use crate::{CallbackFieldsV, OrderFieldsV, PolicyV, Protocol, RuleV, error, verdict};
+use crate::{
+    CallbackFieldsV, MerchantV, OrderFieldsV, PolicyV, Protocol, RuleV, error, ok_or_error,
+    verdict,
+};
+
+fn keyring(merchants: &[MerchantV], p: &PolicyV) -> Keyring {
+    Keyring::new(
+        merchants
+            .iter()
+            .map(|m| Merchant {
+                appid: m.appid.clone(),
+                secret: m.secret.clone(),
+                next_secret: m.next_secret.clone(),
+            })
+            .collect(),
+        policy(p),
+    )
+}
+
+fn query_value(result: Result<OrderQuery, Vec<Rejection>>) -> Value {
+    match result {
+        Ok(q) => json!({ "accept": { "appid": q.appid, "orderid": q.orderid, "sign": q.sign } }),
+        Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
+    }
+}
 
 /// The native implementation.
 pub struct Native;
@@ -227,5 +253,66 @@ impl Protocol for Native {
                 DepositState::Confirmed => "confirmed",
             }
         )
+    }
+
+    fn facts(&self) -> Value {
+        let f = protocol::FACTS;
+        json!({
+            "callback_window": f.callback_window, "max_retries": f.max_retries,
+            "scale": f.scale, "max_order_amount": f.max_order_amount,
+            "max_token_decimals": f.max_token_decimals,
+        })
+    }
+
+    fn chains(&self) -> Value {
+        Chain::ALL
+            .iter()
+            .map(|c| {
+                json!({
+                    "chain": c.as_str(), "wire": c.as_str(),
+                    "usdt_decimals": protocol::usdt_decimals(*c),
+                })
+            })
+            .collect()
+    }
+
+    fn parse_chain(&self, text: &str) -> Value {
+        match protocol::parse_chain(text) {
+            Ok(c) => json!({ "chain": c.as_str() }),
+            Err(r) => error(code(&r)),
+        }
+    }
+
+    fn validate_notify_url(&self, url: &str) -> Value {
+        ok_or_error(protocol::validate_notify_url(url).map_err(|r| code(&r)))
+    }
+
+    fn validate_token_decimals(&self, decimals: u8) -> Value {
+        ok_or_error(protocol::validate_token_decimals(decimals).map_err(|r| code(&r)))
+    }
+
+    fn to_chain_units(&self, scaled: u64, decimals: u8) -> Value {
+        match amounts::to_chain_units(scaled, decimals) {
+            Ok(units) => json!({ "units": units.to_string() }),
+            Err(r) => error(code(&r)),
+        }
+    }
+
+    fn parse_query(&self, body: &str) -> Value {
+        query_value(gateway::parse_query(body))
+    }
+
+    fn check_query(&self, body: &str, merchants: &[MerchantV], p: &PolicyV) -> Value {
+        query_value(keyring(merchants, p).check_query(body))
+    }
+
+    fn accept_order(&self, body: &str, merchants: &[MerchantV], p: &PolicyV) -> Value {
+        match keyring(merchants, p).accept_order(body) {
+            Ok(a) => json!({
+                "accept": order_value(a.order),
+                "required_confirmations": a.required_confirmations,
+            }),
+            Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
+        }
     }
 }

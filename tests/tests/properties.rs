@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;
 use serde_json::json;
-use usdt_gateway::rules::{Rules, RulesLimits};
+use usdt_recharge_runtime::{Rules, RulesLimits};
 use usdt_recharge::{amounts, orders, signing};
 
 fn component() -> &'static Arc<Rules> {

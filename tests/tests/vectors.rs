@@ -6,7 +6,9 @@
 use serde_json::{Value, json};
 use usdt_conformance::component::ComponentRules;
 use usdt_conformance::native::Native;
-use usdt_conformance::{CallbackFieldsV, OrderFieldsV, PolicyV, Protocol, RuleV, vectors};
+use usdt_conformance::{
+    CallbackFieldsV, MerchantV, OrderFieldsV, PolicyV, Protocol, RuleV, vectors,
+};
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key]
@@ -310,6 +312,82 @@ fn confirmations() {
         });
     }
     run.finish("confirmations.json");
+}
+
+fn decimals(v: &Value) -> u8 {
+    u8::try_from(u(v, "decimals")).expect("decimals fit u8")
+}
+
+#[test]
+fn protocol() {
+    let file = vectors("protocol");
+    let mut run = Run::new();
+    let facts = json!({ "name": "facts" });
+    run.expect(&facts, file["facts"].clone(), |p| p.facts());
+    let chains: Vec<Value> = cases(&file, "chains")
+        .iter()
+        .map(|c| json!({ "chain": c["chain"], "wire": c["wire"], "usdt_decimals": c["usdt_decimals"] }))
+        .collect();
+    run.expect(&json!({ "name": "chains" }), json!(chains), |p| p.chains());
+    for c in cases(&file, "parse_chain") {
+        run.expect(c, outcome(c, &["chain"]), |p| p.parse_chain(s(c, "text")));
+    }
+    for c in cases(&file, "notify_url") {
+        run.expect(c, outcome(c, &["ok"]), |p| p.validate_notify_url(s(c, "url")));
+    }
+    for c in cases(&file, "token_decimals") {
+        run.expect(c, outcome(c, &["ok"]), |p| {
+            p.validate_token_decimals(decimals(c))
+        });
+    }
+    for c in cases(&file, "to_chain_units") {
+        run.expect(c, outcome(c, &["units"]), |p| {
+            p.to_chain_units(u(c, "scaled"), decimals(c))
+        });
+    }
+    run.finish("protocol.json");
+}
+
+#[test]
+fn gateway() {
+    let file = vectors("gateway");
+    let keyring = &file["keyring"];
+    let merchants: Vec<MerchantV> = keyring["merchants"]
+        .as_array()
+        .expect("merchants")
+        .iter()
+        .map(|m| MerchantV {
+            appid: s(m, "appid").into(),
+            secret: s(m, "secret").into(),
+            next_secret: m["next_secret"].as_str().map(str::to_owned),
+        })
+        .collect();
+    let pol = policy(&keyring["policy"]);
+    let verdict = |c: &Value, extra: &[&str]| match c.get("reject") {
+        Some(codes) => json!({ "reject": codes }),
+        None => {
+            let mut want = json!({ "accept": c["accept"] });
+            for key in extra {
+                want[*key] = c[*key].clone();
+            }
+            want
+        }
+    };
+    let mut run = Run::new();
+    for c in cases(&file, "parse_query") {
+        run.expect(c, verdict(c, &[]), |p| p.parse_query(s(c, "body")));
+    }
+    for c in cases(&file, "check_query") {
+        run.expect(c, verdict(c, &[]), |p| {
+            p.check_query(s(c, "body"), &merchants, &pol)
+        });
+    }
+    for c in cases(&file, "accept_order") {
+        run.expect(c, verdict(c, &["required_confirmations"]), |p| {
+            p.accept_order(s(c, "body"), &merchants, &pol)
+        });
+    }
+    run.finish("gateway.json");
 }
 
 #[test]

@@ -28,8 +28,10 @@ fn the_component_has_no_imports_and_instantiates_with_an_empty_linker() {
         "callbacks",
         "addresses",
         "confirmations",
+        "protocol",
+        "gateway",
     ] {
-        let name = format!("usdt:recharge/{interface}@2.0.0");
+        let name = format!("usdt:recharge/{interface}@2.1.0");
         assert!(
             exports.contains(&name),
             "missing export {name} in {exports:?}"

@@ -1492,6 +1492,235 @@ def build_confirmations() -> dict:
     return {"required": required, "policy": policy, "count": count, "state": state}
 
 
+
+# ---------------------------------------------------------------------------
+# usdt:recharge@2.1.0: the protocol's facts and small rules, and the gateway's paths
+# ---------------------------------------------------------------------------
+
+# docs/protocol.md: the callback window (§6: |now - t| <= 300 s), at most 8 retries after
+# the first attempt (§7), 1 USDT = 10000 units and orders up to 2^53-1 (§3), token
+# decimals 0..=18 for the conversions (§3), USDT decimals per chain (§4: 6, 6, 8).
+FACTS = {"callback_window": 300, "max_retries": 8, "scale": 10000, "max_order_amount": JS_MAX,
+         "max_token_decimals": 18}
+USDT_DECIMALS = {"TRC20": 6, "ERC20": 6, "OMNI": 8}
+
+
+def to_chain_units(scaled: int, decimals: int):
+    """Scaled units -> token base units (decimal text), exact; None when not representable."""
+    if not 0 <= decimals <= 18:
+        return None
+    if decimals >= 4:
+        return str(scaled * 10 ** (decimals - 4))
+    q, r = divmod(scaled, 10 ** (4 - decimals))
+    return str(q) if r == 0 else None
+
+
+def build_protocol() -> dict:
+    chains = [{"name": f"{c} facts", "chain": c, "wire": c, "usdt_decimals": USDT_DECIMALS[c]} for c in CHAINS]
+
+    parse_chain = []
+    for c in CHAINS:
+        parse_chain.append({"name": f"wire name {c}", "text": c, "chain": c})
+    for name, text in [("lowercase", "trc20"), ("mixed case", "Erc20"), ("hyphenated", "TRC-20"), ("empty", ""),
+                       ("leading space", " OMNI"), ("trailing newline", "OMNI\n"), ("other token standard", "BEP20"),
+                       ("fullwidth letters", "ＴＲＣ20")]:
+        assert text not in CHAINS
+        parse_chain.append({"name": name, "text": text, "error": "UNSUPPORTED_CHAIN"})
+
+    urls = []
+
+    def url(name, u):
+        ok = ok_notify_url(u)
+        urls.append({"name": name, "url": u, "ok": True} if ok else {"name": name, "url": u, "error": "INVALID_NOTIFY_URL"})
+
+    url("https with path", "https://merchant.example.com/usdt/notify")
+    url("http with port, query, fragment", "http://127.0.0.1:8080/cb?x=1&y=2#f")
+    url("authority only", "https://cb.example.com")
+    url("'@' in the path", "https://cb.example.com/u@x")
+    url("exactly 1024 characters", "https://cb.example.com/" + "a" * (1024 - 23))
+    url("1025 characters", "https://cb.example.com/" + "a" * (1025 - 23))
+    url("empty", "")
+    url("ftp scheme", "ftp://cb.example.com/")
+    url("uppercase scheme", "HTTPS://cb.example.com/")
+    url("no authority", "https:///path")
+    url("scheme only", "https://")
+    url("credentials", "https://user:pw@cb.example.com/")
+    url("user name only", "https://user@cb.example.com/")
+    url("space in the path", "https://cb.example.com/a b")
+    url("non-ASCII host", "https://商户.example/")
+    url("tab", "https://cb.example.com/\t")
+    url("relative", "/usdt/notify")
+    assert sum("ok" in u for u in urls) == 5
+
+    decimals = []
+    for d in (0, 2, 6, 8, 18, 19, 255):
+        ok = d <= FACTS["max_token_decimals"]
+        decimals.append({"name": f"{d} decimals", "decimals": d, "ok": True} if ok else
+                        {"name": f"{d} decimals", "decimals": d, "error": "INVALID_FIELD"})
+
+    units = []
+
+    def u(name, scaled, d):
+        got = to_chain_units(scaled, d)
+        units.append({"name": name, "scaled": scaled, "decimals": d, "units": got} if got is not None else
+                     {"name": name, "scaled": scaled, "decimals": d, "error": "INVALID_AMOUNT"})
+        if got is not None and d >= 4 and scaled <= I64_MAX:  # the reverse gives it back, no dust
+            assert from_chain_units(got, d) == (scaled, 0), name
+
+    u("100 USDT on TRC20 (6 decimals)", 1000000, 6)
+    u("100.5 USDT on ERC20", 1005000, 6)
+    u("0.0001 USDT on OMNI (8 decimals)", 1, 8)
+    u("zero", 0, 6)
+    u("4 decimals: identity", 123456789, 4)
+    u("18 decimals", 1, 18)
+    u("2^63-1 at 18 decimals (beyond 2^64)", I64_MAX, 18)
+    u("2^64-1 at 18 decimals", U64_MAX, 18)
+    u("2 decimals, whole cents", 700, 2)
+    u("2 decimals, a fraction of a cent", 701, 2)
+    u("0 decimals, whole tokens", 30000, 0)
+    u("0 decimals, a fraction", 15000, 0)
+    u("19 decimals", 1, 19)
+    return {"facts": FACTS, "chains": chains, "parse_chain": parse_chain, "notify_url": urls,
+            "token_decimals": decimals, "to_chain_units": units}
+
+
+QUERY_KNOWN = ("appid", "orderid", "sign")
+
+
+def parse_query(body: str):
+    """-> ("accept", dict) or ("reject", [codes]): appid, orderid, sign must be JSON strings."""
+    obj = load_object(body, QUERY_KNOWN)
+    if obj is None:
+        return ("reject", ["INVALID_JSON"])
+    codes, got = [], {}
+    for k in QUERY_KNOWN:
+        v = obj.get(k)
+        if v is None:
+            codes.append("MISSING_FIELD")
+        elif not isinstance(v, str):
+            codes.append("INVALID_FIELD")
+        else:
+            got[k] = v
+    return ("reject", codes) if codes else ("accept", got)
+
+
+def check_sign(expected: str, sign: str, secrets: list[str], plain_of) -> str | None:
+    """The query/order sign rule with a rotation: None when it passes, else the code."""
+    if not re.fullmatch(r"[0-9a-f]{32}", sign):
+        return "INVALID_SIGN"
+    return None if any(md5hex(plain_of(s)) == sign for s in secrets) else "SIGN_MISMATCH"
+
+
+def build_gateway(pool: dict) -> dict:
+    merchants = [
+        {"appid": "demo_app", "secret": "s3cr3t-demo", "next_secret": None},
+        {"appid": "rotating", "secret": "old-secret", "next_secret": "new-secret"},
+        {"appid": "cn_merchant", "secret": "商户密钥🔑", "next_secret": None},
+    ]
+    secrets_of = {m["appid"]: [m["secret"]] + ([m["next_secret"]] if m["next_secret"] else []) for m in merchants}
+    policy = {"base": rule(1, 100000000, 3), "overrides": [["ERC20", rule(2, 100000000, 12)], ["OMNI", rule(3, 50000000, 6)]]}
+
+    parse = []
+
+    def pq(name, body, expect):
+        kind, got = parse_query(body)
+        if isinstance(expect, list):
+            assert kind == "reject" and got == expect, (name, got)
+            parse.append({"name": name, "body": body, "reject": expect})
+        else:
+            assert kind == "accept", (name, got)
+            parse.append({"name": name, "body": body, "accept": got})
+
+    S = md5hex(query_plain("demo_app", "demo-20250905-k3x9q0", "s3cr3t-demo"))
+    pq("well-formed query", json.dumps({"appid": "demo_app", "orderid": "demo-20250905-k3x9q0", "sign": S}), "OK")
+    pq("unknown fields ignored", json.dumps({"sign": S, "x": [1], "orderid": "o", "appid": "a"}), "OK")
+    pq("sign not judged by parse (uppercase)", json.dumps({"appid": "a", "orderid": "o", "sign": S.upper()}), "OK")
+    pq("any strings: empty appid", json.dumps({"appid": "", "orderid": "o", "sign": S}), "OK")
+    pq("escaped characters", '{"appid": "a\\u0062", "orderid": "o\\/1", "sign": "%s"}' % S, "OK")
+    pq("not an object", "[]", ["INVALID_JSON"])
+    pq("not JSON", "appid=a&orderid=o", ["INVALID_JSON"])
+    pq("empty body", "", ["INVALID_JSON"])
+    pq("repeated appid", '{"appid": "a", "appid": "b", "orderid": "o", "sign": "%s"}' % S, ["INVALID_JSON"])
+    pq("every field missing", "{}", ["MISSING_FIELD", "MISSING_FIELD", "MISSING_FIELD"])
+    pq("appid null", json.dumps({"appid": None, "orderid": "o", "sign": S}), ["MISSING_FIELD"])
+    pq("orderid a number", '{"appid": "a", "orderid": 123, "sign": "%s"}' % S, ["INVALID_FIELD"])
+    pq("sign an array, appid missing", json.dumps({"orderid": "o", "sign": [S]}), ["MISSING_FIELD", "INVALID_FIELD"])
+    pq("appid true", json.dumps({"appid": True, "orderid": "o", "sign": S}), ["INVALID_FIELD"])
+
+    check = []
+
+    def cq(name, appid, orderid, sign_secret=None, sign=None, body=None):
+        if sign is None and sign_secret is not None:
+            sign = md5hex(query_plain(appid, orderid, sign_secret))
+        body = body or json.dumps({"appid": appid, "orderid": orderid, "sign": sign}, ensure_ascii=False)
+        kind, got = parse_query(body)
+        if kind == "reject":
+            check.append({"name": name, "body": body, "reject": got})
+            return
+        if got["appid"] not in secrets_of:
+            check.append({"name": name, "body": body, "reject": ["UNKNOWN_APPID"]})
+            return
+        code = check_sign(None, got["sign"], secrets_of[got["appid"]],
+                          lambda s: query_plain(got["appid"], got["orderid"], s))
+        check.append({"name": name, "body": body, "reject": [code]} if code else {"name": name, "body": body, "accept": got})
+
+    cq("current secret", "demo_app", "demo-20250905-k3x9q0", "s3cr3t-demo")
+    cq("rotating merchant, current secret", "rotating", "r-1", "old-secret")
+    cq("rotating merchant, next secret", "rotating", "r-1", "new-secret")
+    cq("rotating merchant, neither secret", "rotating", "r-1", "other-secret")
+    cq("Chinese secret", "cn_merchant", "订单-1", "商户密钥🔑")
+    cq("another merchant's secret", "demo_app", "o", "old-secret")
+    cq("unknown appid", "nobody", "o", "s3cr3t-demo")
+    cq("unknown appid before a malformed sign", "nobody", "o", sign="NOT-HEX")
+    cq("uppercase sign", "demo_app", "o", sign=md5hex(query_plain("demo_app", "o", "s3cr3t-demo")).upper())
+    cq("31-digit sign", "demo_app", "o", sign="0" * 31)
+    cq("parse errors first", "demo_app", "o", sign="", body='{"appid": "demo_app", "sign": 1}')
+    assert [c.get("reject") for c in check][3:4] == [["SIGN_MISMATCH"]]
+
+    accept = []
+    TRX, ERC, P2SH = pool["tron"][1], pool["erc"][1], pool["p2sh"][1]
+    BASE = dict(appid="demo_app", username="alice", localusermark="uid123", address=TRX,
+                orderid="demo-20250905-k3x9q0", amount=1000000)
+
+    def ao(name, sign_secret=None, sign=None, **over):
+        f = dict(BASE, **over)
+        if sign is None:
+            sign = md5hex(order_plain({k: str(f[k]) for k in
+                                       ("appid", "username", "localusermark", "address", "orderid", "amount")},
+                                      sign_secret))
+        body = json.dumps(dict(f, sign=sign), ensure_ascii=False)
+        kind, got = parse_order(body)
+        if kind == "reject":
+            accept.append({"name": name, "body": body, "reject": got})
+            return
+        if got["appid"] not in secrets_of:
+            accept.append({"name": name, "body": body, "reject": ["UNKNOWN_APPID"]})
+            return
+        signed = {k: str(got[k]) for k in ("appid", "username", "localusermark", "address", "orderid", "amount")}
+        code = check_sign(None, got["sign"], secrets_of[got["appid"]], lambda s: order_plain(signed, s))
+        if code:
+            accept.append({"name": name, "body": body, "reject": [code]})
+            return
+        req = required_confirmations(got["chain"], got["amount"], policy)
+        accept.append({"name": name, "body": body, "accept": got, "required_confirmations": req})
+
+    ao("TRC20 small order: base rule", "s3cr3t-demo")
+    ao("TRC20 at 10000 USDT: base large rule", "s3cr3t-demo", amount=100000000)
+    ao("ERC20 small order: ERC20 override", "s3cr3t-demo", address=ERC)
+    ao("ERC20 at 10000 USDT: override large rule", "s3cr3t-demo", address=ERC, amount=100000000)
+    ao("OMNI at 5000 USDT: override's own threshold", "s3cr3t-demo", address=P2SH, amount=50000000)
+    ao("rotating merchant, current secret", "old-secret", appid="rotating")
+    ao("rotating merchant, next secret", "new-secret", appid="rotating")
+    ao("rotating merchant, neither secret", "other", appid="rotating")
+    ao("Chinese secret and username", "商户密钥🔑", appid="cn_merchant", username="张三")
+    ao("unknown appid", "s3cr3t-demo", appid="nobody")
+    ao("malformed order: every rejection, no merchant lookup", "s3cr3t-demo", appid="nobody", amount=0)
+    ao("sign of another merchant", "old-secret")
+    assert sum("accept" in c for c in accept) == 8, [c["name"] for c in accept if "accept" in c]
+    return {"keyring": {"merchants": merchants, "policy": policy}, "parse_query": parse, "check_query": check,
+            "accept_order": accept}
+
+
 def build_all() -> dict[str, str]:
     self_check()
     gen = Gen()
@@ -1509,6 +1738,8 @@ def build_all() -> dict[str, str]:
         "callbacks.json": build_callbacks(),
         "orderids.json": build_orderids(gen),
         "confirmations.json": build_confirmations(),
+        "protocol.json": build_protocol(),
+        "gateway.json": build_gateway(pool),
     }
     for fname, d in data.items():
         for section in d.values():

@@ -5,8 +5,9 @@
 //! the order's `notify_url`. [`app`] serves `POST /usdt_notify` and, for every body:
 //!
 //! 1. verifies it through the protocol component (`callbacks.verify-callback`: fields,
-//!    `md5(orderid|localusermark|amount|t|secret)`, `|now - t| <= 300` s), running in the
-//!    gateway library's sandboxed runtime ([`usdt_gateway::rules::Rules`]);
+//!    `md5(orderid|localusermark|amount|t|secret)`, `|now - t| <=` the protocol's window,
+//!    300 s, which the component states in `protocol.facts`), running in the embeddable
+//!    sandboxed runtime ([`usdt_recharge_runtime::Rules`]);
 //! 2. marks the order paid **once** and credits the user in the same SQLite transaction
 //!    (`INSERT OR IGNORE` on the order id: a repeated callback changes nothing);
 //! 3. answers `200 success` only **after** the transaction is committed — for a new
@@ -33,10 +34,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
-use usdt_gateway::rules::{Callback, Rules, RulesLimits};
-
-/// The protocol's window for `t`, in seconds.
-pub const WINDOW_SECS: u32 = 300;
+use usdt_recharge_runtime::{Callback, Rules, RulesLimits};
 
 /// Largest callback body accepted (a real one is about 150 bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -223,18 +221,25 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    /// A receiver verifying with `secret` (window: the protocol's 300 s) and recording in
-    /// `ledger`. Compiles the protocol component.
+    /// A receiver verifying with `secret` (window: the protocol's, from the component's
+    /// `protocol.facts`) and recording in `ledger`. Compiles the protocol component.
     pub fn new(secret: Secret, ledger: Ledger) -> anyhow::Result<Self> {
+        let rules = Rules::builtin(RulesLimits::default())?;
+        let window = rules.facts()?.callback_window;
         Ok(Self {
-            rules: Rules::builtin(RulesLimits::default())?,
+            rules,
             secret,
-            window: WINDOW_SECS,
+            window,
             ledger,
         })
     }
 
-    /// Accept `t` within `window` seconds of now instead of 300.
+    /// The accepted distance of `t` from now, in seconds.
+    pub fn window(&self) -> u32 {
+        self.window
+    }
+
+    /// Accept `t` within `window` seconds of now instead of the protocol's window.
     pub fn with_window(mut self, window: u32) -> Self {
         self.window = window;
         self

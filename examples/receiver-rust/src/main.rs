@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser;
-use usdt_example_receiver::{Ledger, NOTIFY_PATH, Receiver, Secret, WINDOW_SECS, app};
+use usdt_example_receiver::{Ledger, NOTIFY_PATH, Receiver, Secret, app};
 
 /// A merchant's USDT Recharge API V2 callback receiver.
 #[derive(Parser, Debug)]
@@ -25,9 +25,10 @@ struct Args {
     /// SQLite file for paid orders and balances (`:memory:` for none).
     #[arg(long, env = "RECEIVER_DB", default_value = "paid.sqlite3")]
     db: String,
-    /// Accepted distance of `t` from now, in seconds (the protocol's is 300).
-    #[arg(long, default_value_t = WINDOW_SECS)]
-    window: u32,
+    /// Accepted distance of `t` from now, in seconds; default the protocol's (the
+    /// component's `callback-window`, 300).
+    #[arg(long)]
+    window: Option<u32>,
 }
 
 #[tokio::main]
@@ -60,15 +61,44 @@ async fn run(args: Args, secret: Secret) -> anyhow::Result<()> {
     let ledger = Ledger::open(&args.db)
         .await
         .with_context(|| format!("opening {}", args.db))?;
-    let receiver = Arc::new(Receiver::new(secret, ledger.clone())?.with_window(args.window));
+    let mut receiver = Receiver::new(secret, ledger.clone())?;
+    if let Some(window) = args.window {
+        receiver = receiver.with_window(window);
+    }
+    let receiver = Arc::new(receiver);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}{NOTIFY_PATH}");
     axum::serve(listener, app(receiver))
-        .with_graceful_shutdown(usdt_gateway::gateway::shutdown_signal())
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
     ledger.close().await;
     Ok(())
+}
+
+/// Resolves on Ctrl-C or, on Unix, SIGTERM: the server then finishes in-flight requests.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
 }

@@ -170,6 +170,7 @@ async fn a_tampered_amount_is_rejected_and_nothing_is_paid() {
 #[tokio::test]
 async fn an_old_or_future_t_is_rejected() {
     let rx = start().await;
+    assert_eq!(rx.receiver.window(), 300, "the component's callback window");
     for t in [now() - 301, now() - 3600, now() + 400] {
         let body = callback("shop-old-1", "uid123", "1000000", t, SECRET);
         assert_eq!(

@@ -11,7 +11,7 @@ use super::AppState;
 use super::body::JsonText;
 use super::error::{AppError, GatewayCode};
 use crate::chain::dev::DevError;
-use crate::chain::{DevChain, parse_chain};
+use crate::chain::DevChain;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,8 +38,11 @@ fn parse<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, AppError> {
 }
 
 fn dev_chain(state: &AppState, name: &str) -> Result<DevChain, AppError> {
-    parse_chain(name)
-        .and_then(|chain| state.dev_chains.get(&chain.as_str()).cloned())
+    // Dev chains are keyed by the component's chain names: an exact lookup.
+    state
+        .dev_chains
+        .get(name)
+        .cloned()
         .ok_or_else(|| AppError::gateway(GatewayCode::NotFound, format!("no dev chain {name}")))
 }
 

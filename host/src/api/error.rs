@@ -29,14 +29,11 @@ pub enum AppError {
 /// The codes the gateway host adds to the component's (see `docs/protocol.md` §10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GatewayCode {
-    /// 400: the body is not one JSON object (query endpoint).
+    /// 400: the body is not JSON text (before the component sees it), or a dev or admin
+    /// request is not the object it should be.
     InvalidJson,
-    /// 400: a required field is absent (query endpoint).
-    MissingField,
-    /// 400: a field has the wrong type (query endpoint).
+    /// 400: a field of an admin request has the wrong type.
     InvalidField,
-    /// 403: the appid is not a merchant.
-    UnknownAppid,
     /// 400: `notify_url` points where callbacks may not go (SSRF guard).
     ForbiddenNotifyTarget,
     /// 401: the admin API needs its bearer token.
@@ -70,9 +67,7 @@ impl GatewayCode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InvalidJson => "INVALID_JSON",
-            Self::MissingField => "MISSING_FIELD",
             Self::InvalidField => "INVALID_FIELD",
-            Self::UnknownAppid => "UNKNOWN_APPID",
             Self::ForbiddenNotifyTarget => "FORBIDDEN_NOTIFY_TARGET",
             Self::Unauthorized => "UNAUTHORIZED",
             Self::DuplicateOrder => "DUPLICATE_ORDER",
@@ -92,11 +87,9 @@ impl GatewayCode {
     fn status(self) -> StatusCode {
         match self {
             Self::InvalidJson
-            | Self::MissingField
             | Self::InvalidField
             | Self::ForbiddenNotifyTarget => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::UnknownAppid => StatusCode::FORBIDDEN,
             Self::DuplicateOrder | Self::AddressBoundToOtherUser => StatusCode::CONFLICT,
             Self::OrderNotFound | Self::NotFound => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -131,11 +124,6 @@ impl AppError {
     /// A gateway refusal with its message.
     pub fn gateway(code: GatewayCode, msg: impl Into<String>) -> Self {
         Self::Gateway(code, msg.into())
-    }
-
-    /// One component rejection.
-    pub fn rejected(rejection: Rejection) -> Self {
-        Self::Rejected(vec![rejection])
     }
 
     /// The stable code this error answers with.

@@ -28,7 +28,7 @@ use crate::chain::DevChain;
 use crate::config::Secret;
 use crate::gateway::MerchantReload;
 use crate::merchants::MerchantDirectory;
-use crate::rules::{Chain, ConfirmationPolicy, Rules};
+use crate::rules::{Chain, Rules};
 use crate::store::Store;
 use crate::writer::OrderWriter;
 
@@ -75,8 +75,6 @@ pub struct Shared {
     pub reload: Arc<MerchantReload>,
     /// Dev mode: the `/dev/…` routes exist only then.
     pub dev_mode: bool,
-    /// The confirmation policy, checked by the component at start.
-    pub policy: Arc<ConfirmationPolicy>,
     /// How long a pending order lives.
     pub order_ttl: Duration,
     /// Whether `notify_url` may point at private and loopback addresses.

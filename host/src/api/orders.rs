@@ -7,8 +7,7 @@ use std::time::SystemTime;
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 
 use super::AppState;
 use super::body::JsonText;
@@ -44,25 +43,23 @@ pub struct Accepted {
     required_confirmations: i64,
 }
 
-/// Create an order: the component parses, finds the merchant and checks the sign in one
-/// call; the writer stores it (or finds the identical earlier one) and answers after
-/// the commit.
+/// Create an order: the component parses, finds the merchant, checks the sign and says
+/// how many confirmations the deposit needs, in one call; the writer stores it (or finds
+/// the identical earlier one) and answers after the commit.
 pub async fn create(
     State(state): State<AppState>,
     JsonText(body): JsonText,
 ) -> Result<Json<Success<Accepted>>, AppError> {
-    let order = state
+    let accepted = state
         .merchants
-        .check_order(&body)?
+        .accept_order(&body)?
         .map_err(AppError::Rejected)?;
+    let (order, required) = (accepted.order, accepted.required_confirmations);
+    // The component judged the URL's form; whether it may be contacted is the network's.
     if let Some(url) = &order.notify_url {
         usdt_callback_http::check_target_url(url, state.allow_private_targets)
             .map_err(|e| AppError::gateway(GatewayCode::ForbiddenNotifyTarget, e.to_string()))?;
     }
-    let required =
-        state
-            .rules
-            .required_confirmations(order.chain, order.fields.amount, &state.policy)?;
     let amount = i64::try_from(order.fields.amount)
         .map_err(|_| AppError::gateway(GatewayCode::Internal, "amount out of range"))?;
     let now = unix_millis(SystemTime::now());
@@ -105,15 +102,6 @@ pub async fn create(
     }
 }
 
-/// The query body: every field kept as raw JSON so absence, `null` and wrong types get
-/// their own codes. A repeated field is refused by the derive.
-#[derive(Debug, Deserialize)]
-struct QueryBody {
-    appid: Option<Value>,
-    orderid: Option<Value>,
-    sign: Option<Value>,
-}
-
 /// An order as the query endpoint shows it.
 #[derive(Debug, Serialize)]
 pub struct OrderView {
@@ -135,28 +123,19 @@ pub struct OrderView {
     expires_at: i64,
 }
 
-/// Query an order: `md5(appid|orderid|secret)` checked by the component.
+/// Query an order: the body parsed and `md5(appid|orderid|secret)` checked by the
+/// component in one call.
 pub async fn query(
     State(state): State<AppState>,
     JsonText(body): JsonText,
 ) -> Result<Json<Success<OrderView>>, AppError> {
-    let query: QueryBody = serde_json::from_str(&body).map_err(|e| {
-        AppError::gateway(
-            GatewayCode::InvalidJson,
-            format!("the body is not a query object: {e}"),
-        )
-    })?;
-    let appid = string_field("appid", query.appid)?;
-    let orderid = string_field("orderid", query.orderid)?;
-    let sign = string_field("sign", query.sign)?;
-    state
+    let query = state
         .merchants
-        .verify_query_sign(&appid, &orderid, &sign)?
-        .ok_or_else(|| AppError::gateway(GatewayCode::UnknownAppid, "unknown appid"))?
-        .map_err(AppError::rejected)?;
+        .check_query(&body)?
+        .map_err(AppError::Rejected)?;
     let record = state
         .store
-        .find_order(&appid, &orderid)
+        .find_order(&query.appid, &query.orderid)
         .await?
         .ok_or_else(|| {
             AppError::gateway(GatewayCode::OrderNotFound, "no such order for this appid")
@@ -228,20 +207,5 @@ fn view(
         callback: callback.unwrap_or_else(|| "none".into()),
         created_at: order.created_at / 1000,
         expires_at: order.expires_at / 1000,
-    }
-}
-
-/// A required string field of the query body.
-fn string_field(name: &str, value: Option<Value>) -> Result<String, AppError> {
-    match value {
-        None | Some(Value::Null) => Err(AppError::gateway(
-            GatewayCode::MissingField,
-            format!("`{name}` is required"),
-        )),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(AppError::gateway(
-            GatewayCode::InvalidField,
-            format!("`{name}` must be a string"),
-        )),
     }
 }

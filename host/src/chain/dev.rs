@@ -11,7 +11,7 @@ use sqlx::Row;
 use crate::rules::{Chain, Rules};
 use crate::store::{Backend, Store};
 
-use super::{Transfer, usdt_decimals};
+use super::Transfer;
 
 /// Most blocks one `mine` call may add.
 pub const MAX_MINE: u64 = 100_000;
@@ -53,15 +53,18 @@ pub struct DevChain {
     store: Store,
     rules: Arc<Rules>,
     chain: Chain,
+    decimals: u8,
 }
 
 impl DevChain {
-    /// The dev ledger of `chain` in `store`.
-    pub fn new(store: Store, rules: Arc<Rules>, chain: Chain) -> Self {
+    /// The dev ledger of `chain` in `store`, whose token has `decimals` (USDT's on that
+    /// chain: the component's `chains`).
+    pub fn new(store: Store, rules: Arc<Rules>, chain: Chain, decimals: u8) -> Self {
         Self {
             store,
             rules,
             chain,
+            decimals,
         }
     }
 
@@ -72,7 +75,7 @@ impl DevChain {
 
     /// USDT's decimals on this chain.
     pub fn decimals(&self) -> u8 {
-        usdt_decimals(self.chain)
+        self.decimals
     }
 
     /// The newest block (0, the genesis block, on a new ledger).
@@ -162,8 +165,14 @@ impl DevChain {
                 message: "the amount must be above zero".into(),
             });
         }
-        // Scaled units (1e-4 USDT) to the token's base units (1e-6 or 1e-8 USDT).
-        let base = u128::from(scaled) * 10u128.pow(u32::from(self.decimals()) - 4);
+        let base = self
+            .rules
+            .to_chain_units(scaled, self.decimals)
+            .map_err(anyhow::Error::from)?
+            .map_err(|r| DevError::Invalid {
+                code: "INVALID_AMOUNT",
+                message: r.message,
+            })?;
         let txid = random_hash(self.chain);
         let mut tx = self.begin_ledger_write().await?;
         let block = next_block(&mut tx, self.chain).await?;
@@ -181,7 +190,7 @@ impl DevChain {
         .bind(to_i64(block))
         .bind(&txid)
         .bind(&info.canonical)
-        .bind(base.to_string())
+        .bind(base)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

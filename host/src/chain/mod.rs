@@ -102,21 +102,3 @@ impl Source {
         }
     }
 }
-
-/// The token's decimals on `chain` (USDT: 6 on TRON and Ethereum, 8 on Omni).
-pub fn usdt_decimals(chain: Chain) -> u8 {
-    match chain {
-        Chain::Trc20 | Chain::Erc20 => 6,
-        Chain::Omni => 8,
-    }
-}
-
-/// Parse a chain name (`TRC20`, `ERC20`, `OMNI`).
-pub fn parse_chain(name: &str) -> Option<Chain> {
-    match name {
-        "TRC20" => Some(Chain::Trc20),
-        "ERC20" => Some(Chain::Erc20),
-        "OMNI" => Some(Chain::Omni),
-        _ => None,
-    }
-}

@@ -1,23 +1,35 @@
-//! The protocol rules, run in the sandboxed component.
+//! `usdt-recharge-runtime`: the protocol rules of `usdt:recharge@2.1.0`, run in the
+//! sandboxed component, for any Rust program to embed (the gateway, a merchant's
+//! receiver, tests, benchmarks). No HTTP, database or CLI dependency: wasmtime and the
+//! component built from `guest/`.
 //!
 //! The component is compiled once; instances come from an [`InstancePre`] backed by the
 //! pooling allocator, each in a cheap [`Store`] with memory caps ([`StoreLimits`]) and an
 //! epoch deadline, so a faulty build of the rules can neither hang nor bloat the host.
 //! Instances are reused through a bounded pool; one whose call trapped is thrown away.
+//!
+//! Calls are synchronous and short (microseconds; see `benches/`): an async program calls
+//! them directly from its tasks, like any other short computation. The call deadline
+//! bounds the worst case.
+//!
+//! A component built against 2.0.0 loads too; the functions 2.1.0 added then fail with a
+//! [`RulesFault`] saying so (see [`Rules::version`]).
 
 mod bindings;
 
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
-use wasmtime::component::{Component, Linker, ResourceAny};
+use wasmtime::component::{Component, InstancePre, Linker, ResourceAny};
 use wasmtime::error::Context;
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Result, Store,
     StoreLimits, StoreLimitsBuilder,
 };
 
-use bindings::{Recharge, RechargePre};
+use bindings::exports::usdt::recharge::{
+    addresses, amounts, callbacks, confirmations, gateway, orders, protocol, signing,
+};
 
 pub use bindings::exports::usdt::recharge::addresses::AddressInfo;
 pub use bindings::exports::usdt::recharge::amounts::ChainAmount;
@@ -25,8 +37,10 @@ pub use bindings::exports::usdt::recharge::callbacks::Callback;
 pub use bindings::exports::usdt::recharge::confirmations::{
     ConfirmationPolicy, ConfirmationRule, DepositState,
 };
+pub use bindings::exports::usdt::recharge::gateway::{AcceptedOrder, Merchant, OrderQuery};
 use bindings::exports::usdt::recharge::orders::MerchantKey;
 pub use bindings::exports::usdt::recharge::orders::{Date, OrderRequest, OrderidParts};
+pub use bindings::exports::usdt::recharge::protocol::{ChainFacts, ProtocolFacts};
 pub use bindings::exports::usdt::recharge::signing::{CallbackFields, OrderFields};
 pub use bindings::exports::usdt::recharge::types::{Chain, ErrorCode, Rejection};
 
@@ -61,38 +75,114 @@ const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
 /// Epoch ticks per second: the granularity of the call deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(1);
 
+/// The version of the `usdt:recharge` contract a component exports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ContractVersion {
+    /// `usdt:recharge@2.0.0`: no `protocol` or `gateway` interface.
+    V2_0,
+    /// `usdt:recharge@2.1.0`: every interface.
+    V2_1,
+}
+
+impl std::fmt::Display for ContractVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::V2_0 => "usdt:recharge@2.0.0",
+            Self::V2_1 => "usdt:recharge@2.1.0",
+        })
+    }
+}
+
+/// Where each exported function is, found once per component.
+struct Indices {
+    amounts: amounts::GuestIndices,
+    signing: signing::GuestIndices,
+    orders: orders::GuestIndices,
+    callbacks: callbacks::GuestIndices,
+    addresses: addresses::GuestIndices,
+    confirmations: confirmations::GuestIndices,
+    /// Since 2.1.0: both or neither.
+    v2_1: Option<(protocol::GuestIndices, gateway::GuestIndices)>,
+}
+
+impl Indices {
+    fn new(pre: &InstancePre<StoreLimits>) -> Result<Self> {
+        let v2_1 = match (
+            protocol::GuestIndices::new(pre),
+            gateway::GuestIndices::new(pre),
+        ) {
+            (Ok(p), Ok(g)) => Some((p, g)),
+            _ => None,
+        };
+        Ok(Self {
+            amounts: amounts::GuestIndices::new(pre)?,
+            signing: signing::GuestIndices::new(pre)?,
+            orders: orders::GuestIndices::new(pre)?,
+            callbacks: callbacks::GuestIndices::new(pre)?,
+            addresses: addresses::GuestIndices::new(pre)?,
+            confirmations: confirmations::GuestIndices::new(pre)?,
+            v2_1,
+        })
+    }
+}
+
+/// The exported functions of one instance.
+struct Exports {
+    amounts: amounts::Guest,
+    signing: signing::Guest,
+    orders: orders::Guest,
+    callbacks: callbacks::Guest,
+    addresses: addresses::Guest,
+    confirmations: confirmations::Guest,
+    protocol: Option<protocol::Guest>,
+    gateway: Option<gateway::Guest>,
+}
+
 /// One live instance and the store it runs in.
 struct Instance {
     store: Store<StoreLimits>,
-    bindings: Recharge,
-    /// This instance's `merchant-keyring` and the generation of the merchants it holds.
+    exports: Exports,
+    /// This instance's 2.0 `merchant-keyring` and the generation of the merchants it holds.
     keyring: Option<(u64, ResourceAny)>,
+    /// This instance's 2.1 `gateway.keyring` and the generation of the keyring it holds.
+    gateway_keyring: Option<(u64, ResourceAny)>,
 }
 
 /// The merchants' secrets as last set, numbered so instances notice a change.
 struct Merchants {
     generation: u64,
-    keys: Vec<(String, String)>,
+    keys: Vec<MerchantKey>,
+}
+
+/// The merchants and the policy of the 2.1 keyring as last set, numbered likewise.
+struct GatewayKeyring {
+    generation: u64,
+    merchants: Vec<Merchant>,
+    policy: ConfirmationPolicy,
 }
 
 /// The protocol rules: a compiled component and a pool of ready instances.
 pub struct Rules {
     engine: Engine,
-    pre: RechargePre<StoreLimits>,
+    pre: InstancePre<StoreLimits>,
+    indices: Indices,
     limits: RulesLimits,
     idle: Mutex<Vec<Instance>>,
     merchants: RwLock<Arc<Merchants>>,
+    gateway_keyring: RwLock<Arc<GatewayKeyring>>,
 }
 
 impl std::fmt::Debug for Rules {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Rules")
+            .field("version", &self.version())
             .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
 
-/// The call failed inside the component (a trap, the deadline, a memory cap). The
+/// The call failed inside the component (a trap, the deadline, a memory cap), or the
+/// component lacks the function (a 2.0.0 build asked for a 2.1.0 function). A trapped
 /// instance was discarded; the input was not judged.
 #[derive(Debug)]
 pub struct RulesFault(wasmtime::Error);
@@ -104,6 +194,11 @@ impl std::fmt::Display for RulesFault {
 }
 
 impl std::error::Error for RulesFault {}
+
+/// The error of a 2.1.0 function called on a 2.0.0 component.
+fn needs_2_1(what: &str) -> wasmtime::Error {
+    wasmtime::format_err!("`{what}` needs a usdt:recharge@2.1.0 component; this one is 2.0.0")
+}
 
 impl Rules {
     /// The component this workspace builds, embedded in the binary.
@@ -120,7 +215,8 @@ impl Rules {
     }
 
     /// Compile a component from its bytes and prepare instantiation. The linker is empty:
-    /// a component that imports anything is refused here.
+    /// a component that imports anything is refused here. It must export
+    /// `usdt:recharge@2.1.0`, or `@2.0.0` (then the 2.1.0 functions fail).
     pub fn from_bytes(bytes: &[u8], limits: RulesLimits) -> Result<Arc<Self>> {
         let mut pooling = PoolingAllocationConfig::default();
         pooling
@@ -140,20 +236,43 @@ impl Rules {
         let pre = linker
             .instantiate_pre(&component)
             .context("the component must import nothing")?;
-        let pre = RechargePre::new(pre)
-            .context("the component must export usdt:recharge/recharge@2.0.0")?;
+        let indices = Indices::new(&pre)
+            .context("the component must export usdt:recharge/recharge@2.1.0 or @2.0.0")?;
+        let empty = ConfirmationPolicy {
+            base: ConfirmationRule {
+                default_required: 1,
+                large_amount: 0,
+                large_required: 1,
+            },
+            overrides: Vec::new(),
+        };
         let rules = Arc::new(Self {
             engine,
             pre,
+            indices,
             limits,
             idle: Mutex::new(Vec::new()),
             merchants: RwLock::new(Arc::new(Merchants {
                 generation: 0,
                 keys: Vec::new(),
             })),
+            gateway_keyring: RwLock::new(Arc::new(GatewayKeyring {
+                generation: 0,
+                merchants: Vec::new(),
+                policy: empty,
+            })),
         });
         spawn_epoch_ticker(Arc::downgrade(&rules));
         Ok(rules)
+    }
+
+    /// The contract version the component exports.
+    pub fn version(&self) -> ContractVersion {
+        if self.indices.v2_1.is_some() {
+            ContractVersion::V2_1
+        } else {
+            ContractVersion::V2_0
+        }
     }
 
     /// The call timeout in epoch ticks (at least one).
@@ -171,20 +290,54 @@ impl Rules {
         let mut store = Store::new(&self.engine, limits);
         store.limiter(|l| l);
         store.set_epoch_deadline(self.deadline_ticks());
-        let bindings = self.pre.instantiate(&mut store)?;
+        let instance = self.pre.instantiate(&mut store)?;
+        let i = &self.indices;
+        let (protocol, gateway) = match &i.v2_1 {
+            Some((p, g)) => (
+                Some(p.load(&mut store, &instance)?),
+                Some(g.load(&mut store, &instance)?),
+            ),
+            None => (None, None),
+        };
+        let exports = Exports {
+            amounts: i.amounts.load(&mut store, &instance)?,
+            signing: i.signing.load(&mut store, &instance)?,
+            orders: i.orders.load(&mut store, &instance)?,
+            callbacks: i.callbacks.load(&mut store, &instance)?,
+            addresses: i.addresses.load(&mut store, &instance)?,
+            confirmations: i.confirmations.load(&mut store, &instance)?,
+            protocol,
+            gateway,
+        };
         Ok(Instance {
             store,
-            bindings,
+            exports,
             keyring: None,
+            gateway_keyring: None,
         })
     }
 
     /// Run `f` on a pooled instance. A failed call discards the instance.
     fn call<R>(
         &self,
-        f: impl FnOnce(&Recharge, &mut Store<StoreLimits>) -> Result<R>,
+        f: impl FnOnce(&Exports, &mut Store<StoreLimits>) -> Result<R>,
     ) -> Result<R, RulesFault> {
-        self.with_instance(|i| f(&i.bindings, &mut i.store))
+        self.with_instance(|i| f(&i.exports, &mut i.store))
+    }
+
+    /// Run `f` on the `protocol` interface of a pooled instance (2.1.0).
+    fn call_protocol<R>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&protocol::Guest, &mut Store<StoreLimits>) -> Result<R>,
+    ) -> Result<R, RulesFault> {
+        if self.indices.v2_1.is_none() {
+            return Err(RulesFault(needs_2_1(what)));
+        }
+        self.with_instance(|i| match &i.exports.protocol {
+            Some(p) => f(p, &mut i.store),
+            None => Err(needs_2_1(what)),
+        })
     }
 
     /// Run `f` on a pooled instance. A failed call discards the instance.
@@ -209,12 +362,12 @@ impl Rules {
 
     /// `amounts.parse-usdt`.
     pub fn parse_usdt(&self, text: &str) -> Result<Result<u64, Rejection>, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_amounts().call_parse_usdt(s, text))
+        self.call(|r, s| r.amounts.call_parse_usdt(s, text))
     }
 
     /// `amounts.format-usdt`.
     pub fn format_usdt(&self, amount: u64) -> Result<String, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_amounts().call_format_usdt(s, amount))
+        self.call(|r, s| r.amounts.call_format_usdt(s, amount))
     }
 
     /// `amounts.from-chain-units`.
@@ -223,15 +376,12 @@ impl Rules {
         value: &str,
         decimals: u8,
     ) -> Result<Result<ChainAmount, Rejection>, RulesFault> {
-        self.call(|r, s| {
-            r.usdt_recharge_amounts()
-                .call_from_chain_units(s, value, decimals)
-        })
+        self.call(|r, s| r.amounts.call_from_chain_units(s, value, decimals))
     }
 
     /// `signing.order-sign`.
     pub fn order_sign(&self, fields: &OrderFields, secret: &str) -> Result<String, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_signing().call_order_sign(s, fields, secret))
+        self.call(|r, s| r.signing.call_order_sign(s, fields, secret))
     }
 
     /// `signing.verify-order-sign`.
@@ -241,10 +391,7 @@ impl Rules {
         secret: &str,
         sign: &str,
     ) -> Result<Result<(), Rejection>, RulesFault> {
-        self.call(|r, s| {
-            r.usdt_recharge_signing()
-                .call_verify_order_sign(s, fields, secret, sign)
-        })
+        self.call(|r, s| r.signing.call_verify_order_sign(s, fields, secret, sign))
     }
 
     /// `signing.callback-sign`.
@@ -253,10 +400,7 @@ impl Rules {
         fields: &CallbackFields,
         secret: &str,
     ) -> Result<String, RulesFault> {
-        self.call(|r, s| {
-            r.usdt_recharge_signing()
-                .call_callback_sign(s, fields, secret)
-        })
+        self.call(|r, s| r.signing.call_callback_sign(s, fields, secret))
     }
 
     /// `signing.verify-callback-sign`.
@@ -266,10 +410,7 @@ impl Rules {
         secret: &str,
         sign: &str,
     ) -> Result<Result<(), Rejection>, RulesFault> {
-        self.call(|r, s| {
-            r.usdt_recharge_signing()
-                .call_verify_callback_sign(s, fields, secret, sign)
-        })
+        self.call(|r, s| r.signing.call_verify_callback_sign(s, fields, secret, sign))
     }
 
     /// `signing.query-sign`.
@@ -279,10 +420,7 @@ impl Rules {
         orderid: &str,
         secret: &str,
     ) -> Result<String, RulesFault> {
-        self.call(|r, s| {
-            r.usdt_recharge_signing()
-                .call_query_sign(s, appid, orderid, secret)
-        })
+        self.call(|r, s| r.signing.call_query_sign(s, appid, orderid, secret))
     }
 
     /// `signing.verify-query-sign`.
@@ -294,7 +432,7 @@ impl Rules {
         sign: &str,
     ) -> Result<Result<(), Rejection>, RulesFault> {
         self.call(|r, s| {
-            r.usdt_recharge_signing()
+            r.signing
                 .call_verify_query_sign(s, appid, orderid, secret, sign)
         })
     }
@@ -305,10 +443,7 @@ impl Rules {
         fields: &CallbackFields,
         secret: &str,
     ) -> Result<Result<String, Rejection>, RulesFault> {
-        self.call(|r, s| {
-            r.usdt_recharge_signing()
-                .call_build_callback_body(s, fields, secret)
-        })
+        self.call(|r, s| r.signing.call_build_callback_body(s, fields, secret))
     }
 
     /// `orders.parse-order`.
@@ -316,7 +451,7 @@ impl Rules {
         &self,
         body: &str,
     ) -> Result<Result<OrderRequest, Vec<Rejection>>, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_orders().call_parse_order(s, body))
+        self.call(|r, s| r.orders.call_parse_order(s, body))
     }
 
     /// `orders.verify-order`.
@@ -325,14 +460,18 @@ impl Rules {
         order: &OrderRequest,
         secret: &str,
     ) -> Result<Result<(), Rejection>, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_orders().call_verify_order(s, order, secret))
+        self.call(|r, s| r.orders.call_verify_order(s, order, secret))
     }
 
-    /// Replace the merchants whose orders [`Rules::check_order`] accepts: `(appid,
-    /// secret)` pairs. Each instance loads them into its keyring on its next use.
+    /// Replace the merchants whose orders [`Rules::check_order`] (the 2.0.0 keyring)
+    /// accepts: `(appid, secret)` pairs. Each instance loads them on its next use.
     pub fn set_merchants(&self, keys: Vec<(String, String)>) {
         if let Ok(mut merchants) = self.merchants.write() {
             let generation = merchants.generation + 1;
+            let keys = keys
+                .into_iter()
+                .map(|(appid, secret)| MerchantKey { appid, secret })
+                .collect();
             *merchants = Arc::new(Merchants { generation, keys });
         }
     }
@@ -349,27 +488,155 @@ impl Rules {
             .map(|m| Arc::clone(&m))
             .map_err(|_| RulesFault(wasmtime::format_err!("merchant table poisoned")))?;
         self.with_instance(|i| {
-            let keyrings = i.bindings.usdt_recharge_orders().merchant_keyring();
+            let keyrings = i.exports.orders.merchant_keyring();
             let keyring = match i.keyring {
                 Some((generation, keyring)) if generation == merchants.generation => keyring,
                 stale => {
                     if let Some((_, old)) = stale {
                         old.resource_drop(&mut i.store)?;
                     }
-                    let keys: Vec<MerchantKey> = merchants
-                        .keys
-                        .iter()
-                        .map(|(appid, secret)| MerchantKey {
-                            appid: appid.clone(),
-                            secret: secret.clone(),
-                        })
-                        .collect();
-                    let keyring = keyrings.call_constructor(&mut i.store, &keys)?;
+                    let keyring = keyrings.call_constructor(&mut i.store, &merchants.keys)?;
                     i.keyring = Some((merchants.generation, keyring));
                     keyring
                 }
             };
             keyrings.call_check_order(&mut i.store, keyring, body)
+        })
+    }
+
+    /// Replace the merchants (with their next secrets during a rotation) and the
+    /// confirmation policy of the 2.1.0 `gateway.keyring` used by
+    /// [`Rules::accept_order`] and [`Rules::check_query`]. Each instance loads them on
+    /// its next use. The policy should have passed [`Rules::validate_policy`].
+    pub fn set_keyring(&self, merchants: Vec<Merchant>, policy: ConfirmationPolicy) {
+        if let Ok(mut keyring) = self.gateway_keyring.write() {
+            let generation = keyring.generation + 1;
+            *keyring = Arc::new(GatewayKeyring {
+                generation,
+                merchants,
+                policy,
+            });
+        }
+    }
+
+    /// Run `f` with this instance's `gateway.keyring`, rebuilt when
+    /// [`Rules::set_keyring`] changed it.
+    fn with_gateway_keyring<R>(
+        &self,
+        what: &str,
+        f: impl FnOnce(gateway::GuestKeyring<'_>, &mut Store<StoreLimits>, ResourceAny) -> Result<R>,
+    ) -> Result<R, RulesFault> {
+        if self.indices.v2_1.is_none() {
+            return Err(RulesFault(needs_2_1(what)));
+        }
+        let current = self
+            .gateway_keyring
+            .read()
+            .map(|k| Arc::clone(&k))
+            .map_err(|_| RulesFault(wasmtime::format_err!("keyring poisoned")))?;
+        self.with_instance(|i| {
+            let Some(gateway) = &i.exports.gateway else {
+                return Err(needs_2_1(what));
+            };
+            let keyrings = gateway.keyring();
+            let keyring = match i.gateway_keyring {
+                Some((generation, keyring)) if generation == current.generation => keyring,
+                stale => {
+                    if let Some((_, old)) = stale {
+                        old.resource_drop(&mut i.store)?;
+                    }
+                    let keyring = keyrings.call_constructor(
+                        &mut i.store,
+                        &current.merchants,
+                        &current.policy,
+                    )?;
+                    i.gateway_keyring = Some((current.generation, keyring));
+                    keyring
+                }
+            };
+            f(keyrings, &mut i.store, keyring)
+        })
+    }
+
+    /// `gateway.keyring.accept-order` (2.1.0) with the keyring of
+    /// [`Rules::set_keyring`]: parse, find the merchant, verify the sign (current or next
+    /// secret) and add the required confirmations, in one call into the component.
+    pub fn accept_order(
+        &self,
+        body: &str,
+    ) -> Result<Result<AcceptedOrder, Vec<Rejection>>, RulesFault> {
+        self.with_gateway_keyring("accept-order", |k, s, keyring| {
+            k.call_accept_order(s, keyring, body)
+        })
+    }
+
+    /// `gateway.keyring.check-query` (2.1.0) with the keyring of [`Rules::set_keyring`]:
+    /// parse the query and verify its sign (current or next secret) in one call.
+    pub fn check_query(
+        &self,
+        body: &str,
+    ) -> Result<Result<OrderQuery, Vec<Rejection>>, RulesFault> {
+        self.with_gateway_keyring("check-query", |k, s, keyring| {
+            k.call_check_query(s, keyring, body)
+        })
+    }
+
+    /// `gateway.parse-query` (2.1.0).
+    pub fn parse_query(
+        &self,
+        body: &str,
+    ) -> Result<Result<OrderQuery, Vec<Rejection>>, RulesFault> {
+        if self.indices.v2_1.is_none() {
+            return Err(RulesFault(needs_2_1("parse-query")));
+        }
+        self.with_instance(|i| match &i.exports.gateway {
+            Some(g) => g.call_parse_query(&mut i.store, body),
+            None => Err(needs_2_1("parse-query")),
+        })
+    }
+
+    /// `protocol.facts` (2.1.0): the callback window, the retry limit, the scale, the
+    /// largest order amount, the most token decimals.
+    pub fn facts(&self) -> Result<ProtocolFacts, RulesFault> {
+        self.call_protocol("facts", |p, s| p.call_facts(s))
+    }
+
+    /// `protocol.chains` (2.1.0): every chain with its wire name and USDT decimals.
+    pub fn chains(&self) -> Result<Vec<ChainFacts>, RulesFault> {
+        self.call_protocol("chains", |p, s| p.call_chains(s))
+    }
+
+    /// `protocol.parse-chain` (2.1.0).
+    pub fn parse_chain(&self, name: &str) -> Result<Result<Chain, Rejection>, RulesFault> {
+        self.call_protocol("parse-chain", |p, s| p.call_parse_chain(s, name))
+    }
+
+    /// `protocol.validate-notify-url` (2.1.0).
+    pub fn validate_notify_url(&self, url: &str) -> Result<Result<(), Rejection>, RulesFault> {
+        self.call_protocol("validate-notify-url", |p, s| {
+            p.call_validate_notify_url(s, url)
+        })
+    }
+
+    /// `protocol.validate-token-decimals` (2.1.0).
+    pub fn validate_token_decimals(
+        &self,
+        decimals: u8,
+    ) -> Result<Result<(), Rejection>, RulesFault> {
+        self.call_protocol("validate-token-decimals", |p, s| {
+            p.call_validate_token_decimals(s, decimals)
+        })
+    }
+
+    /// `protocol.to-chain-units` (2.1.0): scaled units to the token's base units, as
+    /// decimal integer text.
+    pub fn to_chain_units(
+        &self,
+        amount: u64,
+        decimals: u8,
+    ) -> Result<Result<String, Rejection>, RulesFault> {
+        self.call_protocol("to-chain-units", |p, s| {
+            p.call_to_chain_units(s, amount, decimals)
         })
     }
 
@@ -380,10 +647,7 @@ impl Rules {
         date: Date,
         entropy: u64,
     ) -> Result<Result<String, Rejection>, RulesFault> {
-        self.call(|r, s| {
-            r.usdt_recharge_orders()
-                .call_make_orderid(s, prefix, date, entropy)
-        })
+        self.call(|r, s| r.orders.call_make_orderid(s, prefix, date, entropy))
     }
 
     /// `orders.check-orderid`.
@@ -391,7 +655,7 @@ impl Rules {
         &self,
         orderid: &str,
     ) -> Result<Result<OrderidParts, Rejection>, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_orders().call_check_orderid(s, orderid))
+        self.call(|r, s| r.orders.call_check_orderid(s, orderid))
     }
 
     /// `callbacks.verify-callback`.
@@ -402,10 +666,7 @@ impl Rules {
         now: u64,
         window: u32,
     ) -> Result<Result<Callback, Rejection>, RulesFault> {
-        self.call(|r, s| {
-            r.usdt_recharge_callbacks()
-                .call_verify_callback(s, body, secret, now, window)
-        })
+        self.call(|r, s| r.callbacks.call_verify_callback(s, body, secret, now, window))
     }
 
     /// `addresses.inspect-address`.
@@ -413,7 +674,7 @@ impl Rules {
         &self,
         address: &str,
     ) -> Result<Result<AddressInfo, Rejection>, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_addresses().call_inspect_address(s, address))
+        self.call(|r, s| r.addresses.call_inspect_address(s, address))
     }
 
     /// `addresses.validate-address`.
@@ -422,20 +683,17 @@ impl Rules {
         address: &str,
         chain: Chain,
     ) -> Result<Result<AddressInfo, Rejection>, RulesFault> {
-        self.call(|r, s| {
-            r.usdt_recharge_addresses()
-                .call_validate_address(s, address, chain)
-        })
+        self.call(|r, s| r.addresses.call_validate_address(s, address, chain))
     }
 
     /// `addresses.tron-from-hex`.
     pub fn tron_from_hex(&self, hex: &str) -> Result<Result<String, Rejection>, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_addresses().call_tron_from_hex(s, hex))
+        self.call(|r, s| r.addresses.call_tron_from_hex(s, hex))
     }
 
     /// `addresses.eip55-checksum`.
     pub fn eip55_checksum(&self, address: &str) -> Result<Result<String, Rejection>, RulesFault> {
-        self.call(|r, s| r.usdt_recharge_addresses().call_eip55_checksum(s, address))
+        self.call(|r, s| r.addresses.call_eip55_checksum(s, address))
     }
 
     /// `confirmations.validate-policy`.
@@ -443,10 +701,7 @@ impl Rules {
         &self,
         policy: &ConfirmationPolicy,
     ) -> Result<Result<(), Rejection>, RulesFault> {
-        self.call(|r, s| {
-            r.usdt_recharge_confirmations()
-                .call_validate_policy(s, policy)
-        })
+        self.call(|r, s| r.confirmations.call_validate_policy(s, policy))
     }
 
     /// `confirmations.required-confirmations`.
@@ -457,17 +712,14 @@ impl Rules {
         policy: &ConfirmationPolicy,
     ) -> Result<u32, RulesFault> {
         self.call(|r, s| {
-            r.usdt_recharge_confirmations()
+            r.confirmations
                 .call_required_confirmations(s, chain, amount, policy)
         })
     }
 
     /// `confirmations.count-confirmations`.
     pub fn count_confirmations(&self, head: u64, block: u64) -> Result<u64, RulesFault> {
-        self.call(|r, s| {
-            r.usdt_recharge_confirmations()
-                .call_count_confirmations(s, head, block)
-        })
+        self.call(|r, s| r.confirmations.call_count_confirmations(s, head, block))
     }
 
     /// `confirmations.deposit-state-of`.
@@ -477,7 +729,7 @@ impl Rules {
         required: u32,
     ) -> Result<DepositState, RulesFault> {
         self.call(|r, s| {
-            r.usdt_recharge_confirmations()
+            r.confirmations
                 .call_deposit_state_of(s, confirmations, required)
         })
     }

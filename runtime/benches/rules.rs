@@ -1,7 +1,7 @@
 //! Per-call cost of the protocol rules: natively, through the component from a reused
 //! (pooled) instance, and through a fresh instance per call.
 //!
-//! `cargo bench -p usdt-gateway --bench rules`
+//! `cargo bench -p usdt-recharge-runtime --bench rules`
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function
 
@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use usdt_gateway::rules::{Rules, RulesLimits};
+use usdt_recharge_runtime::{ConfirmationPolicy, ConfirmationRule, Merchant, Rules, RulesLimits};
 use usdt_recharge::signing::{CallbackFields, OrderFields, build_callback_body, order_sign};
 use usdt_recharge::{callbacks, orders};
 
@@ -85,6 +85,46 @@ fn bench(c: &mut Criterion) {
                 .is_ok()
         })
     });
+    // The 2.1.0 order path: parse, merchant, sign and required confirmations in one call,
+    // against what it replaces (check-order, then required-confirmations).
+    let policy = ConfirmationPolicy {
+        base: ConfirmationRule {
+            default_required: 1,
+            large_amount: 100_000_000,
+            large_required: 3,
+        },
+        overrides: Vec::new(),
+    };
+    pooled.set_keyring(
+        vec![Merchant {
+            appid: "demo".into(),
+            secret: SECRET.into(),
+            next_secret: None,
+        }],
+        policy.clone(),
+    );
+    g.bench_function("component accept-order (pooled instance)", |b| {
+        b.iter(|| {
+            pooled
+                .accept_order(black_box(&order))
+                .expect("no trap")
+                .is_ok()
+        })
+    });
+    g.bench_function(
+        "component check-order + required-confirmations (pooled instance)",
+        |b| {
+            b.iter(|| {
+                let o = pooled
+                    .check_order(black_box(&order))
+                    .expect("no trap")
+                    .expect("accepted");
+                pooled
+                    .required_confirmations(o.chain, o.fields.amount, &policy)
+                    .expect("no trap")
+            })
+        },
+    );
     g.bench_function("component (instance per call)", |b| {
         b.iter(|| component_parse_verify(&per_call, black_box(&order)))
     });

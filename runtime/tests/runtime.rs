@@ -1,0 +1,137 @@
+//! The runtime on its own: the builtin 2.1.0 component, the keyring's one-call paths, and
+//! a component built against the frozen 2.0.0 contract.
+
+#![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)] // a failed expectation is a failed test
+
+use usdt_recharge_runtime::{
+    Chain, ConfirmationPolicy, ConfirmationRule, ContractVersion, ErrorCode, Merchant, Rules,
+    RulesLimits,
+};
+
+/// `usdt:recharge@2.0.0` exactly as released: `target/component/usdt_recharge.wasm` built
+/// from the commit before 2.1.0 (`git show 462e437:wit/recharge.wit`), kept as a binary
+/// so that this test proves a 2.0.0 build still loads.
+const COMPONENT_2_0: &[u8] = include_bytes!("fixtures/usdt_recharge_2.0.0.wasm");
+
+fn codes(rs: &[usdt_recharge_runtime::Rejection]) -> Vec<ErrorCode> {
+    rs.iter().map(|r| r.code).collect()
+}
+
+fn policy() -> ConfirmationPolicy {
+    ConfirmationPolicy {
+        base: ConfirmationRule {
+            default_required: 1,
+            large_amount: 100_000_000,
+            large_required: 3,
+        },
+        overrides: vec![(
+            Chain::Erc20,
+            ConfirmationRule {
+                default_required: 12,
+                large_amount: 100_000_000,
+                large_required: 20,
+            },
+        )],
+    }
+}
+
+fn order_body(rules: &Rules, address: &str, secret: &str) -> String {
+    let fields = usdt_recharge_runtime::OrderFields {
+        appid: "m".into(),
+        username: "alice".into(),
+        localusermark: "u1".into(),
+        address: address.into(),
+        orderid: "m-20260101-abcdef".into(),
+        amount: 1_000_000,
+    };
+    let sign = rules.order_sign(&fields, secret).unwrap();
+    format!(
+        r#"{{"appid":"m","username":"alice","localusermark":"u1","address":"{address}","orderid":"m-20260101-abcdef","amount":1000000,"sign":"{sign}"}}"#
+    )
+}
+
+#[test]
+fn the_builtin_component_is_2_1_and_states_the_protocol_facts() {
+    let rules = Rules::builtin(RulesLimits::default()).unwrap();
+    assert_eq!(rules.version(), ContractVersion::V2_1);
+    let facts = rules.facts().unwrap();
+    assert_eq!(facts.callback_window, 300);
+    assert_eq!(facts.max_retries, 8);
+    assert_eq!(facts.scale, 10_000);
+    // The runtime's `Chain::as_str` (used on the hot path, no call) agrees with the
+    // component's own names, and parse-chain maps them back.
+    let chains = rules.chains().unwrap();
+    assert_eq!(chains.len(), 3);
+    for c in chains {
+        assert_eq!(c.chain.as_str(), c.name);
+        assert_eq!(rules.parse_chain(&c.name).unwrap().unwrap(), c.chain);
+    }
+    assert_eq!(
+        rules.parse_chain("trc20").unwrap().unwrap_err().code,
+        ErrorCode::UnsupportedChain
+    );
+}
+
+#[test]
+fn the_keyring_accepts_orders_with_their_confirmations_and_follows_changes() {
+    let rules = Rules::builtin(RulesLimits::default()).unwrap();
+    let erc = "0x52908400098527886E0F7030069857D2E4169EE7";
+    let tron = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
+    // No keyring yet: every appid is unknown.
+    let body = order_body(&rules, tron, "old");
+    assert_eq!(
+        codes(&rules.accept_order(&body).unwrap().unwrap_err()),
+        [ErrorCode::UnknownAppid]
+    );
+    rules.set_keyring(
+        vec![Merchant {
+            appid: "m".into(),
+            secret: "old".into(),
+            next_secret: Some("new".into()),
+        }],
+        policy(),
+    );
+    let accepted = rules.accept_order(&body).unwrap().unwrap();
+    assert_eq!(accepted.required_confirmations, 1);
+    let erc_body = order_body(&rules, erc, "new");
+    let accepted = rules.accept_order(&erc_body).unwrap().unwrap();
+    assert_eq!((accepted.order.chain, accepted.required_confirmations), (Chain::Erc20, 12));
+    // The rotation ends: the next secret alone is current, the old one no longer signs.
+    rules.set_keyring(
+        vec![Merchant {
+            appid: "m".into(),
+            secret: "new".into(),
+            next_secret: None,
+        }],
+        policy(),
+    );
+    assert_eq!(
+        codes(&rules.accept_order(&body).unwrap().unwrap_err()),
+        [ErrorCode::SignMismatch]
+    );
+    assert!(rules.accept_order(&erc_body).unwrap().is_ok());
+}
+
+#[test]
+fn a_2_0_component_still_loads_and_runs_the_2_0_functions() {
+    let rules = Rules::from_bytes(COMPONENT_2_0, RulesLimits::default()).unwrap();
+    assert_eq!(rules.version(), ContractVersion::V2_0);
+    // 2.0 functions work, the 2.0 keyring included.
+    assert_eq!(rules.parse_usdt("100.5").unwrap().unwrap(), 1_005_000);
+    rules.set_merchants(vec![("m".into(), "old".into())]);
+    let body = order_body(&rules, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", "old");
+    assert_eq!(
+        rules.check_order(&body).unwrap().unwrap().fields.appid,
+        "m"
+    );
+    // The functions 2.1.0 added fail plainly, without trapping anything.
+    for fault in [
+        rules.facts().map(|_| ()),
+        rules.parse_query("{}").map(|_| ()),
+        rules.accept_order(&body).map(|_| ()),
+    ] {
+        let message = fault.unwrap_err().to_string();
+        assert!(message.contains("2.1.0"), "{message}");
+    }
+    assert_eq!(rules.count_confirmations(10, 5).unwrap(), 6);
+}
