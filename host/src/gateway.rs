@@ -96,9 +96,9 @@ pub fn confirmation_policy(config: &Config, rules: &Rules) -> anyhow::Result<Con
     let base = rule("confirmations", &config.confirmations.base())?;
     let mut overrides = Vec::new();
     for (name, c) in &config.confirmations.chains {
-        let chain = rules.parse_chain(name)?.map_err(|r| {
-            ConfigError(format!("`confirmations.chains.{name}`: {}", r.message))
-        })?;
+        let chain = rules
+            .parse_chain(name)?
+            .map_err(|r| ConfigError(format!("`confirmations.chains.{name}`: {}", r.message)))?;
         overrides.push((chain, rule(&format!("confirmations.chains.{name}"), c)?));
     }
     let policy = ConfirmationPolicy { base, overrides };
@@ -255,7 +255,12 @@ impl Gateway {
                     (Source::Evm(source), watch)
                 }
                 None if dev_mode.on => {
-                    let dev = DevChain::new(store.clone(), Arc::clone(&rules), chain, facts.usdt_decimals);
+                    let dev = DevChain::new(
+                        store.clone(),
+                        Arc::clone(&rules),
+                        chain,
+                        facts.usdt_decimals,
+                    );
                     dev_chains.insert(chain.as_str(), dev.clone());
                     let watch = WatcherConfig {
                         poll_interval: config.dev.poll_interval,
@@ -426,7 +431,8 @@ mod tests {
         }
     }
 
-    const MERCHANT: &str = "[[merchants]]\nappid = \"a\"\nsecret = \"0123456789abcdef0123456789abcdef\"\n";
+    const MERCHANT: &str =
+        "[[merchants]]\nappid = \"a\"\nsecret = \"0123456789abcdef0123456789abcdef\"\n";
 
     #[test]
     fn the_protocols_rules_judge_the_configuration() {
@@ -434,11 +440,16 @@ mod tests {
         let err = check(&format!("{MERCHANT}notify_url = \"ftp://x\"\n"));
         assert!(err.contains("merchants[0].notify_url"), "{err}");
         // The component's rule, not a URL parser's: credentials are refused too.
-        let err = check(&format!("{MERCHANT}notify_url = \"https://u:p@shop.example/n\"\n"));
+        let err = check(&format!(
+            "{MERCHANT}notify_url = \"https://u:p@shop.example/n\"\n"
+        ));
         assert!(err.contains("merchants[0].notify_url"), "{err}");
         let nine = "[notify]\nretry_delays = [\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\",\"1s\"]\n";
         let err = check(&format!("{nine}{MERCHANT}"));
-        assert!(err.contains("notify.retry_delays") && err.contains('8'), "{err}");
+        assert!(
+            err.contains("notify.retry_delays") && err.contains('8'),
+            "{err}"
+        );
         let eight = nine.replacen("\"1s\",", "", 1);
         assert_eq!(check(&format!("{eight}{MERCHANT}")), "");
         let chain = "[chains.ERC20]\nrpc_urls = [\"http://127.0.0.1:8545\"]\ntoken_contract = \"0xdAC17F958D2ee523a2206206994597C13D831ec7\"\ndecimals = 19\n";

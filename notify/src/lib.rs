@@ -35,8 +35,8 @@ pub use resolver::{
 };
 pub use retry_after::parse_retry_after;
 pub use target::{
-    FORBIDDEN_HOST_SUFFIXES, ForbiddenRange, TargetError, TargetErrorKind,
-    check_target_url, forbidden_host, forbidden_range, is_forbidden_ip,
+    FORBIDDEN_HOST_SUFFIXES, ForbiddenRange, TargetError, TargetErrorKind, check_target_url,
+    forbidden_host, forbidden_range, is_forbidden_ip,
 };
 
 /// Bytes of a response body read at most (when `max_body_bytes_kept` is smaller). A longer

@@ -18,9 +18,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use usdt_recharge::signing::{OrderFields, order_sign};
-use usdt_recharge_runtime::{
-    ConfirmationPolicy, ConfirmationRule, Merchant, Rules, RulesLimits,
-};
+use usdt_recharge_runtime::{ConfirmationPolicy, ConfirmationRule, Merchant, Rules, RulesLimits};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store};
 
@@ -206,11 +204,13 @@ fn bench(c: &mut Criterion) {
 fn async_merchants() -> Vec<async_bindings::exports::usdt::recharge::gateway::Merchant> {
     merchants()
         .into_iter()
-        .map(|m| async_bindings::exports::usdt::recharge::gateway::Merchant {
-            appid: m.appid,
-            secret: m.secret,
-            next_secret: m.next_secret,
-        })
+        .map(
+            |m| async_bindings::exports::usdt::recharge::gateway::Merchant {
+                appid: m.appid,
+                secret: m.secret,
+                next_secret: m.next_secret,
+            },
+        )
         .collect()
 }
 

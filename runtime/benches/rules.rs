@@ -9,9 +9,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use usdt_recharge_runtime::{ConfirmationPolicy, ConfirmationRule, Merchant, Rules, RulesLimits};
 use usdt_recharge::signing::{CallbackFields, OrderFields, build_callback_body, order_sign};
 use usdt_recharge::{callbacks, orders};
+use usdt_recharge_runtime::{ConfirmationPolicy, ConfirmationRule, Merchant, Rules, RulesLimits};
 
 const SECRET: &str = "s3cr3t-demo-0123456789abcdef";
 const NOW: u64 = 1_764_000_000;

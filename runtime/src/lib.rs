@@ -666,7 +666,10 @@ impl Rules {
         now: u64,
         window: u32,
     ) -> Result<Result<Callback, Rejection>, RulesFault> {
-        self.call(|r, s| r.callbacks.call_verify_callback(s, body, secret, now, window))
+        self.call(|r, s| {
+            r.callbacks
+                .call_verify_callback(s, body, secret, now, window)
+        })
     }
 
     /// `addresses.inspect-address`.

@@ -95,7 +95,10 @@ fn the_keyring_accepts_orders_with_their_confirmations_and_follows_changes() {
     assert_eq!(accepted.required_confirmations, 1);
     let erc_body = order_body(&rules, erc, "new");
     let accepted = rules.accept_order(&erc_body).unwrap().unwrap();
-    assert_eq!((accepted.order.chain, accepted.required_confirmations), (Chain::Erc20, 12));
+    assert_eq!(
+        (accepted.order.chain, accepted.required_confirmations),
+        (Chain::Erc20, 12)
+    );
     // The rotation ends: the next secret alone is current, the old one no longer signs.
     rules.set_keyring(
         vec![Merchant {
@@ -120,10 +123,7 @@ fn a_2_0_component_still_loads_and_runs_the_2_0_functions() {
     assert_eq!(rules.parse_usdt("100.5").unwrap().unwrap(), 1_005_000);
     rules.set_merchants(vec![("m".into(), "old".into())]);
     let body = order_body(&rules, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", "old");
-    assert_eq!(
-        rules.check_order(&body).unwrap().unwrap().fields.appid,
-        "m"
-    );
+    assert_eq!(rules.check_order(&body).unwrap().unwrap().fields.appid, "m");
     // The functions 2.1.0 added fail plainly, without trapping anything.
     for fault in [
         rules.facts().map(|_| ()),

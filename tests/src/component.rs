@@ -11,8 +11,7 @@ use usdt_recharge_runtime::{
 };
 
 use crate::{
-    CallbackFieldsV, MerchantV, OrderFieldsV, PolicyV, Protocol, RuleV, error, ok_or_error,
-    verdict,
+    CallbackFieldsV, MerchantV, OrderFieldsV, PolicyV, Protocol, RuleV, error, ok_or_error, verdict,
 };
 
 fn merchants(list: &[MerchantV]) -> Vec<Merchant> {

@@ -2,17 +2,16 @@
 
 use serde_json::{Value, json};
 use usdt_recharge::confirmations::{ConfirmationPolicy, ConfirmationRule, DepositState};
+use usdt_recharge::gateway::{Keyring, Merchant, OrderQuery};
 use usdt_recharge::orders::Date;
 use usdt_recharge::signing::{CallbackFields, OrderFields};
-use usdt_recharge::gateway::{Keyring, Merchant, OrderQuery};
 use usdt_recharge::{
     Chain, Rejection, addresses, amounts, callbacks, confirmations, gateway, orders, protocol,
     signing,
 };
 
 use crate::{
-    CallbackFieldsV, MerchantV, OrderFieldsV, PolicyV, Protocol, RuleV, error, ok_or_error,
-    verdict,
+    CallbackFieldsV, MerchantV, OrderFieldsV, PolicyV, Protocol, RuleV, error, ok_or_error, verdict,
 };
 
 fn keyring(merchants: &[MerchantV], p: &PolicyV) -> Keyring {

@@ -6,8 +6,8 @@ use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;
 use serde_json::json;
-use usdt_recharge_runtime::{Rules, RulesLimits};
 use usdt_recharge::{amounts, orders, signing};
+use usdt_recharge_runtime::{Rules, RulesLimits};
 
 fn component() -> &'static Arc<Rules> {
     static RULES: OnceLock<Arc<Rules>> = OnceLock::new();

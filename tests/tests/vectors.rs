@@ -333,7 +333,9 @@ fn protocol() {
         run.expect(c, outcome(c, &["chain"]), |p| p.parse_chain(s(c, "text")));
     }
     for c in cases(&file, "notify_url") {
-        run.expect(c, outcome(c, &["ok"]), |p| p.validate_notify_url(s(c, "url")));
+        run.expect(c, outcome(c, &["ok"]), |p| {
+            p.validate_notify_url(s(c, "url"))
+        });
     }
     for c in cases(&file, "token_decimals") {
         run.expect(c, outcome(c, &["ok"]), |p| {

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::body::JsonText;
 use super::error::{AppError, GatewayCode};
-use crate::chain::dev::DevError;
 use crate::chain::DevChain;
+use crate::chain::dev::DevError;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

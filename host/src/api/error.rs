@@ -86,9 +86,9 @@ impl GatewayCode {
 
     fn status(self) -> StatusCode {
         match self {
-            Self::InvalidJson
-            | Self::InvalidField
-            | Self::ForbiddenNotifyTarget => StatusCode::BAD_REQUEST,
+            Self::InvalidJson | Self::InvalidField | Self::ForbiddenNotifyTarget => {
+                StatusCode::BAD_REQUEST
+            }
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::DuplicateOrder | Self::AddressBoundToOtherUser => StatusCode::CONFLICT,
             Self::OrderNotFound | Self::NotFound => StatusCode::NOT_FOUND,
