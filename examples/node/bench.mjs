@@ -2,7 +2,7 @@
 // verifyCallback calls per second through the component (warm; median of 5 runs).
 //   node bench.mjs [--calls 20000] [--runs 5]
 import { parseArgs } from 'node:util';
-import * as ur from './usdt-recharge.mjs';
+import * as ur from 'usdt-recharge';
 
 const { values } = parseArgs({ options: { calls: { type: 'string', default: '20000' }, runs: { type: 'string', default: '5' } } });
 const calls = Number(values.calls);

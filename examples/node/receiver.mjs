@@ -23,7 +23,7 @@
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import * as ur from './usdt-recharge.mjs';
+import * as ur from 'usdt-recharge';
 
 export const MAX_BODY = 64 * 1024;
 
@@ -43,12 +43,13 @@ export class Ledger {
   }
 }
 
-/** An http.Server (not yet listening) that verifies callbacks with `secret`. */
+/** An http.Server (not yet listening) that verifies callbacks with `secret`; `window`
+ *  defaults to the protocol's callback window, which the component states. */
 export function makeServer({
   secret,
   ledger = new Ledger(),
   clock = () => BigInt(Math.floor(Date.now() / 1000)),
-  window = ur.PROTOCOL_WINDOW,
+  window,
   log = console.log,
 }) {
   if (!secret) throw new Error('the merchant secret is empty');
@@ -113,7 +114,7 @@ function main() {
     options: {
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '8080' },
-      window: { type: 'string', default: String(ur.PROTOCOL_WINDOW) },
+      window: { type: 'string' }, // seconds; default: the protocol's, from the component (300)
     },
   });
   const secret = process.env.USDT_MERCHANT_SECRET ?? '';
@@ -121,7 +122,7 @@ function main() {
     console.error('set USDT_MERCHANT_SECRET to the merchant secret');
     process.exit(2);
   }
-  const { server } = makeServer({ secret, window: Number(values.window) });
+  const { server } = makeServer({ secret, window: values.window === undefined ? undefined : Number(values.window) });
   server.listen(Number(values.port), values.host, () => {
     const { address, port } = server.address();
     console.log(`listening on http://${address}:${port}/`);

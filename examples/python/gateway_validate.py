@@ -33,8 +33,7 @@ import sys
 from pathlib import Path
 from typing import Optional, Union
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import usdt_recharge as ur  # noqa: E402
+import usdt_recharge as ur
 
 
 def validate(body: Union[str, bytes], keyring: ur.MerchantKeyring) -> dict:

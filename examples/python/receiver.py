@@ -36,11 +36,9 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Callable, Optional, Tuple
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import usdt_recharge as ur  # noqa: E402
+import usdt_recharge as ur
 
 MAX_BODY = 64 * 1024
 
@@ -77,9 +75,10 @@ class Ledger:
 
 def make_server(host: str, port: int, secret: str, ledger: Optional[Ledger] = None,
                 clock: Callable[[], int] = lambda: int(time.time()),
-                window: int = ur.PROTOCOL_WINDOW,
+                window: Optional[int] = None,
                 log: Callable[[str], None] = print) -> Tuple[ThreadingHTTPServer, Ledger]:
-    """An HTTP server (not yet serving) that verifies callbacks with ``secret``."""
+    """An HTTP server (not yet serving) that verifies callbacks with ``secret``; ``window``
+    defaults to the protocol's callback window, which the component states."""
     if not secret:
         raise ValueError("the merchant secret is empty")
     ledger = ledger or Ledger()
@@ -142,7 +141,8 @@ def main(argv: Optional[list] = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     p.add_argument("--db", default=":memory:", help="sqlite3 file for paid orders (default: memory)")
-    p.add_argument("--window", type=int, default=ur.PROTOCOL_WINDOW, help="seconds (protocol: 300)")
+    p.add_argument("--window", type=int, default=None,
+                   help="seconds (default: the protocol's, from the component: 300)")
     args = p.parse_args(argv)
     secret = os.environ.get("USDT_MERCHANT_SECRET", "")
     if not secret:

@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as ur from '../usdt-recharge.mjs';
+import * as ur from 'usdt-recharge';
 
 const SECRET = 's3cr3t-merchant';
 const ORDER = {
@@ -130,4 +130,86 @@ test('merchant keyring: parse, attribute and verify in one call', () => {
   assert.equal(kr2.checkOrder(body).chain, 'TRC20');
   for (let i = 0; i < 50; i++) rc.keyring({ demo_app: SECRET }).close();
   assert.equal(kr2.checkOrder(body).amount, 1000000n);
+});
+
+// ---- usdt:recharge@2.1.0: protocol facts and rules, the gateway's calls
+
+const POLICY = {
+  base: { defaultRequired: 12, largeAmount: 100000000n, largeRequired: 20 },
+  overrides: [['TRC20', { defaultRequired: 19, largeAmount: 100000000n, largeRequired: 30 }]],
+};
+const codesOf = (f) => { try { f(); return ['OK']; } catch (e) { return e.codes ?? [e.code]; } };
+
+test('facts come from the component; the binding hard-codes no window', () => {
+  assert.deepEqual({ ...ur.facts() }, {
+    callbackWindow: 300, maxRetries: 8, scale: 10000n, maxOrderAmount: (1n << 53n) - 1n, maxTokenDecimals: 18,
+  });
+  assert.equal(ur.MAX_ORDER_AMOUNT, ur.facts().maxOrderAmount); // the binding's range check agrees
+  assert.equal('PROTOCOL_WINDOW' in ur, false);
+});
+
+test('chains, parseChain', () => {
+  assert.deepEqual(ur.chains(), [
+    { chain: 'TRC20', name: 'TRC20', usdtDecimals: 6 },
+    { chain: 'ERC20', name: 'ERC20', usdtDecimals: 6 },
+    { chain: 'OMNI', name: 'OMNI', usdtDecimals: 8 },
+  ]);
+  assert.equal(ur.parseChain('ERC20'), 'ERC20');
+  for (const bad of ['erc20', 'BTC', '']) assert.deepEqual(codesOf(() => ur.parseChain(bad)), ['UNSUPPORTED_CHAIN']);
+});
+
+test('validateNotifyUrl, validateTokenDecimals', () => {
+  ur.validateNotifyUrl('https://shop.example/notify?x=1');
+  for (const bad of ['ftp://shop.example/', 'https://user:pw@shop.example/', '/notify', 'https://shop.example/a b']) {
+    assert.deepEqual(codesOf(() => ur.validateNotifyUrl(bad)), ['INVALID_NOTIFY_URL'], bad);
+  }
+  ur.validateTokenDecimals(18);
+  assert.throws(() => ur.validateTokenDecimals(19), (e) => e.code === 'INVALID_FIELD' && e.field === 'decimals');
+  outOfRange(() => ur.validateTokenDecimals(256), 'decimals');
+});
+
+test('toChainUnits reverses fromChainUnits', () => {
+  assert.equal(ur.toChainUnits(1005000n, 6), '100500000');
+  assert.equal(ur.toChainUnits(1n, 8), '10000');
+  assert.equal(ur.toChainUnits(0n, 18), '0');
+  for (const [amount, decimals] of [[1005000n, 6], [123456789n, 8], [7n, 18], [50000n, 4]]) {
+    assert.deepEqual(ur.fromChainUnits(ur.toChainUnits(amount, decimals), decimals), { scaled: amount, dust: 0n });
+  }
+  assert.deepEqual(codesOf(() => ur.toChainUnits(1005001n, 2)), ['INVALID_AMOUNT']);
+  outOfRange(() => ur.toChainUnits(-1n, 6), 'amount');
+});
+
+test('parseQuery lists every rejection as QueryRejected', () => {
+  assert.deepEqual(ur.parseQuery(JSON.stringify({ appid: 'demo_app', orderid: 'o-1', sign: 'x', extra: 1 })),
+    { appid: 'demo_app', orderid: 'o-1', sign: 'x' });
+  assert.throws(() => ur.parseQuery(JSON.stringify({ appid: 7, sign: null })), (e) => e instanceof ur.QueryRejected
+    && !(e instanceof ur.OrderRejected) && e instanceof ur.Rejections
+    && JSON.stringify(e.codes) === '["INVALID_FIELD","MISSING_FIELD","MISSING_FIELD"]'
+    && JSON.stringify(e.rejections.map((r) => r.field)) === '["appid","orderid","sign"]');
+  assert.throws(() => ur.parseQuery(new Uint8Array([0xff])), (e) => e instanceof ur.QueryRejected && e.codes[0] === 'INVALID_JSON');
+});
+
+test('gateway keyring: accept an order with its confirmations, check a query; rotation', () => {
+  const kr = ur.gatewayKeyring([{ appid: 'demo_app', secret: SECRET, nextSecret: 'next-secret' }, { appid: 'other', secret: 'o' }], POLICY);
+  assert.equal(kr.size, 2);
+  for (const secret of [SECRET, 'next-secret']) {
+    const a = kr.acceptOrder(JSON.stringify({ ...ORDER, amount: 1000000, sign: ur.signOrder(ORDER, secret) }));
+    assert.equal(a.order.orderid, ORDER.orderid);
+    assert.equal(a.requiredConfirmations, 19); // the TRC20 override, below the large amount
+  }
+  const big = { ...ORDER, amount: 100000000n };
+  assert.equal(kr.acceptOrder(JSON.stringify({ ...big, amount: 100000000, sign: ur.signOrder(big, SECRET) })).requiredConfirmations, 30);
+  assert.throws(() => kr.acceptOrder(JSON.stringify({ ...ORDER, amount: 1000000, sign: ur.signOrder(ORDER, 'wrong') })),
+    (e) => e instanceof ur.OrderRejected && e.codes[0] === 'SIGN_MISMATCH');
+  const query = { appid: 'demo_app', orderid: ORDER.orderid };
+  assert.equal(kr.checkQuery(JSON.stringify({ ...query, sign: ur.querySign('demo_app', ORDER.orderid, SECRET) })).orderid, ORDER.orderid);
+  assert.deepEqual(codesOf(() => kr.checkQuery(JSON.stringify({ ...query, sign: ur.querySign('demo_app', ORDER.orderid, 'x') }))), ['SIGN_MISMATCH']);
+  assert.deepEqual(codesOf(() => kr.checkQuery(JSON.stringify({ ...query, sign: 'NOT-HEX' }))), ['INVALID_SIGN']);
+  assert.deepEqual(codesOf(() => kr.checkQuery(JSON.stringify({ appid: 'nobody', orderid: 'x', sign: 'NOT-HEX' }))), ['UNKNOWN_APPID']);
+  kr.close();
+  assert.throws(() => kr.checkQuery('{}'), /closed/);
+  // an object { appid: secret } works too, in another instance
+  const rc = new ur.Recharge();
+  assert.equal(rc.gatewayKeyring({ demo_app: SECRET }, POLICY)
+    .acceptOrder(JSON.stringify({ ...ORDER, amount: 1000000, sign: ur.signOrder(ORDER, SECRET) })).order.chain, 'TRC20');
 });

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import * as ur from '../usdt-recharge.mjs';
+import * as ur from 'usdt-recharge';
 
 const EXAMPLE_DIR = fileURLToPath(new URL('..', import.meta.url)); // examples/node
 const START_TIMEOUT = 60_000; // a cold start on a loaded machine; normally about a second

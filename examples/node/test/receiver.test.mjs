@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import * as ur from '../usdt-recharge.mjs';
+import * as ur from 'usdt-recharge';
 
 const SECRET = 'merchant-secret-e2e';
 let child;

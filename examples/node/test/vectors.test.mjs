@@ -1,5 +1,5 @@
 // Every shared vector (tests/vectors/*.json, semantics of FORMAT.md) through the component
-// via usdt-recharge.mjs; the answers must agree with the vectors.
+// via the installed usdt-recharge package; the answers must agree with the vectors.
 //
 // As in the Rust conformance runner (tests/tests/vectors.rs), each file section is one
 // check loop collecting every disagreement. The idiomatic API answers every case inside
@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as ur from '../usdt-recharge.mjs';
+import * as ur from 'usdt-recharge';
 
 const VECTORS = process.env.USDT_RECHARGE_VECTORS
   ?? fileURLToPath(new URL('../../../tests/vectors/', import.meta.url));
@@ -141,6 +141,48 @@ const P = {
     () => rawValue(rc.raw('confirmations', 'requiredConfirmations', WIT_CHAIN[chain], amount, rawPolicy(policy))))),
   countConfirmations: (head, block) => rc.countConfirmations(head, block),
   depositState: (confirmations, required) => rc.depositState(confirmations, num(required)),
+  // protocol (2.1.0)
+  facts() {
+    const f = rc.facts();
+    return {
+      callback_window: BigInt(f.callbackWindow), max_order_amount: f.maxOrderAmount, max_retries: BigInt(f.maxRetries),
+      max_token_decimals: BigInt(f.maxTokenDecimals), scale: f.scale,
+    };
+  },
+  chains: () => rc.chains().map((c) => ({ chain: c.chain, wire: c.name, usdt_decimals: BigInt(c.usdtDecimals) })),
+  parseChain: (text) => errorOr(() => ({ chain: rc.parseChain(text) })),
+  validateNotifyUrl: (url) => errorOr(() => (rc.validateNotifyUrl(url), { ok: true })),
+  validateTokenDecimals: (decimals) => errorOr(() => (rc.validateTokenDecimals(decimals), { ok: true })),
+  toChainUnits: (scaled, decimals) => strictOrRaw(() => errorOr(() => ({ units: rc.toChainUnits(scaled, decimals) })),
+    () => { const r = rc.raw('protocol', 'toChainUnits', scaled, num(decimals)); return r.ok ? { units: r.value } : { error: code(r.error) }; }),
+  // gateway (2.1.0)
+  parseQuery(body) {
+    try {
+      return { accept: { ...rc.parseQuery(body) } };
+    } catch (e) {
+      if (e instanceof ur.QueryRejected) return { reject: e.codes };
+      throw e;
+    }
+  },
+  gatewayKeyring: (k) => rc.gatewayKeyring(
+    k.merchants.map((m) => ({ appid: m.appid, secret: m.secret, nextSecret: m.next_secret })), policyOf(k.policy)),
+  checkQuery(kr, body) {
+    try {
+      return { accept: { ...kr.checkQuery(body) } };
+    } catch (e) {
+      if (e instanceof ur.QueryRejected) return { reject: e.codes };
+      throw e;
+    }
+  },
+  acceptOrder(kr, body) {
+    try {
+      const a = kr.acceptOrder(body);
+      return { accept: accept(a.order), required_confirmations: BigInt(a.requiredConfirmations) };
+    } catch (e) {
+      if (e instanceof ur.OrderRejected) return { reject: e.codes };
+      throw e;
+    }
+  },
 };
 
 const outcome = (c, keys) => ('error' in c ? { error: c.error } : Object.fromEntries(keys.map((k) => [k, c[k]])));
@@ -284,8 +326,36 @@ test('confirmations.json', () => {
   run.finish('confirmations.json');
 });
 
+test('protocol.json', () => {
+  const file = load('protocol');
+  const run = new Run();
+  run.expect({ name: 'facts' }, file.facts, () => P.facts());
+  run.expect({ name: 'chains' }, cases(file, 'chains').map((c) => ({ chain: c.chain, wire: c.wire, usdt_decimals: c.usdt_decimals })),
+    () => P.chains());
+  for (const c of cases(file, 'parse_chain')) run.expect(c, outcome(c, ['chain']), () => P.parseChain(c.text));
+  for (const c of cases(file, 'notify_url')) run.expect(c, outcome(c, ['ok']), () => P.validateNotifyUrl(c.url));
+  for (const c of cases(file, 'token_decimals')) run.expect(c, outcome(c, ['ok']), () => P.validateTokenDecimals(c.decimals));
+  for (const c of cases(file, 'to_chain_units')) {
+    run.expect(c, outcome(c, ['units']), () => P.toChainUnits(c.scaled, c.decimals));
+  }
+  run.finish('protocol.json');
+});
+
+test('gateway.json', () => {
+  const file = load('gateway');
+  const run = new Run();
+  const kr = P.gatewayKeyring(file.keyring);
+  const want = (c, extra = {}) => ('reject' in c ? { reject: c.reject } : { accept: c.accept, ...extra });
+  for (const c of cases(file, 'parse_query')) run.expect(c, want(c), () => P.parseQuery(c.body));
+  for (const c of cases(file, 'check_query')) run.expect(c, want(c), () => P.checkQuery(kr, c.body));
+  for (const c of cases(file, 'accept_order')) {
+    run.expect(c, want(c, { required_confirmations: c.required_confirmations }), () => P.acceptOrder(kr, c.body));
+  }
+  run.finish('gateway.json');
+});
+
 test('every vector file is run, and out-of-range cases went through the raw binding', () => {
   const present = readdirSync(VECTORS).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
-  assert.deepEqual(present, ['addresses', 'amounts', 'callbacks', 'confirmations', 'orderids', 'orders', 'signs']);
+  assert.deepEqual(present, ['addresses', 'amounts', 'callbacks', 'confirmations', 'gateway', 'orderids', 'orders', 'protocol', 'signs']);
   assert.ok(rawCases > 0, 'no vector exercised the raw path');
 });

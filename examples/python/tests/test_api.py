@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import threading
 import time
@@ -32,7 +34,7 @@ class RangeChecks(unittest.TestCase):
 
     def test_wasmtime_itself_wraps_silently(self) -> None:
         # The reason for the checks: wasmtime lowers -1 as 2^64-1 without a word.
-        rc = ur.Recharge(fast=False)
+        rc = ur.Recharge()
         fn = rc._fn("amounts", "format-usdt")
         self.assertEqual(fn.func(rc._store, -1), "1844674407370955.1615")
         self.assertEqual(fn.func(rc._store, 2**64 + 5), "0.0005")
@@ -197,14 +199,137 @@ class Api(unittest.TestCase):
 
     def test_component_path(self) -> None:
         if "USDT_RECHARGE_COMPONENT" not in os.environ:
-            self.assertEqual(ur.component_path(),
-                             HERE.parents[1] / "target" / "component" / "usdt_recharge.wasm")
-        env = dict(os.environ, USDT_RECHARGE_COMPONENT="/nonexistent/x.wasm", PYTHONPATH=str(HERE))
+            self.assertEqual(ur.component_path(), Path(ur.__file__).resolve().with_name("usdt_recharge.wasm"))
+        env = dict(os.environ, USDT_RECHARGE_COMPONENT="/nonexistent/x.wasm")
         out = subprocess.run([sys.executable, "-c", "import usdt_recharge as u; u.parse_amount('1')"],
                              env=env, capture_output=True, text=True)
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("FileNotFoundError", out.stderr)
         self.assertIn("/nonexistent/x.wasm", out.stderr)
+
+
+POLICY = ur.ConfirmationPolicy(ur.ConfirmationRule(12, 100_000_000, 20),
+                               ((ur.Chain.TRC20, ur.ConfirmationRule(19, 100_000_000, 30)),))
+
+
+class Protocol21(unittest.TestCase):
+    """The items of usdt:recharge@2.1.0: protocol facts and rules, the gateway's calls."""
+
+    def test_facts_come_from_the_component(self) -> None:
+        f = ur.facts()
+        self.assertEqual((f.callback_window, f.max_retries, f.scale, f.max_order_amount, f.max_token_decimals),
+                         (300, 8, 10_000, 2**53 - 1, 18))
+        self.assertEqual(ur.MAX_ORDER_AMOUNT, f.max_order_amount)  # the binding's range check agrees
+        self.assertFalse(hasattr(ur, "PROTOCOL_WINDOW"))  # the window is the component's, not ours
+
+    def test_chains(self) -> None:
+        self.assertEqual([(c.chain, c.name, c.usdt_decimals) for c in ur.chains()],
+                         [(ur.Chain.TRC20, "TRC20", 6), (ur.Chain.ERC20, "ERC20", 6), (ur.Chain.OMNI, "OMNI", 8)])
+        self.assertIs(ur.parse_chain("ERC20"), ur.Chain.ERC20)
+        for bad in ("erc20", "BTC", ""):
+            with self.assertRaises(RechargeError) as cm:
+                ur.parse_chain(bad)
+            self.assertEqual(cm.exception.code, "UNSUPPORTED_CHAIN")
+
+    def test_notify_url_and_token_decimals(self) -> None:
+        ur.validate_notify_url("https://shop.example/notify?x=1")
+        for bad in ("ftp://shop.example/", "https://user:pw@shop.example/", "/notify", "https://shop.example/a b"):
+            with self.assertRaises(RechargeError) as cm:
+                ur.validate_notify_url(bad)
+            self.assertEqual(cm.exception.code, "INVALID_NOTIFY_URL", bad)
+        ur.validate_token_decimals(18)
+        with self.assertRaises(RechargeError) as cm:
+            ur.validate_token_decimals(19)
+        self.assertEqual((cm.exception.code, cm.exception.field), ("INVALID_FIELD", "decimals"))
+        with self.assertRaises(OutOfRangeError):
+            ur.validate_token_decimals(256)
+
+    def test_to_chain_units_reverses_from_chain_units(self) -> None:
+        self.assertEqual(ur.to_chain_units(1_005_000, 6), "100500000")  # 100.5 USDT, 6 decimals
+        self.assertEqual(ur.to_chain_units(1, 8), "10000")
+        self.assertEqual(ur.to_chain_units(0, 18), "0")
+        for amount, decimals in ((1_005_000, 6), (123_456_789, 8), (7, 18), (50_000, 4)):
+            back = ur.from_chain_units(ur.to_chain_units(amount, decimals), decimals)
+            self.assertEqual((back.scaled, back.dust), (amount, 0))
+        with self.assertRaises(RechargeError) as cm:
+            ur.to_chain_units(1_005_001, 2)  # not a whole number of base units
+        self.assertEqual(cm.exception.code, "INVALID_AMOUNT")
+        with self.assertRaises(OutOfRangeError):
+            ur.to_chain_units(-1, 6)
+
+    def test_parse_query(self) -> None:
+        q = ur.parse_query(json.dumps({"appid": "demo_app", "orderid": "o-1", "sign": "x", "extra": 1}))
+        self.assertEqual(q, ur.OrderQuery("demo_app", "o-1", "x"))
+        with self.assertRaises(ur.QueryRejected) as cm:
+            ur.parse_query(json.dumps({"appid": 7, "sign": None}))
+        self.assertEqual(cm.exception.codes, ["INVALID_FIELD", "MISSING_FIELD", "MISSING_FIELD"])
+        self.assertEqual([r.field for r in cm.exception.rejections], ["appid", "orderid", "sign"])
+        self.assertNotIsInstance(cm.exception, ur.OrderRejected)
+        with self.assertRaises(ur.QueryRejected) as cm:
+            ur.parse_query(b"\xff")
+        self.assertEqual(cm.exception.codes, ["INVALID_JSON"])
+
+    def test_gateway_keyring(self) -> None:
+        merchants = [ur.Merchant("demo_app", SECRET, next_secret="next-secret"), {"appid": "other", "secret": "o"}]
+        with ur.gateway_keyring(merchants, POLICY) as kr:
+            self.assertEqual(len(kr), 2)
+            for secret in (SECRET, "next-secret"):  # during a rotation both secrets pass
+                body = json.dumps(dict(ORDER, sign=ur.sign_order(ORDER, secret)))
+                accepted = kr.accept_order(body)
+                self.assertEqual(accepted.order.fields, ur.OrderFields(**ORDER))
+                self.assertEqual(accepted.required_confirmations, 19)  # TRC20 override, below large
+            big = dict(ORDER, amount=100_000_000)
+            self.assertEqual(kr.accept_order(json.dumps(dict(big, sign=ur.sign_order(big, SECRET))))
+                             .required_confirmations, 30)
+            with self.assertRaises(ur.OrderRejected) as cm:
+                kr.accept_order(json.dumps(dict(ORDER, sign=ur.sign_order(ORDER, "wrong"))))
+            self.assertEqual(cm.exception.codes, ["SIGN_MISMATCH"])
+            query = {"appid": "demo_app", "orderid": ORDER["orderid"]}
+            ok = kr.check_query(json.dumps(dict(query, sign=ur.query_sign("demo_app", ORDER["orderid"], SECRET))))
+            self.assertEqual(ok.orderid, ORDER["orderid"])
+            for sign, code in ((ur.query_sign("demo_app", ORDER["orderid"], "wrong"), "SIGN_MISMATCH"),
+                               ("NOT-HEX", "INVALID_SIGN")):
+                with self.assertRaises(ur.QueryRejected) as cm:
+                    kr.check_query(json.dumps(dict(query, sign=sign)))
+                self.assertEqual(cm.exception.codes, [code])
+            with self.assertRaises(ur.QueryRejected) as cm:
+                kr.check_query(json.dumps({"appid": "nobody", "orderid": "x", "sign": "NOT-HEX"}))
+            self.assertEqual(cm.exception.codes, ["UNKNOWN_APPID"])  # before the sign's form
+        with self.assertRaises(ValueError):
+            kr.check_query("{}")  # closed
+
+    def test_gateway_keyring_survives_a_new_instance(self) -> None:
+        rc = ur.Recharge()
+        kr = rc.gateway_keyring({"demo_app": SECRET}, POLICY)
+        body = json.dumps(dict(ORDER, sign=ur.sign_order(ORDER, SECRET)))
+        self.assertEqual(kr.accept_order(body).order.orderid, ORDER["orderid"])
+        rc._instantiate()  # what a trap does
+        self.assertEqual(kr.accept_order(body).order.orderid, ORDER["orderid"])
+
+
+class InstalledPackage(unittest.TestCase):
+    """The suite runs against the installed wheel, as a merchant's code would."""
+
+    def test_imported_from_the_installed_wheel_with_its_component(self) -> None:
+        from importlib.metadata import distribution
+        module = Path(ur.__file__).resolve()
+        self.assertEqual(module.parent.parent, Path(sysconfig.get_paths()["purelib"]).resolve(),
+                         "usdt_recharge was not imported from the environment's site-packages")
+        dist = distribution("usdt-recharge")
+        self.assertEqual(dist.version, ur.VERSION)  # the package version is the WIT version
+        shipped = {str(f) for f in dist.files or ()}
+        self.assertIn("usdt_recharge/usdt_recharge.wasm", shipped)
+        self.assertIn("usdt_recharge/py.typed", shipped)
+        self.assertEqual(dist.requires, ["wasmtime>=50.0.1"])
+        wasm = module.with_name("usdt_recharge.wasm")
+        self.assertEqual(wasm.read_bytes()[:4], b"\0asm")
+        self.assertEqual(ur.Recharge(wasm).parse_amount("100.5"), 1_005_000)
+
+    def test_no_private_wasmtime_module_is_used(self) -> None:
+        src = Path(ur.__file__).read_text(encoding="utf-8")
+        private = [m.group(0) for m in re.finditer(
+            r"wasmtime[\w.]*\._(?!_)\w+|from wasmtime[\w.]* import[\w\s,(]*\b_\w+|\._(ffi|func|tagged|from_ptr)\b", src)]
+        self.assertEqual(private, [])
 
 
 class Keyring(unittest.TestCase):

@@ -6,8 +6,6 @@ loop that collects every disagreement. The Pythonic API is used for every case i
 protocol's ranges; a case outside them (e.g. an order sign over amount 0 or 2^64-1) must
 make the Pythonic API raise OutOfRangeError, and is then answered by the component
 through the raw call (WIT-type checks only), which must still agree with the vector.
-Each section runs twice: through the fast path and through wasmtime's public
-``Func.__call__`` (``Recharge(fast=False)``).
 """
 
 from __future__ import annotations
@@ -236,6 +234,76 @@ class Adapter:
     def deposit_state(self, confirmations: int, required: int) -> Any:
         return self.rc.deposit_state(confirmations, required)
 
+    # protocol (2.1.0)
+    def facts(self) -> Any:
+        f = self.rc.facts()
+        return {"callback_window": f.callback_window, "max_retries": f.max_retries, "scale": f.scale,
+                "max_order_amount": f.max_order_amount, "max_token_decimals": f.max_token_decimals}
+
+    def chains(self) -> Any:
+        return [{"chain": c.chain.value, "wire": c.name, "usdt_decimals": c.usdt_decimals}
+                for c in self.rc.chains()]
+
+    def parse_chain(self, text: str) -> Any:
+        try:
+            return {"chain": self.rc.parse_chain(text).value}
+        except ur.RechargeError as e:
+            return {"error": e.code}
+
+    def validate_notify_url(self, url: str) -> Any:
+        try:
+            self.rc.validate_notify_url(url)
+            return {"ok": True}
+        except ur.RechargeError as e:
+            return {"error": e.code}
+
+    def validate_token_decimals(self, decimals: int) -> Any:
+        try:
+            self.rc.validate_token_decimals(decimals)
+            return {"ok": True}
+        except ur.RechargeError as e:
+            return {"error": e.code}
+
+    def to_chain_units(self, scaled: int, decimals: int) -> Any:
+        def strict() -> Any:
+            try:
+                return {"units": self.rc.to_chain_units(scaled, decimals)}
+            except ur.RechargeError as e:
+                return {"error": e.code}
+
+        def raw() -> Any:
+            ok, p = self.rc.call_result("protocol", "to-chain-units", scaled, decimals)
+            return {"units": p} if ok else {"error": code_of(p)}
+        return self._strict_or_raw(strict, raw)
+
+    # gateway (2.1.0)
+    def parse_query(self, body: str) -> Any:
+        try:
+            q = self.rc.parse_query(body)
+        except ur.QueryRejected as e:
+            return {"reject": e.codes}
+        return {"accept": {"appid": q.appid, "orderid": q.orderid, "sign": q.sign}}
+
+    def gateway_keyring(self, keyring: Dict[str, Any]) -> ur.GatewayKeyring:
+        policy = ur.ConfirmationPolicy(ur.ConfirmationRule(**keyring["policy"]["base"]),
+                                       tuple((c, ur.ConfirmationRule(**r)) for c, r in keyring["policy"]["overrides"]))
+        return self.rc.gateway_keyring([ur.Merchant(**m) for m in keyring["merchants"]], policy)
+
+    @staticmethod
+    def check_query(kr: ur.GatewayKeyring, body: str) -> Any:
+        try:
+            q = kr.check_query(body)
+        except ur.QueryRejected as e:
+            return {"reject": e.codes}
+        return {"accept": {"appid": q.appid, "orderid": q.orderid, "sign": q.sign}}
+
+    def accept_order(self, kr: ur.GatewayKeyring, body: str) -> Any:
+        try:
+            a = kr.accept_order(body)
+        except ur.OrderRejected as e:
+            return {"reject": e.codes}
+        return {"accept": self._accept(a.order), "required_confirmations": a.required_confirmations}
+
 
 def outcome(case: Dict[str, Any], keys: List[str]) -> Any:
     """The vector's expected outcome: the named keys when there is no ``error``."""
@@ -374,22 +442,49 @@ class VectorsMixin:
             run.expect(c, c["state"], lambda p: p.deposit_state(c["confirmations"], c["required"]))
         run.finish("confirmations.json")
 
+    def test_protocol(self) -> None:
+        file, run = load("protocol"), self.run_()
+        facts = file["facts"]
+        run.expect({"name": "facts"}, facts, lambda p: p.facts())
+        chains = cases(file, "chains")
+        run.expect({"name": "chains"}, [{k: c[k] for k in ("chain", "wire", "usdt_decimals")} for c in chains],
+                   lambda p: p.chains())
+        for c in cases(file, "parse_chain"):
+            run.expect(c, outcome(c, ["chain"]), lambda p: p.parse_chain(c["text"]))
+        for c in cases(file, "notify_url"):
+            run.expect(c, outcome(c, ["ok"]), lambda p: p.validate_notify_url(c["url"]))
+        for c in cases(file, "token_decimals"):
+            run.expect(c, outcome(c, ["ok"]), lambda p: p.validate_token_decimals(c["decimals"]))
+        for c in cases(file, "to_chain_units"):
+            run.expect(c, outcome(c, ["units"]), lambda p: p.to_chain_units(c["scaled"], c["decimals"]))
+        run.finish("protocol.json")
+
+    def test_gateway(self) -> None:
+        file, run = load("gateway"), self.run_()
+        kr = self.adapter.gateway_keyring(file["keyring"])
+        for c in cases(file, "parse_query"):
+            want = {"reject": c["reject"]} if "reject" in c else {"accept": c["accept"]}
+            run.expect(c, want, lambda p: p.parse_query(c["body"]))
+        for c in cases(file, "check_query"):
+            want = {"reject": c["reject"]} if "reject" in c else {"accept": c["accept"]}
+            run.expect(c, want, lambda p: p.check_query(kr, c["body"]))
+        for c in cases(file, "accept_order"):
+            want = ({"reject": c["reject"]} if "reject" in c
+                    else {"accept": c["accept"], "required_confirmations": c["required_confirmations"]})
+            run.expect(c, want, lambda p: p.accept_order(kr, c["body"]))
+        run.finish("gateway.json")
+
     def test_every_vector_file_is_covered(self) -> None:
-        covered = {"signs", "amounts", "addresses", "orders", "callbacks", "orderids", "confirmations"}
+        covered = {"signs", "amounts", "addresses", "orders", "callbacks", "orderids", "confirmations",
+                   "protocol", "gateway"}
         present = {p.stem for p in VECTORS.glob("*.json")}
         self.assertEqual(present, covered, "a vector file is not run by this suite")  # type: ignore[attr-defined]
 
 
-class VectorsFastPath(VectorsMixin, unittest.TestCase):
+class Vectors(VectorsMixin, unittest.TestCase):
     @classmethod
     def setUpClass(cls) -> None:
         cls.adapter = Adapter(ur.default())
-
-
-class VectorsPublicPath(VectorsMixin, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        cls.adapter = Adapter(ur.Recharge(fast=False))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""Python binding of the USDT Recharge protocol component (``usdt:recharge@2.0.0``).
+"""Python binding of the USDT Recharge protocol component (``usdt:recharge@2.1.0``).
 
 Every protocol rule (signatures, order validation, callback verification, amounts,
 addresses, confirmations) lives in one WebAssembly component that imports nothing.
-This module loads it with `wasmtime` (PyPI, ``wasmtime.component``) and offers
-Pythonic functions around it::
+This package ships that component (``usdt_recharge.wasm``, beside this file), loads it
+with `wasmtime` (PyPI) through its public component-model API (``wasmtime.component``)
+only, and offers Pythonic functions around it::
 
     import usdt_recharge as ur
 
@@ -17,7 +18,8 @@ Pythonic functions around it::
 
 The component is compiled once per process (the first call) and its instance is reused;
 calls are serialised by a lock, so the functions are safe to use from several threads.
-Path: ``$USDT_RECHARGE_COMPONENT``, else ``<repo>/target/component/usdt_recharge.wasm``.
+Another build of the component can be loaded with ``$USDT_RECHARGE_COMPONENT`` (a path)
+or ``Recharge(path)``.
 
 Integers: the component's ``u64`` / ``u32`` / ``u16`` / ``u8`` parameters are
 range-checked here (wasmtime would silently wrap ``-1`` to ``2**64 - 1``), and amounts
@@ -53,24 +55,27 @@ from wasmtime.component import (
     U16,
     U32,
     U64,
-    VariantType,
 )
 
 __all__ = [
-    "AddressInfo", "Callback", "CallbackFields", "Chain", "ChainAmount", "ConfirmationPolicy",
-    "ConfirmationRule", "MerchantKeyring", "OrderFields", "OrderIdParts", "OrderRejected", "OrderRequest",
-    "OutOfRangeError", "Recharge", "RechargeError", "Rejection",
-    "MAX_ORDER_AMOUNT", "MAX_STORED_AMOUNT", "MAX_U64", "MAX_U32", "PROTOCOL_WINDOW",
-    "build_callback_body", "callback_sign", "check_orderid", "component_path",
-    "count_confirmations", "default", "deposit_state", "eip55_checksum", "format_amount",
-    "from_chain_units", "inspect_address", "keyring", "make_orderid", "parse_amount", "parse_order",
-    "query_sign", "required_confirmations", "sign_order", "tron_from_hex",
-    "validate_address", "validate_policy", "verify_callback", "verify_callback_sign",
-    "verify_order", "verify_order_sign", "verify_query_sign",
+    "AcceptedOrder", "AddressInfo", "Callback", "CallbackFields", "Chain", "ChainAmount", "ChainFacts",
+    "ConfirmationPolicy", "ConfirmationRule", "GatewayKeyring", "Merchant", "MerchantKeyring",
+    "OrderFields", "OrderIdParts", "OrderQuery", "OrderRejected", "OrderRequest", "OutOfRangeError",
+    "ProtocolFacts", "QueryRejected", "Recharge", "RechargeError", "Rejection", "Rejections",
+    "MAX_ORDER_AMOUNT", "MAX_STORED_AMOUNT", "MAX_U64", "MAX_U32",
+    "build_callback_body", "callback_sign", "chains", "check_orderid", "component_path",
+    "count_confirmations", "default", "deposit_state", "eip55_checksum", "facts", "format_amount",
+    "from_chain_units", "gateway_keyring", "inspect_address", "keyring", "make_orderid",
+    "parse_amount", "parse_chain", "parse_order", "parse_query", "query_sign",
+    "required_confirmations", "sign_order", "to_chain_units", "tron_from_hex",
+    "validate_address", "validate_notify_url", "validate_policy", "validate_token_decimals",
+    "verify_callback", "verify_callback_sign", "verify_order", "verify_order_sign", "verify_query_sign",
 ]
 
 PACKAGE = "usdt:recharge"
-VERSION = "2.0.0"
+#: The component's file name inside this package.
+COMPONENT_FILE = "usdt_recharge.wasm"
+VERSION = "2.1.0"
 MAX_U8 = 2**8 - 1
 MAX_U16 = 2**16 - 1
 MAX_U32 = 2**32 - 1
@@ -79,8 +84,6 @@ MAX_U64 = 2**64 - 1
 MAX_ORDER_AMOUNT = 2**53 - 1
 #: The largest scaled amount the protocol stores, parses or sends in a callback (2**63-1).
 MAX_STORED_AMOUNT = 2**63 - 1
-#: The protocol's callback timestamp window, in seconds.
-PROTOCOL_WINDOW = 300
 
 
 # --------------------------------------------------------------------------- errors
@@ -114,8 +117,8 @@ class RechargeError(Exception):
         return cls(r.code, r.field, r.message)
 
 
-class OrderRejected(RechargeError):
-    """An order request was refused; ``rejections`` lists every reason, in field order.
+class Rejections(RechargeError):
+    """A body was refused; ``rejections`` lists every reason, in field order.
 
     ``code``/``field``/``message`` are those of the first rejection.
     """
@@ -131,6 +134,14 @@ class OrderRejected(RechargeError):
     @property
     def codes(self) -> List[str]:
         return [r.code for r in self.rejections]
+
+
+class OrderRejected(Rejections):
+    """An order request was refused (:class:`Rejections`)."""
+
+
+class QueryRejected(Rejections):
+    """An order query was refused (:class:`Rejections`)."""
 
 
 class OutOfRangeError(ValueError):
@@ -272,6 +283,50 @@ class ConfirmationPolicy:
     overrides: Tuple[Tuple[Chain, ConfirmationRule], ...] = ()
 
 
+@dataclass(frozen=True)
+class ProtocolFacts:
+    """The protocol's fixed numbers, as the component states them."""
+
+    callback_window: int  #: seconds a callback's ``t`` may differ from the receiver's clock
+    max_retries: int  #: most retries of a callback after its first attempt
+    scale: int  #: scaled units per USDT
+    max_order_amount: int  #: the largest order amount, scaled units
+    max_token_decimals: int  #: most decimals a token may have for the amount conversions
+
+
+@dataclass(frozen=True)
+class ChainFacts:
+    chain: Chain
+    name: str  #: the wire name, ``"TRC20"`` …
+    usdt_decimals: int  #: USDT's decimals on this chain
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """A parsed order query (``TraderRechargeorderQuery``)."""
+
+    appid: str
+    orderid: str
+    sign: str
+
+
+@dataclass(frozen=True)
+class AcceptedOrder:
+    """An order whose sign is checked, and the confirmations its deposit needs."""
+
+    order: OrderRequest
+    required_confirmations: int
+
+
+@dataclass(frozen=True)
+class Merchant:
+    """One merchant of a :class:`GatewayKeyring`; ``next_secret`` during a rotation."""
+
+    appid: str
+    secret: str
+    next_secret: Optional[str] = None
+
+
 # --------------------------------------------------------------------------- conversions
 
 _CODE = {  # WIT error-code case -> stable code
@@ -375,11 +430,11 @@ def _date_arg(date: Any) -> Any:
 
 
 def component_path() -> Path:
-    """``$USDT_RECHARGE_COMPONENT``, else ``<repo>/target/component/usdt_recharge.wasm``."""
+    """``$USDT_RECHARGE_COMPONENT``, else the component shipped in this package."""
     env = os.environ.get("USDT_RECHARGE_COMPONENT")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "target" / "component" / "usdt_recharge.wasm"
+    return Path(__file__).resolve().with_name(COMPONENT_FILE)
 
 
 def _int_checker(ty: Any) -> Optional[Callable[[str, Any], None]]:
@@ -423,100 +478,46 @@ def _int_checker(ty: Any) -> Optional[Callable[[str, Any], None]]:
     return None
 
 
-# Type trees as wasmtime builds them re-query the C API on every access (record fields,
-# result cases, …) on every call; a "frozen" copy answers from a cache. The fast path
-# below uses wasmtime's private C-API layer (`wasmtime._ffi`), which is why the wasmtime
-# version is pinned exactly; `Recharge(fast=False)` uses only the public `Func.__call__`.
-
-
-class _FrozenRecord(RecordType):
-    fields = property(lambda self: self._usdt_frozen)  # type: ignore[assignment]
-
-
-class _FrozenList(ListType):
-    element = property(lambda self: self._usdt_frozen)  # type: ignore[assignment]
-
-
-class _FrozenTuple(TupleType):
-    elements = property(lambda self: self._usdt_frozen)  # type: ignore[assignment]
-
-
-class _FrozenOption(OptionType):
-    payload = property(lambda self: self._usdt_frozen)  # type: ignore[assignment]
-
-    def _tagged(self) -> bool:
-        return self._usdt_tagged
-
-
-class _FrozenResult(ResultType):
-    ok = property(lambda self: self._usdt_frozen[0])  # type: ignore[assignment]
-    err = property(lambda self: self._usdt_frozen[1])  # type: ignore[assignment]
-
-    def _tagged(self) -> bool:
-        return self._usdt_tagged
-
-
-class _FrozenVariant(VariantType):
-    cases = property(lambda self: self._usdt_frozen)  # type: ignore[assignment]
-
-    def _tagged(self) -> bool:
-        return self._usdt_tagged
-
-
-def _freeze(ty: Any) -> Any:
+def _case_classes(ty: Any) -> set:
+    """The Python classes wasmtime returns for a value of type ``ty`` (None: ``object``)."""
+    classes: set = set()
     if ty is None:
-        return None
-    if isinstance(ty, RecordType):
-        frozen: Any = [(n, _freeze(t)) for n, t in ty.fields]
-        cls: Any = _FrozenRecord
-    elif isinstance(ty, ListType):
-        frozen, cls = _freeze(ty.element), _FrozenList
-    elif isinstance(ty, TupleType):
-        frozen, cls = [_freeze(t) for t in ty.elements], _FrozenTuple
-    elif isinstance(ty, OptionType):
-        frozen, cls = _freeze(ty.payload), _FrozenOption
-    elif isinstance(ty, ResultType):
-        frozen, cls = (_freeze(ty.ok), _freeze(ty.err)), _FrozenResult
-    elif isinstance(ty, VariantType):
-        frozen, cls = [(n, _freeze(t)) for n, t in ty.cases], _FrozenVariant
+        classes.add(object)
     else:
-        return ty
-    tagged = ty._tagged() if hasattr(ty, "_tagged") else False
-    ty.__class__ = cls
-    ty._usdt_frozen = frozen
-    ty._usdt_tagged = tagged
-    return ty
+        ty.add_classes(classes)
+    return classes
 
 
 class _Fn:
-    """One exported function: its checked, cached signature and a caller."""
+    """One exported function: its signature (read once, for the integer checks) and how
+    to read its ``result``. Calls go through wasmtime's public ``Func.__call__``."""
 
-    def __init__(self, name: str, func: Any, store: Any, fast: bool):
+    def __init__(self, name: str, func: Any, store: Any):
         self.name = name
         self.func = func
-        self.fty = func.type(store)  # kept alive: the cached types below come from it
-        self.params = [(n, _freeze(t)) for n, t in self.fty.params]
-        self.result = _freeze(self.fty.result)
-        self.checks = [(n, _int_checker(t)) for n, t in self.params]
+        fty = func.type(store)
+        params = fty.params
+        self.arity = len(params)
+        #: (position, name, checker) of every parameter that holds an integer
+        self.checks = [(i, n, c) for i, (n, c) in enumerate((n, _int_checker(t)) for n, t in params)
+                       if c is not None]
+        result = fty.result
         self.err_classes: Optional[Tuple[type, ...]] = None
         self.tagged = False
-        if isinstance(self.result, ResultType):
-            self.tagged = self.result._tagged()
-            classes: set = set()
-            if self.result.err is not None:
-                self.result.err.add_classes(classes)
-            self.err_classes = tuple(classes)
-        self.fast = fast
+        if isinstance(result, ResultType):
+            ok, err = _case_classes(result.ok), _case_classes(result.err)
+            # wasmtime-py lifts a result as a tagged Variant("ok"/"err", payload) when the
+            # Python classes of its two cases (ValType.add_classes) overlap, else as the
+            # bare payload; the vector suite exercises both kinds of answer.
+            self.tagged = bool(ok & err)
+            self.err_classes = tuple(err)
 
     def call(self, store: Any, args: Sequence[Any]) -> Any:
-        if len(args) != len(self.params):
-            raise TypeError(f"{self.name} takes {len(self.params)} arguments, got {len(args)}")
-        for (n, check), a in zip(self.checks, args):
-            if check is not None:
-                check(n, a)
-        if not self.fast:
-            return self.func(store, *args)
-        return _fast_call(self, store, args)
+        if len(args) != self.arity:
+            raise TypeError(f"{self.name} takes {self.arity} arguments, got {len(args)}")
+        for i, n, check in self.checks:
+            check(n, args[i])
+        return self.func(store, *args)
 
     def split(self, value: Any) -> Tuple[bool, Any]:
         """(is_ok, payload) of a ``result`` value."""
@@ -528,71 +529,19 @@ class _Fn:
         return True, value
 
 
-try:  # wasmtime's private layer, for the fast path only
-    from ctypes import byref, pointer
-    from wasmtime import _ffi as ffi
-    from wasmtime.component._enter import enter_wasm
-except ImportError:  # pragma: no cover - another wasmtime layout: public path only
-    ffi = None
-
-
-def _fast_call(fn: _Fn, store: Any, args: Sequence[Any]) -> Any:
-    # The body of wasmtime.component.Func.__call__ (wasmtime 50.0.1) with the function
-    # type taken from the cache instead of being rebuilt through the C API on every call.
-    n_params = len(fn.params)
-    param_capi = (ffi.wasmtime_component_val_t * n_params)()
-    n = 0
-    try:
-        for (_name, ty), val in zip(fn.params, args):
-            ty.convert_to_c(store, val, pointer(param_capi[n]))
-            n += 1
-        result_space = None
-        result_capi = None
-        result_len = 0
-        if fn.result is not None:
-            result_space = ffi.wasmtime_component_val_t()
-            result_capi = byref(result_space)
-            result_len = 1
-
-        def run() -> Any:
-            return ffi.wasmtime_component_func_call(byref(fn.func._func), store._context(),
-                                                    param_capi, n, result_capi, result_len)
-        enter_wasm(run)
-        if result_space is None:
-            return None
-        return fn.result.convert_from_c(result_space)
-    finally:
-        for i in range(n):
-            ffi.wasmtime_component_val_delete(byref(param_capi[i]))
-
-
-def _fast_supported() -> bool:
-    try:
-        from wasmtime.component import Func
-        needed = ("wasmtime_component_func_call", "wasmtime_component_val_t",
-                  "wasmtime_component_val_delete")
-        return (ffi is not None and all(hasattr(ffi, n) for n in needed)
-                and "_func" in Func.__annotations__)
-    except Exception:  # pragma: no cover - another wasmtime layout
-        return False
-
-
 class Recharge:
     """The component, compiled once and instantiated once; every method is thread-safe.
 
     Most code uses the module-level functions, which share one ``Recharge``
-    (:func:`default`). ``fast=False`` makes every call through wasmtime's public
-    ``Func.__call__`` (about half the speed: it rebuilds the function's type each call).
+    (:func:`default`). ``path`` defaults to :func:`component_path`.
     """
 
-    def __init__(self, path: Union[str, os.PathLike, None] = None, *, fast: Optional[bool] = None):
+    def __init__(self, path: Union[str, os.PathLike, None] = None):
         self.path = Path(path) if path is not None else component_path()
         if not self.path.is_file():
-            raise FileNotFoundError(
-                f"{self.path}: the usdt:recharge component is missing; build it with "
-                "`cargo build -p usdt-recharge-component` or set USDT_RECHARGE_COMPONENT")
-        self.fast = _fast_supported() if fast is None else fast
+            raise FileNotFoundError(f"{self.path}: the usdt:recharge component is missing")
         self._lock = threading.RLock()
+        self._facts: Optional[ProtocolFacts] = None
         self._engine = wasmtime.Engine()
         self._component = Component.from_file(self._engine, str(self.path))
         imports = self._component.type.imports(self._engine)
@@ -624,11 +573,11 @@ class Recharge:
             func = self._instance.get_func(self._store, idx) if idx is not None else None
             if func is None:
                 raise LookupError(f"the component exports no {PACKAGE}/{interface}@{VERSION}#{name}")
-            fn = self._fns[key] = _Fn(f"{interface}#{name}", func, self._store, self.fast)
+            fn = self._fns[key] = _Fn(f"{interface}#{name}", func, self._store)
         return fn
 
     def call(self, interface: str, name: str, *args: Any) -> Any:
-        """Call ``usdt:recharge/<interface>@2.0.0#<name>`` with raw wasmtime values.
+        """Call ``usdt:recharge/<interface>@2.1.0#<name>`` with raw wasmtime values.
 
         Integers are checked against their WIT types only (no protocol ranges); records
         are objects with the WIT field names as attributes. Results come back as wasmtime
@@ -742,14 +691,17 @@ class Recharge:
     # ---- callbacks
 
     def verify_callback(self, body: Union[str, bytes], secret: str, now: Optional[int] = None,
-                        window: int = PROTOCOL_WINDOW) -> Callback:
+                        window: Optional[int] = None) -> Callback:
         """Parse and verify a callback body; raises RechargeError with the stable code.
 
-        ``now`` defaults to ``int(time.time())``; ``|now - t|`` may be at most ``window``.
+        ``now`` defaults to ``int(time.time())``; ``|now - t|`` may be at most ``window``,
+        by default the protocol's (``facts().callback_window``, 300 s).
         """
         text = _body_text(body, RechargeError)
         if now is None:
             now = int(time.time())
+        if window is None:
+            window = self.facts().callback_window
         r = self._ok("callbacks", "verify-callback", text, _check_str("secret", secret),
                      _check_int("now", now, 0, MAX_U64), _check_int("window", window, 0, MAX_U32))
         f = r.fields
@@ -793,6 +745,56 @@ class Recharge:
                          _check_int("confirmations", confirmations, 0, MAX_U64),
                          _check_int("required", required, 0, MAX_U32))
 
+    # ---- protocol (2.1.0)
+
+    def facts(self) -> ProtocolFacts:
+        """The protocol's fixed numbers (the callback window, …), read once."""
+        with self._lock:
+            if self._facts is None:
+                r = self.call("protocol", "facts")
+                self._facts = ProtocolFacts(_get(r, "callback-window"), _get(r, "max-retries"), r.scale,
+                                            _get(r, "max-order-amount"), _get(r, "max-token-decimals"))
+            return self._facts
+
+    def chains(self) -> List[ChainFacts]:
+        """Every chain, in the order TRC20, ERC20, OMNI."""
+        return [ChainFacts(_CHAIN_FROM_WIT[c.chain], c.name, _get(c, "usdt-decimals"))
+                for c in self.call("protocol", "chains")]
+
+    def parse_chain(self, name: str) -> Chain:
+        """The chain of a wire name (exact: ``"TRC20"``); raises ``UNSUPPORTED_CHAIN``."""
+        return _CHAIN_FROM_WIT[self._ok("protocol", "parse-chain", _check_str("name", name))]
+
+    def validate_notify_url(self, url: str) -> None:
+        """The protocol's ``notify_url`` rule; raises ``INVALID_NOTIFY_URL``."""
+        self._ok("protocol", "validate-notify-url", _check_str("url", url))
+
+    def validate_token_decimals(self, decimals: int) -> None:
+        """A token's decimals for the amount conversions; raises ``INVALID_FIELD``."""
+        self._ok("protocol", "validate-token-decimals", _check_int("decimals", decimals, 0, MAX_U8))
+
+    def to_chain_units(self, amount: int, decimals: int) -> str:
+        """Scaled units -> the token's base units as decimal text (reverse of from_chain_units)."""
+        return self._ok("protocol", "to-chain-units", _check_int("amount", amount, 0, MAX_STORED_AMOUNT),
+                        _check_int("decimals", decimals, 0, MAX_U8))
+
+    # ---- gateway (2.1.0)
+
+    def parse_query(self, body: Union[str, bytes]) -> OrderQuery:
+        """Parse an order query body; raises QueryRejected with every rejection."""
+        text = _body_text(body, QueryRejected)
+        return _order_query(*self.call_result("gateway", "parse-query", text))
+
+    def gateway_keyring(self, merchants: Any, policy: Any) -> "GatewayKeyring":
+        """A :class:`GatewayKeyring` of this instance."""
+        return GatewayKeyring(merchants, policy, recharge=self)
+
+
+def _order_query(ok: bool, r: Any) -> OrderQuery:
+    if not ok:
+        raise QueryRejected([_rejection(x) for x in r])
+    return OrderQuery(r.appid, r.orderid, r.sign)
+
 
 def _order_request(ok: bool, r: Any) -> OrderRequest:
     if not ok:
@@ -803,46 +805,38 @@ def _order_request(ok: bool, r: Any) -> OrderRequest:
                         _get(r, "notify-url"), r.sign)
 
 
-class MerchantKeyring:
-    """The merchants' secrets held inside the component (the WIT resource
-    ``merchant-keyring``): :meth:`check_order` parses an order body, finds the merchant of
-    its ``appid`` and verifies the sign in one component call.
+class _Held:
+    """A resource held inside the component, rebuilt in a new instance after a trap.
 
-    ``merchants`` is a mapping ``{appid: secret}`` or pairs; a later duplicate appid
-    replaces an earlier one. Use :meth:`close` (or ``with``) to drop it early; otherwise it
-    is dropped after it is garbage-collected. If the instance is replaced after a trap,
-    the keyring is rebuilt in the new one on its next use.
+    Use :meth:`close` (or ``with``) to drop it early; otherwise it is dropped after it is
+    garbage-collected.
     """
 
-    def __init__(self, merchants: Any, recharge: Optional[Recharge] = None):
+    _INTERFACE = ""
+    _CONSTRUCTOR = ""
+
+    def __init__(self, recharge: Optional["Recharge"]):
         self._rc = recharge or default()
-        pairs = merchants.items() if isinstance(merchants, Mapping) else merchants
-        self._merchants = [(_check_str("appid", a), _check_str("secret", s)) for a, s in pairs]
         self._handle: Any = None
         self._generation = 0
         self._closed = False
 
+    def _args(self) -> Tuple[Any, ...]:
+        raise NotImplementedError
+
     def _live_handle(self) -> Any:
         # Called with the Recharge lock held.
         if self._closed:
-            raise ValueError("the keyring is closed")
+            raise ValueError(f"the {type(self).__name__} is closed")
         if self._handle is None or self._generation != self._rc.generation:
-            keys = [_rec(appid=a, secret=s) for a, s in self._merchants]
-            self._handle = self._rc.call("orders", "[constructor]merchant-keyring", keys)
+            self._handle = self._rc.call(self._INTERFACE, self._CONSTRUCTOR, *self._args())
             self._generation = self._rc.generation
         return self._handle
 
-    def check_order(self, body: Union[str, bytes]) -> OrderRequest:
-        """Parse, attribute and verify an order body; raises :class:`OrderRejected`
-        (field rejections, or ``UNKNOWN_APPID`` / ``SIGN_MISMATCH`` for a valid body)."""
-        text = _body_text(body, OrderRejected)
+    def _method(self, name: str, text: str) -> Tuple[bool, Any]:
         with self._rc._lock:
             handle = self._live_handle()
-            return _order_request(*self._rc.call_result(
-                "orders", "[method]merchant-keyring.check-order", handle, text))
-
-    def __len__(self) -> int:
-        return len({a for a, _ in self._merchants})
+            return self._rc.call_result(self._INTERFACE, name, handle, text)
 
     def close(self) -> None:
         with self._rc._lock:
@@ -850,7 +844,7 @@ class MerchantKeyring:
                 self._handle.drop(self._rc._store)
             self._handle, self._closed = None, True
 
-    def __enter__(self) -> "MerchantKeyring":
+    def __enter__(self) -> Any:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -861,8 +855,90 @@ class MerchantKeyring:
         if handle is not None:  # dropped by the next call, under the lock
             self._rc._pending_drops.append((self._generation, handle))
 
+
+class MerchantKeyring(_Held):
+    """The merchants' secrets held inside the component (the WIT resource
+    ``orders.merchant-keyring``): :meth:`check_order` parses an order body, finds the
+    merchant of its ``appid`` and verifies the sign in one component call.
+
+    ``merchants`` is a mapping ``{appid: secret}`` or pairs; a later duplicate appid
+    replaces an earlier one. Use :meth:`close` (or ``with``) to drop it early; otherwise it
+    is dropped after it is garbage-collected. If the instance is replaced after a trap,
+    the keyring is rebuilt in the new one on its next use.
+    """
+
+    _INTERFACE = "orders"
+    _CONSTRUCTOR = "[constructor]merchant-keyring"
+
+    def __init__(self, merchants: Any, recharge: Optional["Recharge"] = None):
+        super().__init__(recharge)
+        pairs = merchants.items() if isinstance(merchants, Mapping) else merchants
+        self._merchants = [(_check_str("appid", a), _check_str("secret", s)) for a, s in pairs]
+
+    def _args(self) -> Tuple[Any, ...]:
+        return ([_rec(appid=a, secret=s) for a, s in self._merchants],)
+
+    def check_order(self, body: Union[str, bytes]) -> OrderRequest:
+        """Parse, attribute and verify an order body; raises :class:`OrderRejected`
+        (field rejections, or ``UNKNOWN_APPID`` / ``SIGN_MISMATCH`` for a valid body)."""
+        text = _body_text(body, OrderRejected)
+        return _order_request(*self._method("[method]merchant-keyring.check-order", text))
+
+    def __len__(self) -> int:
+        return len({a for a, _ in self._merchants})
+
     def __repr__(self) -> str:
         return f"<MerchantKeyring of {len(self)} merchants>"
+
+
+class GatewayKeyring(_Held):
+    """What a gateway holds inside the component (the WIT resource ``gateway.keyring``,
+    since 2.1.0): the merchants and the confirmation policy, so that accepting an order
+    (:meth:`accept_order`) and checking a query (:meth:`check_query`) are one call each.
+
+    ``merchants``: :class:`Merchant` values, mappings with ``appid``, ``secret`` and an
+    optional ``next_secret``, or a mapping ``{appid: secret}``; a later duplicate appid
+    replaces an earlier one. ``policy``: as for :func:`validate_policy`.
+    """
+
+    _INTERFACE = "gateway"
+    _CONSTRUCTOR = "[constructor]keyring"
+
+    def __init__(self, merchants: Any, policy: Any, recharge: Optional["Recharge"] = None):
+        super().__init__(recharge)
+        if isinstance(merchants, Mapping):
+            merchants = [Merchant(a, s) for a, s in merchants.items()]
+        self._merchants = [m if isinstance(m, Merchant) else Merchant(**m) for m in merchants]
+        for m in self._merchants:
+            _check_str("appid", m.appid)
+            _check_str("secret", m.secret)
+            if m.next_secret is not None:
+                _check_str("next_secret", m.next_secret)
+        self._policy = _policy_rec(policy)
+
+    def _args(self) -> Tuple[Any, ...]:
+        return ([_rec(appid=m.appid, secret=m.secret, next_secret=m.next_secret) for m in self._merchants],
+                self._policy)
+
+    def accept_order(self, body: Union[str, bytes]) -> AcceptedOrder:
+        """Parse an order body, check its sign with its merchant's secret (or next secret)
+        and compute its required confirmations; raises :class:`OrderRejected`."""
+        text = _body_text(body, OrderRejected)
+        ok, r = self._method("[method]keyring.accept-order", text)
+        if not ok:
+            raise OrderRejected([_rejection(x) for x in r])
+        return AcceptedOrder(_order_request(True, r.order), _get(r, "required-confirmations"))
+
+    def check_query(self, body: Union[str, bytes]) -> OrderQuery:
+        """Parse an order query body and check its sign; raises :class:`QueryRejected`."""
+        text = _body_text(body, QueryRejected)
+        return _order_query(*self._method("[method]keyring.check-query", text))
+
+    def __len__(self) -> int:
+        return len({m.appid for m in self._merchants})
+
+    def __repr__(self) -> str:
+        return f"<GatewayKeyring of {len(self)} merchants>"
 
 
 def _body_text(body: Union[str, bytes, bytearray], error: type) -> str:
@@ -871,7 +947,7 @@ def _body_text(body: Union[str, bytes, bytearray], error: type) -> str:
             return bytes(body).decode("utf-8")
         except UnicodeDecodeError as e:
             rej = Rejection("INVALID_JSON", None, f"the body is not UTF-8 ({e.reason})")
-            raise (OrderRejected([rej]) if error is OrderRejected else RechargeError._from(rej)) from None
+            raise (error([rej]) if issubclass(error, Rejections) else RechargeError._from(rej)) from None
     return _check_str("body", body)
 
 
@@ -954,7 +1030,7 @@ def check_orderid(orderid: str) -> OrderIdParts:
 
 
 def verify_callback(body: Union[str, bytes], secret: str, now: Optional[int] = None,
-                    window: int = PROTOCOL_WINDOW) -> Callback:
+                    window: Optional[int] = None) -> Callback:
     return default().verify_callback(body, secret, now, window)
 
 
@@ -988,3 +1064,37 @@ def count_confirmations(head: int, block: int) -> int:
 
 def deposit_state(confirmations: int, required: int) -> str:
     return default().deposit_state(confirmations, required)
+
+
+def facts() -> ProtocolFacts:
+    """The protocol's fixed numbers: ``facts().callback_window`` is 300."""
+    return default().facts()
+
+
+def chains() -> List[ChainFacts]:
+    return default().chains()
+
+
+def parse_chain(name: str) -> Chain:
+    return default().parse_chain(name)
+
+
+def validate_notify_url(url: str) -> None:
+    default().validate_notify_url(url)
+
+
+def validate_token_decimals(decimals: int) -> None:
+    default().validate_token_decimals(decimals)
+
+
+def to_chain_units(amount: int, decimals: int) -> str:
+    return default().to_chain_units(amount, decimals)
+
+
+def parse_query(body: Union[str, bytes]) -> OrderQuery:
+    return default().parse_query(body)
+
+
+def gateway_keyring(merchants: Any, policy: Any) -> GatewayKeyring:
+    """A :class:`GatewayKeyring` in the shared instance."""
+    return GatewayKeyring(merchants, policy)

@@ -1,10 +1,11 @@
-// Node.js binding of the USDT Recharge protocol component (usdt:recharge@2.0.0).
+// Node.js binding of the USDT Recharge protocol component (usdt:recharge@2.1.0).
 //
-// The component is transpiled by jco (`npm run build`, output in ./gen/, not committed)
-// into plain JavaScript + core WebAssembly with no runtime dependencies. This module
-// compiles the core modules once, instantiates them once, and offers idiomatic functions:
+// The npm package `usdt-recharge`: the component, transpiled by jco (./gen/, made by
+// examples/node/build.mjs, not committed) into plain JavaScript + core WebAssembly with
+// no runtime dependencies, and this module, which compiles the core modules once,
+// instantiates them once, and offers idiomatic functions (typings: usdt-recharge.d.ts):
 //
-//   import * as ur from './usdt-recharge.mjs';
+//   import * as ur from 'usdt-recharge';
 //   const sign = ur.signOrder({ appid, username, localusermark, address, orderid, amount: 1000000n }, secret);
 //   try { const cb = ur.verifyCallback(body, secret); }       // ±300 s around Date.now()
 //   catch (e) { if (e instanceof ur.RechargeError) console.log(e.code); }   // 'SIGN_MISMATCH', …
@@ -23,8 +24,8 @@ try {
   ({ instantiate } = await import('./gen/usdt_recharge.js'));
 } catch (e) {
   if (e?.code !== 'ERR_MODULE_NOT_FOUND') throw e;
-  throw new Error('gen/usdt_recharge.js is missing: run `npm run build` (it transpiles '
-    + 'target/component/usdt_recharge.wasm or $USDT_RECHARGE_COMPONENT with jco)', { cause: e });
+  throw new Error('gen/usdt_recharge.js is missing: run `npm run build` in examples/node (it '
+    + 'transpiles target/component/usdt_recharge.wasm or $USDT_RECHARGE_COMPONENT with jco)', { cause: e });
 }
 
 export const MAX_U8 = 0xff;
@@ -35,8 +36,6 @@ export const MAX_U64 = (1n << 64n) - 1n;
 export const MAX_ORDER_AMOUNT = (1n << 53n) - 1n;
 /** The largest scaled amount the protocol stores, parses or sends in a callback (2^63-1). */
 export const MAX_STORED_AMOUNT = (1n << 63n) - 1n;
-/** The protocol's callback timestamp window, in seconds. */
-export const PROTOCOL_WINDOW = 300;
 
 // ------------------------------------------------------------------------------ errors
 
@@ -55,12 +54,12 @@ export class RechargeError extends Error {
   }
 }
 
-/** An order request was refused; `rejections` lists every reason, in field order. */
-export class OrderRejected extends RechargeError {
+/** A body was refused; `rejections` lists every reason, in field order. */
+export class Rejections extends RechargeError {
   constructor(rejections) {
     const first = rejections[0] ?? { code: 'INVALID_JSON', field: null, message: '' };
     super(first.code, first.field, first.message);
-    this.name = 'OrderRejected';
+    this.name = new.target.name;
     this.rejections = rejections;
     if (rejections.length > 1) {
       this.message += ` (+${rejections.length - 1} more: ${this.codes.slice(1).join(', ')})`;
@@ -71,6 +70,12 @@ export class OrderRejected extends RechargeError {
     return this.rejections.map((r) => r.code);
   }
 }
+
+/** An order request was refused (see Rejections). */
+export class OrderRejected extends Rejections {}
+
+/** An order query was refused (see Rejections). */
+export class QueryRejected extends Rejections {}
 
 /** An integer argument is outside its WIT type's or the protocol's range. */
 export class OutOfRangeError extends RangeError {
@@ -185,13 +190,14 @@ function dateArg(date) {
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-function bodyArg(body, asOrder) {
+/** The body as text; not UTF-8: INVALID_JSON, thrown as `Rejected` (a Rejections class) or a RechargeError. */
+function bodyArg(body, Rejected) {
   if (body instanceof Uint8Array || body instanceof ArrayBuffer) {
     try {
       return UTF8.decode(body);
     } catch {
       const r = { code: 'INVALID_JSON', field: null, message: 'the body is not UTF-8' };
-      throw asOrder ? new OrderRejected([r]) : new RechargeError(r.code, r.field, r.message);
+      throw Rejected ? new Rejected([r]) : new RechargeError(r.code, r.field, r.message);
     }
   }
   return stringArg('body', body);
@@ -250,7 +256,7 @@ export class Recharge {
   }
 
   /**
-   * The jco binding of `usdt:recharge/<iface>@2.0.0`, unchecked: jco wraps out-of-range
+   * The jco binding of `usdt:recharge/<iface>@2.1.0`, unchecked: jco wraps out-of-range
    * integers silently. Answers as `guarded`.
    */
   raw(iface, fn, ...args) {
@@ -322,7 +328,7 @@ export class Recharge {
   // ---- orders
   /** Validate an order request body; throws OrderRejected with every rejection. */
   parseOrder(body) {
-    return orderRequest(this.#call('orders', 'parseOrder', bodyArg(body, true)));
+    return orderRequest(this.#call('orders', 'parseOrder', bodyArg(body, OrderRejected)));
   }
 
   /** Check a parsed order's sign with the merchant's secret; throws SIGN_MISMATCH. */
@@ -352,13 +358,14 @@ export class Recharge {
   // ---- callbacks
   /**
    * Parse and verify a callback body (string or bytes); throws RechargeError with the
-   * stable code. `now` (Unix seconds) defaults to Date.now(); |now - t| <= window.
+   * stable code. `now` (Unix seconds) defaults to Date.now(); |now - t| <= window, by
+   * default the protocol's (`facts().callbackWindow`, 300 s).
    */
-  verifyCallback(body, secret, { now, window = PROTOCOL_WINDOW } = {}) {
-    const text = bodyArg(body, false);
+  verifyCallback(body, secret, { now, window } = {}) {
+    const text = bodyArg(body, null);
     const n = now === undefined ? BigInt(Math.floor(Date.now() / 1000)) : u64('now', now);
-    const c = this.#call('callbacks', 'verifyCallback', text, stringArg('secret', secret), n,
-      numberArg('window', window, MAX_U32));
+    const w = window === undefined ? this.facts().callbackWindow : numberArg('window', window, MAX_U32);
+    const c = this.#call('callbacks', 'verifyCallback', text, stringArg('secret', secret), n, w);
     return { ...c.fields, sign: c.sign };
   }
 
@@ -400,11 +407,56 @@ export class Recharge {
     return this.#call('confirmations', 'depositStateOf', u64('confirmations', confirmations),
       numberArg('required', required, MAX_U32));
   }
+
+  // ---- protocol (2.1.0)
+  #facts;
+
+  /** The protocol's fixed numbers (read once): { callbackWindow, maxRetries, scale, maxOrderAmount, maxTokenDecimals }. */
+  facts() {
+    this.#facts ??= Object.freeze(this.#call('protocol', 'facts'));
+    return this.#facts;
+  }
+
+  /** Every chain: [{ chain: 'TRC20', name: 'TRC20', usdtDecimals: 6 }, …]. */
+  chains() {
+    return this.#call('protocol', 'chains').map((c) => ({ chain: CHAIN_NAMES[c.chain], name: c.name, usdtDecimals: c.usdtDecimals }));
+  }
+
+  /** The chain of a wire name (exact: 'TRC20'); throws UNSUPPORTED_CHAIN. */
+  parseChain(name) {
+    return CHAIN_NAMES[this.#call('protocol', 'parseChain', stringArg('name', name))];
+  }
+
+  /** The protocol's notify_url rule; throws INVALID_NOTIFY_URL. */
+  validateNotifyUrl(url) {
+    this.#call('protocol', 'validateNotifyUrl', stringArg('url', url));
+  }
+
+  /** A token's decimals for the amount conversions; throws INVALID_FIELD. */
+  validateTokenDecimals(decimals) {
+    this.#call('protocol', 'validateTokenDecimals', numberArg('decimals', decimals, MAX_U8));
+  }
+
+  /** Scaled units -> the token's base units as decimal text (reverse of fromChainUnits). */
+  toChainUnits(amount, decimals) {
+    return this.#call('protocol', 'toChainUnits', storedAmount('amount', amount), numberArg('decimals', decimals, MAX_U8));
+  }
+
+  // ---- gateway (2.1.0)
+  /** Parse an order query body; throws QueryRejected with every rejection. -> { appid, orderid, sign } */
+  parseQuery(body) {
+    return unwrap(this.raw('gateway', 'parseQuery', bodyArg(body, QueryRejected)), QueryRejected);
+  }
+
+  /** A GatewayKeyring of this instance. */
+  gatewayKeyring(merchants, policy) {
+    return new GatewayKeyring(merchants, policy, this);
+  }
 }
 
-function unwrap(r) {
+function unwrap(r, Rejected = OrderRejected) {
   if (r.ok) return r.value;
-  if (Array.isArray(r.error)) throw new OrderRejected(r.error.map(rejection));
+  if (Array.isArray(r.error)) throw new Rejected(r.error.map(rejection));
   const { code, field, message } = rejection(r.error);
   throw new RechargeError(code, field, message);
 }
@@ -456,9 +508,82 @@ export class MerchantKeyring {
   /** Parse, attribute and verify an order body; throws OrderRejected (field rejections,
    *  or UNKNOWN_APPID / SIGN_MISMATCH for a valid body). */
   checkOrder(body) {
-    const text = bodyArg(body, true);
+    const text = bodyArg(body, OrderRejected);
     const handle = this.#live();
     return orderRequest(unwrap(this.#rc.guarded(() => handle.checkOrder(text))));
+  }
+
+  get size() {
+    return new Set(this.#merchants.map((m) => m.appid)).size;
+  }
+
+  close() {
+    if (this.#handle !== null && this.#generation === this.#rc.generation) this.#handle[DISPOSE]?.();
+    this.#handle = null;
+    this.#closed = true;
+  }
+
+  [DISPOSE]() {
+    this.close();
+  }
+}
+
+/**
+ * What a gateway holds inside the component (the WIT resource `gateway.keyring`, since
+ * 2.1.0): the merchants and the confirmation policy, so that accepting an order and
+ * checking a query are one call each. `merchants`: an array of { appid, secret,
+ * nextSecret? }, or an object / Map { appid: secret }; a later duplicate appid replaces
+ * an earlier one. `policy`: as for validatePolicy. Rebuilt in a new instance after a trap.
+ */
+export class GatewayKeyring {
+  #rc;
+  #merchants;
+  #policy;
+  #handle = null;
+  #generation = 0;
+  #closed = false;
+
+  constructor(merchants, policy, recharge = defaultRecharge()) {
+    const list = Array.isArray(merchants) ? merchants
+      : (merchants instanceof Map ? [...merchants] : Object.entries(merchants ?? {})).map(([appid, secret]) => ({ appid, secret }));
+    this.#merchants = list.map((m) => {
+      if (m === null || typeof m !== 'object') throw new TypeError('a merchant must be { appid, secret, nextSecret? }');
+      const nextSecret = m.nextSecret ?? undefined;
+      return {
+        appid: stringArg('appid', m.appid),
+        secret: stringArg('secret', m.secret),
+        nextSecret: nextSecret === undefined ? undefined : stringArg('nextSecret', nextSecret),
+      };
+    });
+    this.#policy = policyArg(policy);
+    this.#rc = recharge;
+  }
+
+  #live() {
+    if (this.#closed) throw new Error('the keyring is closed');
+    if (this.#handle === null || this.#generation !== this.#rc.generation) {
+      const merchants = this.#merchants;
+      const policy = this.#policy;
+      this.#handle = unwrap(this.#rc.guarded((ex) => new ex.gateway.Keyring(merchants, policy)));
+      this.#generation = this.#rc.generation;
+    }
+    return this.#handle;
+  }
+
+  /** Parse an order body, check its sign with its merchant's secret (or next secret) and
+   *  compute its required confirmations; throws OrderRejected. -> { order, requiredConfirmations } */
+  acceptOrder(body) {
+    const text = bodyArg(body, OrderRejected);
+    const handle = this.#live();
+    const a = unwrap(this.#rc.guarded(() => handle.acceptOrder(text)));
+    return { order: orderRequest(a.order), requiredConfirmations: a.requiredConfirmations };
+  }
+
+  /** Parse an order query body and check its sign; throws QueryRejected. -> { appid, orderid, sign } */
+  checkQuery(body) {
+    const text = bodyArg(body, QueryRejected);
+    const handle = this.#live();
+    return unwrap(this.#rc.guarded(() => handle.checkQuery(text)), QueryRejected);
   }
 
   get size() {
@@ -515,3 +640,13 @@ export const validatePolicy = (policy) => d().validatePolicy(policy);
 export const requiredConfirmations = (chain, amount, policy) => d().requiredConfirmations(chain, amount, policy);
 export const countConfirmations = (head, block) => d().countConfirmations(head, block);
 export const depositState = (confirmations, required) => d().depositState(confirmations, required);
+/** The protocol's fixed numbers: `facts().callbackWindow` is 300. */
+export const facts = () => d().facts();
+export const chains = () => d().chains();
+export const parseChain = (name) => d().parseChain(name);
+export const validateNotifyUrl = (url) => d().validateNotifyUrl(url);
+export const validateTokenDecimals = (decimals) => d().validateTokenDecimals(decimals);
+export const toChainUnits = (amount, decimals) => d().toChainUnits(amount, decimals);
+export const parseQuery = (body) => d().parseQuery(body);
+/** A GatewayKeyring in the shared instance. */
+export const gatewayKeyring = (merchants, policy) => new GatewayKeyring(merchants, policy);
