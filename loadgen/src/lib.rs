@@ -14,8 +14,10 @@
 pub mod orders;
 pub mod report;
 pub mod transport;
+pub mod verify;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -31,6 +33,7 @@ use tokio::time::Instant;
 use crate::orders::OrderFactory;
 use crate::report::{Percentiles, Report};
 use crate::transport::{Sender, Target};
+use crate::verify::Acked;
 
 /// Orders pre-signed in the closed loop when `--requests` is not given.
 pub const DEFAULT_REQUESTS: u64 = 200_000;
@@ -110,6 +113,26 @@ pub struct Options {
     /// Exit 0 even if some requests failed.
     #[arg(long)]
     pub allow_errors: bool,
+    /// Write every acknowledged order (warmup included) to this file, one `orderid` TAB
+    /// `ordersn` line each, for a later `--verify` (e.g. after killing the gateway).
+    #[arg(long, value_name = "FILE")]
+    pub acked: Option<PathBuf>,
+    /// Send no orders: query every order listed in this `--acked` file and report the
+    /// ones the gateway lost; exits non-zero unless all are found.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["acked", "rate", "requests", "duration", "http2"])]
+    pub verify: Option<PathBuf>,
+}
+
+impl Options {
+    /// The merchant secret from `--secret` or the variable named by `--secret-env`.
+    pub fn resolve_secret(&self) -> anyhow::Result<String> {
+        match (&self.secret, &self.secret_env) {
+            (Some(s), _) => Ok(s.clone()),
+            (None, Some(var)) => std::env::var(var)
+                .with_context(|| format!("reading the secret from environment variable {var}")),
+            (None, None) => bail!("give the merchant secret with --secret or --secret-env"),
+        }
+    }
 }
 
 /// How the measured phase sends.
@@ -143,12 +166,7 @@ fn seconds(name: &str, s: f64) -> anyhow::Result<Duration> {
 
 impl Plan {
     fn new(opts: &Options) -> anyhow::Result<Self> {
-        let secret = match (&opts.secret, &opts.secret_env) {
-            (Some(s), _) => s.clone(),
-            (None, Some(var)) => std::env::var(var)
-                .with_context(|| format!("reading the secret from environment variable {var}"))?,
-            (None, None) => bail!("give the merchant secret with --secret or --secret-env"),
-        };
+        let secret = opts.resolve_secret()?;
         let run_id = match &opts.run_id {
             Some(id) => id.clone(),
             None => orders::random_run_id(),
@@ -211,6 +229,8 @@ impl Plan {
 /// One timed phase: the bodies to send and how.
 struct Phase {
     bodies: Vec<Bytes>,
+    /// Keep the `ordersn` of every acknowledged order (`--acked`).
+    record_acks: bool,
     next: AtomicUsize,
     start: Instant,
     /// Open loop: nanoseconds between scheduled sends.
@@ -234,6 +254,8 @@ struct LoopStats {
     late: u64,
     max_lag_us: u64,
     reconnects: u64,
+    /// With `--acked`: the body index and `ordersn` of each acknowledged order.
+    acked: Vec<(usize, String)>,
 }
 
 fn histogram() -> anyhow::Result<Histogram<u64>> {
@@ -256,6 +278,7 @@ impl LoopStats {
             late: 0,
             max_lag_us: 0,
             reconnects: 0,
+            acked: Vec::new(),
         })
     }
 
@@ -263,7 +286,7 @@ impl LoopStats {
         *self.errors.entry(kind).or_default() += 1;
     }
 
-    fn merge(&mut self, other: &LoopStats) -> anyhow::Result<()> {
+    fn merge(&mut self, other: LoopStats) -> anyhow::Result<()> {
         self.sent += other.sent;
         self.ok += other.ok;
         for (k, v) in &other.errors {
@@ -278,8 +301,17 @@ impl LoopStats {
         self.late += other.late;
         self.max_lag_us = self.max_lag_us.max(other.max_lag_us);
         self.reconnects += other.reconnects;
+        self.acked.extend(other.acked);
         Ok(())
     }
+}
+
+/// The `data.ordersn` of an acknowledgement (empty if absent, which `--verify` reports).
+fn acknowledged_ordersn(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["data"]["ordersn"].as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// How one answered request is counted.
@@ -406,7 +438,12 @@ async fn request_loop(
                         .saturating_record(micros(done - sent_at).max(1));
                 }
                 match classify(status, &body) {
-                    Ok(()) => stats.ok += 1,
+                    Ok(()) => {
+                        stats.ok += 1;
+                        if phase.record_acks {
+                            stats.acked.push((i, acknowledged_ordersn(&body)));
+                        }
+                    }
                     Err(kind) => stats.error(kind),
                 }
                 sender = Some(conn);
@@ -434,7 +471,7 @@ async fn run_phase(
     while let Some(joined) = set.join_next().await {
         let (idx, result) = joined.context("a request loop panicked")?;
         let (sender, stats) = result?;
-        total.merge(&stats)?;
+        total.merge(stats)?;
         back.push((idx, sender));
     }
     let elapsed = phase.start.elapsed();
@@ -499,6 +536,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
         };
         Arc::new(Phase {
             bodies,
+            record_acks: opts.acked.is_some(),
             next: AtomicUsize::new(0),
             start,
             interval_ns,
@@ -521,6 +559,29 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     eprintln!("usdt-loadgen: measuring");
     let phase = make_phase(bodies, plan.mode);
     let (_, stats, elapsed) = run_phase(senders, Arc::clone(&phase)).await?;
+    if let Some(path) = &opts.acked {
+        let acked = warmup
+            .acked
+            .iter()
+            .map(|(i, ordersn)| (*i as u64, ordersn))
+            .chain(
+                stats
+                    .acked
+                    .iter()
+                    .map(|(i, ordersn)| (opts.warmup + *i as u64, ordersn)),
+            )
+            .map(|(n, ordersn)| Acked {
+                orderid: factory.orderid(n),
+                ordersn: ordersn.clone(),
+            })
+            .collect::<Vec<_>>();
+        verify::write_acked(path, &acked)?;
+        eprintln!(
+            "usdt-loadgen: {} acknowledged orders written to {}",
+            acked.len(),
+            path.display()
+        );
+    }
 
     // Every order taken is counted as sent, even if its connection could not be opened.
     let unsent = u64::try_from(phase.bodies.len())

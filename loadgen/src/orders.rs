@@ -50,6 +50,13 @@ pub fn sign_order(
     hex::encode(md5.finalize())
 }
 
+/// The order query sign: lowercase hex MD5 of `appid|orderid|secret` (UTF-8).
+pub fn sign_query(appid: &str, orderid: &str, secret: &str) -> String {
+    hex::encode(Md5::digest(
+        format!("{appid}|{orderid}|{secret}").as_bytes(),
+    ))
+}
+
 /// A run id derived from the clock and the process id: 12 lowercase hex digits, different
 /// for every run, so re-runs against the same database never reuse an orderid, username or
 /// address.
@@ -152,6 +159,11 @@ impl OrderFactory {
         format!("0x{}{user:08x}", self.address_prefix)
     }
 
+    /// The orderid of order number `n` of this run: `lg-{run_id}-{n}`.
+    pub fn orderid(&self, n: u64) -> String {
+        format!("lg-{}-{n}", self.run_id)
+    }
+
     /// Order number `n` of this run, signed.
     pub fn order(&self, n: u64) -> Order {
         // `users` is a u32, so the remainder always fits.
@@ -159,7 +171,7 @@ impl OrderFactory {
         let username = self.username(user);
         let address = self.address(user);
         let localusermark = format!("m{n}");
-        let orderid = format!("lg-{}-{n}", self.run_id);
+        let orderid = self.orderid(n);
         let amount = BASE_AMOUNT + n % 1000;
         let sign = sign_order(
             &self.appid,
@@ -235,6 +247,15 @@ mod tests {
             "商户密钥",
         );
         assert_eq!(sign, "4194f640f9bd24816997654a239a9984");
+    }
+
+    #[test]
+    fn query_sign_matches_the_protocol_formula() {
+        // docs/protocol.md §3; also `printf %s 'yourAppId|myplat-1662299838|yourSecret' | md5sum`
+        assert_eq!(
+            sign_query("yourAppId", "myplat-1662299838", "yourSecret"),
+            "2d5fe421d35be54d6eb5e2c7dfa77338"
+        );
     }
 
     fn is_orderid_char(c: char) -> bool {

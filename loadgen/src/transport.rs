@@ -14,6 +14,9 @@ use tokio::net::TcpStream;
 /// The order endpoint, relative to the target's base path.
 pub const ORDER_PATH: &str = "/api/merchant/v2/TraderRechargeorder";
 
+/// The order query endpoint, relative to the target's base path.
+pub const QUERY_PATH: &str = "/api/merchant/v2/TraderRechargeorderQuery";
+
 /// Where the requests go and how.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -30,8 +33,14 @@ pub struct Target {
 }
 
 impl Target {
-    /// Parses a base URL such as `http://127.0.0.1:8080` (an optional path prefix is kept).
+    /// The order endpoint under a base URL such as `http://127.0.0.1:8080` (an optional
+    /// path prefix is kept).
     pub fn parse(target: &str, http2: bool) -> anyhow::Result<Self> {
+        Self::endpoint(target, http2, ORDER_PATH)
+    }
+
+    /// The endpoint `endpoint` (e.g. [`QUERY_PATH`]) under the base URL `target`.
+    pub fn endpoint(target: &str, http2: bool, endpoint: &str) -> anyhow::Result<Self> {
         let uri: Uri = target
             .parse()
             .with_context(|| format!("--target {target:?} is not a URL"))?;
@@ -45,7 +54,7 @@ impl Target {
         let host = authority.host();
         let connect_to = format!("{host}:{port}");
         let prefix = uri.path().trim_end_matches('/');
-        let path = format!("{prefix}{ORDER_PATH}");
+        let path = format!("{prefix}{endpoint}");
         let origin_uri: Uri = path.parse().context("building the request path")?;
         let absolute_uri: Uri = format!("http://{authority}{path}")
             .parse()
@@ -160,6 +169,8 @@ mod tests {
             t.absolute_uri.to_string(),
             "http://localhost/base/api/merchant/v2/TraderRechargeorder"
         );
+        let t = Target::endpoint("http://127.0.0.1:8080", false, QUERY_PATH).unwrap();
+        assert_eq!(t.origin_uri, QUERY_PATH);
         assert!(Target::parse("https://example.com", false).is_err());
         assert!(Target::parse("127.0.0.1:8080", false).is_err());
     }
