@@ -147,13 +147,7 @@ async fn next_batch(
 async fn commit(conn: &mut OrderConnection, batch: &mut Vec<Job>) {
     let (orders, replies): (Vec<NewOrder>, Vec<_>) =
         batch.drain(..).map(|j| (j.order, j.reply)).unzip();
-    // TEMP(h2 measurement): a pool checkout per batch, as before.
-    let result = if std::env::var("USDT_H2_WRITER").as_deref() == Ok("pool") {
-        conn.store().create_orders(&orders).await
-    } else {
-        conn.create_orders(&orders).await
-    };
-    match result {
+    match conn.create_orders(&orders).await {
         Ok(outcomes) => {
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 // The client may have gone; the order is stored all the same.

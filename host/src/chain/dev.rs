@@ -86,8 +86,7 @@ impl DevChain {
 
     /// The newest block (0, the genesis block, on a new ledger).
     pub async fn head(&self) -> anyhow::Result<u64> {
-        let head: Option<i64> =
-            on_pool!(self.store.pool(), db => sqlx::query_scalar("SELECT MAX(number) FROM dev_blocks WHERE chain = $1")
+        let head: Option<i64> = on_pool!(self.store.pool(), db => sqlx::query_scalar("SELECT MAX(number) FROM dev_blocks WHERE chain = $1")
                 .bind(self.chain.as_str())
                 .fetch_one(db)
                 .await?);
@@ -96,8 +95,7 @@ impl DevChain {
 
     /// The hash of block `number`; the genesis block exists from the start.
     pub async fn block_hash(&self, number: u64) -> anyhow::Result<Option<String>> {
-        let hash: Option<String> =
-            on_pool!(self.store.pool(), db => sqlx::query_scalar("SELECT hash FROM dev_blocks WHERE chain = $1 AND number = $2")
+        let hash: Option<String> = on_pool!(self.store.pool(), db => sqlx::query_scalar("SELECT hash FROM dev_blocks WHERE chain = $1 AND number = $2")
                 .bind(self.chain.as_str())
                 .bind(to_i64(number))
                 .fetch_optional(db)
@@ -261,9 +259,7 @@ impl DevChain {
     /// A write transaction that has the chain's ledger to itself, so concurrent dev calls
     /// append blocks one after another: SQLite has one writer at a time; PostgreSQL takes
     /// a lock per chain, held until the transaction ends.
-    async fn begin_ledger_write(
-        &self,
-    ) -> Result<Tx<'static>, sqlx::Error> {
+    async fn begin_ledger_write(&self) -> Result<Tx<'static>, sqlx::Error> {
         let mut tx = self.store.begin_write().await?;
         if self.store.backend() == Backend::Postgres {
             on_tx!(&mut tx, db => sqlx::query(
@@ -278,12 +274,8 @@ impl DevChain {
 }
 
 /// The block after the head, creating the genesis block (0) on a new ledger.
-async fn next_block(
-    tx: &mut Tx<'_>,
-    chain: Chain,
-) -> anyhow::Result<u64> {
-    let head: Option<i64> =
-        on_tx!(&mut *tx, db => sqlx::query_scalar("SELECT MAX(number) FROM dev_blocks WHERE chain = $1")
+async fn next_block(tx: &mut Tx<'_>, chain: Chain) -> anyhow::Result<u64> {
+    let head: Option<i64> = on_tx!(&mut *tx, db => sqlx::query_scalar("SELECT MAX(number) FROM dev_blocks WHERE chain = $1")
             .bind(chain.as_str())
             .fetch_one(db)
             .await?);

@@ -408,11 +408,7 @@ async fn upsert_cursor(
 
 /// Orphan the unconfirmed deposits `ids` and put their orders back to pending.
 /// Returns how many were orphaned.
-async fn orphan(
-    tx: &mut Tx<'_>,
-    ids: &[i64],
-    now: i64,
-) -> Result<u64, sqlx::Error> {
+async fn orphan(tx: &mut Tx<'_>, ids: &[i64], now: i64) -> Result<u64, sqlx::Error> {
     let mut orphaned = 0;
     for id in ids {
         let ordersn: Option<Option<String>> = on_tx!(&mut *tx, db => sqlx::query_scalar(

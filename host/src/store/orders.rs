@@ -10,40 +10,8 @@ const ORDER_COLUMNS: &str = "ordersn, appid, orderid, username, localusermark, a
      canonical_address, chain, amount, notify_url, required_confirmations, status, \
      received_amount, created_at, expires_at";
 
-/// Most rows per multi-row statement (13 parameters each: well under both databases'
-/// limits); a power of two, see [`runs`].
-const CHUNK: usize = 512;
-
-// TEMP(h2 measurement): statement shapes, exact or quantized.
-fn quantized() -> bool {
-    static Q: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *Q.get_or_init(|| std::env::var("USDT_H2_SHAPES").as_deref() == Ok("quantized"))
-}
-
-/// `items` in runs of at most [`CHUNK`] whose lengths are powers of two, largest first:
-/// a statement built per run has one of ten shapes, each prepared once per connection.
-fn runs<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
-    let quantized = quantized();
-    std::iter::from_fn(move || {
-        if items.is_empty() {
-            return None;
-        }
-        let n = if quantized {
-            CHUNK.min(1 << items.len().ilog2())
-        } else {
-            CHUNK.min(items.len())
-        };
-        let (run, rest) = items.split_at(n);
-        items = rest;
-        Some(run)
-    })
-}
-
-/// How many values an `IN` list of `n` gets: the next power of two (the last value
-/// repeated), so the query has one of ten shapes, each prepared once per connection.
-fn padded(n: usize) -> usize {
-    if quantized() { n.next_power_of_two() } else { n }
-}
+/// Rows per multi-row statement (13 parameters each: well under both databases' limits).
+const CHUNK: usize = 500;
 
 /// An accepted order, ready to be stored.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -168,12 +136,6 @@ impl OrderConnection {
         }
     }
 
-    // TEMP(h2 measurement)
-    #[allow(missing_docs)]
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     async fn try_create_orders(
         &mut self,
         batch: &[NewOrder],
@@ -260,10 +222,10 @@ async fn write_orders(
     Ok(outcomes)
 }
 
-/// Insert the address bindings of `orders`, a statement per [`runs`] run.
+/// Insert the address bindings of `orders`, [`CHUNK`] rows per statement.
 async fn insert_bindings(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sqlx::Error> {
     let backend = tx.backend();
-    for chunk in runs(orders) {
+    for chunk in orders.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO address_bindings (chain, address, appid, username, created_at) VALUES {}",
             backend.rows(5, chunk.len())
@@ -284,10 +246,10 @@ async fn insert_bindings(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sq
     Ok(())
 }
 
-/// Insert `orders`, a statement per [`runs`] run.
+/// Insert `orders`, [`CHUNK`] rows per statement.
 async fn insert_orders(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sqlx::Error> {
     let backend = tx.backend();
-    for chunk in runs(orders) {
+    for chunk in orders.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO orders (ordersn, appid, orderid, username, localusermark, address, \
              canonical_address, chain, amount, notify_url, required_confirmations, \
@@ -334,12 +296,12 @@ async fn existing_orders(
             let sql = format!(
                 "SELECT {ORDER_COLUMNS} FROM orders WHERE appid = {} AND orderid IN ({})",
                 backend.placeholders(1, 1),
-                backend.placeholders(2, padded(chunk.len()))
+                backend.placeholders(2, chunk.len())
             );
             let rows: Vec<OrderRecord> = on_tx!(tx, db => {
                 let mut query = sqlx::query_as(&sql).bind(appid);
-                for orderid in padding(chunk) {
-                    query = query.bind(orderid);
+                for orderid in chunk {
+                    query = query.bind(*orderid);
                 }
                 query.fetch_all(db).await?
             });
@@ -374,12 +336,12 @@ async fn existing_bindings(
                 "SELECT address, appid, username FROM address_bindings \
                  WHERE chain = {} AND address IN ({})",
                 backend.placeholders(1, 1),
-                backend.placeholders(2, padded(chunk.len()))
+                backend.placeholders(2, chunk.len())
             );
             let rows: Vec<Binding> = on_tx!(tx, db => {
                 let mut query = sqlx::query_as(&sql).bind(chain);
-                for address in padding(chunk) {
-                    query = query.bind(address);
+                for address in chunk {
+                    query = query.bind(*address);
                 }
                 query.fetch_all(db).await?
             });
@@ -389,14 +351,4 @@ async fn existing_bindings(
         }
     }
     Ok(found)
-}
-
-/// The values of an `IN` list of [`padded`] length: `values`, then the last repeated.
-fn padding<'a>(values: &[&'a str]) -> impl Iterator<Item = &'a str> {
-    let fill = values.last().copied().into_iter().cycle();
-    values
-        .iter()
-        .copied()
-        .chain(fill)
-        .take(padded(values.len()))
 }

@@ -185,19 +185,31 @@ mod tests {
     fn the_texts_are_the_stored_words() {
         let texts = |all: &[&'static str]| all.to_vec();
         assert_eq!(
-            OrderState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            OrderState::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
             texts(&["pending", "confirming", "confirmed"])
         );
         assert_eq!(
-            DepositState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            DepositState::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
             texts(&["confirming", "confirmed", "orphaned"])
         );
         assert_eq!(
-            DeliveryState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            DeliveryState::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
             texts(&["pending", "delivered", "failed"])
         );
         assert_eq!(
-            AttemptOutcome::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            AttemptOutcome::ALL
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>(),
             texts(&["delivered", "failed", "refused"])
         );
     }

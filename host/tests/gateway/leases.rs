@@ -22,13 +22,7 @@ async fn outbox() -> (Store, TestEnv) {
 
 /// `n` confirmed orders of `appid` with a pending delivery each, due at `due + i`;
 /// their ordersns, oldest due first.
-async fn deliveries(
-    store: &Store,
-    env: &TestEnv,
-    appid: &str,
-    n: usize,
-    due: i64,
-) -> Vec<String> {
+async fn deliveries(store: &Store, env: &TestEnv, appid: &str, n: usize, due: i64) -> Vec<String> {
     let run = uuid::Uuid::new_v4().simple().to_string();
     let orders: Vec<NewOrder> = (0..n)
         .map(|i| NewOrder {
@@ -222,7 +216,10 @@ async fn an_expired_lease_is_not_renewed_nor_recorded_once_taken_over() {
          (not recording it would only send the callback again)"
     );
     let (record, attempts) = store.callback(&rows[1]).await.unwrap().unwrap();
-    assert_eq!((record.state, attempts.len()), (DeliveryState::Delivered, 1));
+    assert_eq!(
+        (record.state, attempts.len()),
+        (DeliveryState::Delivered, 1)
+    );
     let (record, attempts) = store.callback(&rows[0]).await.unwrap().unwrap();
     assert_eq!((record.state, attempts.len()), (DeliveryState::Pending, 0));
 
