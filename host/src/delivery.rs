@@ -22,7 +22,7 @@ use usdt_callback_http::{Attempt, CallbackHttp, Outcome};
 use crate::clock::{millis, now_millis};
 use crate::merchants::MerchantDirectory;
 use crate::rules::{CallbackFields, Rules};
-use crate::store::{AttemptRecord, DueCallback, Store};
+use crate::store::{AttemptOutcome, AttemptRecord, DeliveryState, DueCallback, Store};
 use leases::{Lease, Leases};
 use running::Running;
 
@@ -216,9 +216,9 @@ impl Dispatcher {
             },
         };
         let record = self.judge(due, &attempt, started_at, t);
-        tracing::debug!(ordersn = due.ordersn, attempt = due.next_number, outcome = record.outcome,
-            status = ?attempt.status, next = record.next_state, error = ?attempt.error, "callback attempt");
-        if record.next_state == "failed" {
+        tracing::debug!(ordersn = due.ordersn, attempt = due.next_number, outcome = %record.outcome,
+            status = ?attempt.status, next = %record.next_state, error = ?attempt.error, "callback attempt");
+        if record.next_state == DeliveryState::Failed {
             tracing::warn!(ordersn = due.ordersn, error = ?attempt.error, "callback delivery failed for good");
         }
         Some(record)
@@ -274,16 +274,24 @@ impl Dispatcher {
         t: u64,
     ) -> AttemptRecord {
         let (outcome, next_state, next_at) = match attempt.outcome {
-            Outcome::Delivered => ("delivered", "delivered", started_at),
-            Outcome::Refused => ("refused", "failed", started_at),
+            Outcome::Delivered => (
+                AttemptOutcome::Delivered,
+                DeliveryState::Delivered,
+                started_at,
+            ),
+            Outcome::Refused => (AttemptOutcome::Refused, DeliveryState::Failed, started_at),
             Outcome::Failed => {
                 let retry = usize::try_from(due.attempts).unwrap_or(usize::MAX);
                 match self.config.retry_delays.get(retry) {
-                    None => ("failed", "failed", started_at),
+                    None => (AttemptOutcome::Failed, DeliveryState::Failed, started_at),
                     Some(delay) => {
                         let wait =
                             next_delay(*delay, attempt.retry_after, &self.config.retry_delays);
-                        ("failed", "pending", now_millis() + millis(wait))
+                        (
+                            AttemptOutcome::Failed,
+                            DeliveryState::Pending,
+                            now_millis() + millis(wait),
+                        )
                     }
                 }
             }

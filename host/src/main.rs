@@ -15,7 +15,7 @@ use usdt_gateway::clock::now_millis;
 use usdt_gateway::config::Config;
 use usdt_gateway::gateway::{self, Gateway, MerchantReload};
 use usdt_gateway::rules::{CallbackFields, OrderFields, Rules};
-use usdt_gateway::store::Store;
+use usdt_gateway::store::{DeliveryState, Store};
 use usdt_gateway::telemetry;
 
 /// A self-hosted USDT deposit gateway (USDT Recharge API V2).
@@ -91,7 +91,7 @@ enum CallbacksCommand {
         config: Option<PathBuf>,
         /// `pending`, `delivered` or `failed`.
         #[arg(long)]
-        state: Option<String>,
+        state: Option<DeliveryState>,
         /// At most this many.
         #[arg(long, default_value_t = 100)]
         limit: i64,
@@ -468,7 +468,7 @@ fn callbacks(command: CallbacksCommand) -> anyhow::Result<ExitCode> {
         let store = Store::open(&config.database()).await?;
         let code = match command {
             CallbacksCommand::List { state, limit, .. } => {
-                for c in store.list_callbacks(state.as_deref(), limit).await? {
+                for c in store.list_callbacks(state, limit).await? {
                     println!("{}", serde_json::to_string(&c)?);
                 }
                 ExitCode::SUCCESS

@@ -3,7 +3,8 @@
 //! request only after that commit. Under light load a batch is one order and nothing
 //! waits; under heavy load batches grow while the previous commit runs. The queue is
 //! bounded: when it is full a new order is refused at once ([`WriteError::Overloaded`])
-//! rather than left waiting.
+//! rather than left waiting. The task keeps one connection of its own
+//! ([`OrderConnection`]) instead of taking one from the pool for each batch.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::store::{CreateOutcome, NewOrder, Store, StoreError};
+use crate::store::{CreateOutcome, NewOrder, OrderConnection, Store, StoreError};
 
 /// Most orders committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -101,9 +102,10 @@ async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, stop: oneshot::Receive
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stop = Some(stop);
     let mut last_warning: Option<Instant> = None;
+    let mut conn = OrderConnection::new(store);
     while next_batch(&mut jobs, &mut batch, &mut stop).await > 0 {
         warn_when_full(&jobs, batch.len(), &mut last_warning);
-        commit(&store, &mut batch).await;
+        commit(&mut conn, &mut batch).await;
     }
     tracing::debug!("order writer drained");
 }
@@ -142,10 +144,10 @@ async fn next_batch(
 }
 
 /// Store `batch` in one transaction and answer each job.
-async fn commit(store: &Store, batch: &mut Vec<Job>) {
+async fn commit(conn: &mut OrderConnection, batch: &mut Vec<Job>) {
     let (orders, replies): (Vec<NewOrder>, Vec<_>) =
         batch.drain(..).map(|j| (j.order, j.reply)).unzip();
-    match store.create_orders(&orders).await {
+    match conn.create_orders(&orders).await {
         Ok(outcomes) => {
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 // The client may have gone; the order is stored all the same.

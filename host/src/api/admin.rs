@@ -12,6 +12,7 @@ use subtle::ConstantTimeEq;
 use super::AppState;
 use super::error::{AppError, GatewayCode};
 use crate::clock::now_millis;
+use crate::store::DeliveryState;
 
 /// `?state=pending|delivered|failed&limit=N`.
 #[derive(Debug, Deserialize)]
@@ -49,20 +50,20 @@ pub async fn list_callbacks(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Value>, AppError> {
     authorize(&state, &headers)?;
-    if let Some(s) = query.state.as_deref()
-        && !["pending", "delivered", "failed"].contains(&s)
-    {
-        return Err(AppError::gateway(
-            GatewayCode::InvalidField,
-            "state must be pending, delivered or failed",
-        ));
-    }
+    let wanted = query
+        .state
+        .as_deref()
+        .map(str::parse::<DeliveryState>)
+        .transpose()
+        .map_err(|_| {
+            AppError::gateway(
+                GatewayCode::InvalidField,
+                "state must be pending, delivered or failed",
+            )
+        })?;
     let list = state
         .store
-        .list_callbacks(
-            query.state.as_deref(),
-            query.limit.unwrap_or(100).clamp(1, 10_000),
-        )
+        .list_callbacks(wanted, query.limit.unwrap_or(100).clamp(1, 10_000))
         .await?;
     Ok(Json(json!({"callbacks": list})))
 }
@@ -94,7 +95,9 @@ pub async fn resend_callback(
         ));
     }
     state.dispatcher_wake.notify_one();
-    Ok(Json(json!({"ordersn": ordersn, "state": "pending"})))
+    Ok(Json(
+        json!({"ordersn": ordersn, "state": DeliveryState::Pending}),
+    ))
 }
 
 /// Deposits that matched no pending order.

@@ -13,7 +13,9 @@ use super::AppState;
 use super::body::JsonText;
 use super::error::{AppError, GatewayCode};
 use crate::clock::{millis, unix_millis};
-use crate::store::{CreateOutcome, DepositRecord, NewOrder, OrderRecord};
+use crate::store::{
+    CreateOutcome, DeliveryState, DepositRecord, NewOrder, OrderRecord, OrderState,
+};
 
 /// The success message the seed fixes.
 const ACCEPTED: &str = "订单已受理";
@@ -118,7 +120,7 @@ pub struct OrderView {
     confirmations: i64,
     required_confirmations: i64,
     /// `none` until a deposit is confirmed, then `pending`, `delivered` or `failed`.
-    callback: String,
+    callback: &'static str,
     created_at: i64,
     expires_at: i64,
 }
@@ -174,7 +176,7 @@ fn view(
     record: OrderRecord,
     deposit: Option<DepositRecord>,
     confirmations: i64,
-    callback: Option<String>,
+    callback: Option<DeliveryState>,
     now: SystemTime,
 ) -> OrderView {
     let OrderRecord {
@@ -182,11 +184,10 @@ fn view(
         status,
         received_amount,
     } = record;
-    let state = match status.as_str() {
-        "confirmed" => "confirmed",
-        "confirming" => "confirming",
-        _ if unix_millis(now) >= order.expires_at => "expired",
-        _ => "pending",
+    let state = match status {
+        OrderState::Confirmed | OrderState::Confirming => status.as_str(),
+        OrderState::Pending if unix_millis(now) >= order.expires_at => "expired",
+        OrderState::Pending => status.as_str(),
     };
     OrderView {
         ordersn: order.ordersn,
@@ -204,7 +205,7 @@ fn view(
             confirmations
         },
         required_confirmations: order.required_confirmations,
-        callback: callback.unwrap_or_else(|| "none".into()),
+        callback: callback.map_or("none", DeliveryState::as_str),
         created_at: order.created_at / 1000,
         expires_at: order.expires_at / 1000,
     }

@@ -6,12 +6,21 @@
 
 use std::sync::Arc;
 
-use sqlx::Row;
-
 use crate::rules::{Chain, Rules};
-use crate::store::{Backend, Store};
+use crate::store::{Backend, Store, Tx, on_pool, on_tx};
 
 use super::Transfer;
+
+/// A transfer of the ledger, as stored.
+#[derive(sqlx::FromRow)]
+struct LedgerTransfer {
+    txid: String,
+    log_index: i64,
+    number: i64,
+    hash: String,
+    to_address: String,
+    value: String,
+}
 
 /// Most blocks one `mine` call may add.
 pub const MAX_MINE: u64 = 100_000;
@@ -80,22 +89,20 @@ impl DevChain {
 
     /// The newest block (0, the genesis block, on a new ledger).
     pub async fn head(&self) -> anyhow::Result<u64> {
-        let head: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(number) FROM dev_blocks WHERE chain = $1")
+        let head: Option<i64> = on_pool!(self.store.pool(), db => sqlx::query_scalar("SELECT MAX(number) FROM dev_blocks WHERE chain = $1")
                 .bind(self.chain.as_str())
-                .fetch_one(self.store.pool())
-                .await?;
+                .fetch_one(db)
+                .await?);
         Ok(head.map_or(0, |h| u64::try_from(h).unwrap_or(0)))
     }
 
     /// The hash of block `number`; the genesis block exists from the start.
     pub async fn block_hash(&self, number: u64) -> anyhow::Result<Option<String>> {
-        let hash: Option<String> =
-            sqlx::query_scalar("SELECT hash FROM dev_blocks WHERE chain = $1 AND number = $2")
+        let hash: Option<String> = on_pool!(self.store.pool(), db => sqlx::query_scalar("SELECT hash FROM dev_blocks WHERE chain = $1 AND number = $2")
                 .bind(self.chain.as_str())
                 .bind(to_i64(number))
-                .fetch_optional(self.store.pool())
-                .await?;
+                .fetch_optional(db)
+                .await?);
         Ok(match hash {
             Some(hash) => Some(hash),
             None if number == 0 => Some(genesis_hash(self.chain)),
@@ -111,7 +118,7 @@ impl DevChain {
         watched: &[String],
     ) -> anyhow::Result<Vec<Transfer>> {
         let watched: std::collections::HashSet<&str> = watched.iter().map(String::as_str).collect();
-        let rows = sqlx::query(
+        let rows: Vec<LedgerTransfer> = on_pool!(self.store.pool(), db => sqlx::query_as(
             "SELECT t.txid, t.log_index, t.number, b.hash, t.to_address, t.value \
              FROM dev_transfers t JOIN dev_blocks b ON b.chain = t.chain AND b.number = t.number \
              WHERE t.chain = $1 AND t.number >= $2 AND t.number <= $3 \
@@ -120,21 +127,20 @@ impl DevChain {
         .bind(self.chain.as_str())
         .bind(to_i64(from))
         .bind(to_i64(to))
-        .fetch_all(self.store.pool())
-        .await?;
+        .fetch_all(db)
+        .await?);
         let mut out = Vec::new();
         for row in rows {
-            let to_address: String = row.try_get(4)?;
-            if !watched.contains(to_address.as_str()) {
+            if !watched.contains(row.to_address.as_str()) {
                 continue;
             }
             out.push(Transfer {
-                txid: row.try_get(0)?,
-                log_index: u64::try_from(row.try_get::<i64, _>(1)?)?,
-                block_number: u64::try_from(row.try_get::<i64, _>(2)?)?,
-                block_hash: row.try_get(3)?,
-                to: to_address,
-                value: row.try_get(5)?,
+                txid: row.txid,
+                log_index: u64::try_from(row.log_index)?,
+                block_number: u64::try_from(row.number)?,
+                block_hash: row.hash,
+                to: row.to_address,
+                value: row.value,
             });
         }
         Ok(out)
@@ -176,13 +182,13 @@ impl DevChain {
         let txid = random_hash(self.chain);
         let mut tx = self.begin_ledger_write().await?;
         let block = next_block(&mut tx, self.chain).await?;
-        sqlx::query("INSERT INTO dev_blocks (chain, number, hash) VALUES ($1, $2, $3)")
+        on_tx!(&mut tx, db => sqlx::query("INSERT INTO dev_blocks (chain, number, hash) VALUES ($1, $2, $3)")
             .bind(self.chain.as_str())
             .bind(to_i64(block))
             .bind(random_hash(self.chain))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
+            .execute(db)
+            .await?.rows_affected());
+        on_tx!(&mut tx, db => sqlx::query(
             "INSERT INTO dev_transfers (chain, number, txid, log_index, to_address, value) \
              VALUES ($1, $2, $3, 0, $4, $5)",
         )
@@ -191,8 +197,8 @@ impl DevChain {
         .bind(&txid)
         .bind(&info.canonical)
         .bind(base)
-        .execute(&mut *tx)
-        .await?;
+        .execute(db)
+        .await?.rows_affected());
         tx.commit().await?;
         Ok(DevTransfer { txid, block })
     }
@@ -219,12 +225,12 @@ impl DevChain {
                     )
                 })
                 .collect();
-            sqlx::query(&format!(
+            on_tx!(&mut tx, db => sqlx::query(&format!(
                 "INSERT INTO dev_blocks (chain, number, hash) VALUES {}",
                 rows.join(", ")
             ))
-            .execute(&mut *tx)
-            .await?;
+            .execute(db)
+            .await?.rows_affected());
         }
         tx.commit().await?;
         Ok(first + blocks - 1)
@@ -242,18 +248,18 @@ impl DevChain {
         }
         let fork = head - depth;
         let mut tx = self.begin_ledger_write().await?;
-        sqlx::query("DELETE FROM dev_transfers WHERE chain = $1 AND number > $2")
+        on_tx!(&mut tx, db => sqlx::query("DELETE FROM dev_transfers WHERE chain = $1 AND number > $2")
             .bind(self.chain.as_str())
             .bind(to_i64(fork))
-            .execute(&mut *tx)
-            .await?;
+            .execute(db)
+            .await?.rows_affected());
         for number in fork + 1..=head {
-            sqlx::query("UPDATE dev_blocks SET hash = $1 WHERE chain = $2 AND number = $3")
+            on_tx!(&mut tx, db => sqlx::query("UPDATE dev_blocks SET hash = $1 WHERE chain = $2 AND number = $3")
                 .bind(random_hash(self.chain))
                 .bind(self.chain.as_str())
                 .bind(to_i64(number))
-                .execute(&mut *tx)
-                .await?;
+                .execute(db)
+                .await?.rows_affected());
         }
         tx.commit().await?;
         Ok(head)
@@ -262,40 +268,34 @@ impl DevChain {
     /// A write transaction that has the chain's ledger to itself, so concurrent dev calls
     /// append blocks one after another: SQLite has one writer at a time; PostgreSQL takes
     /// a lock per chain, held until the transaction ends.
-    async fn begin_ledger_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    async fn begin_ledger_write(&self) -> Result<Tx<'static>, sqlx::Error> {
         let mut tx = self.store.begin_write().await?;
         if self.store.backend() == Backend::Postgres {
-            sqlx::query(
+            on_tx!(&mut tx, db => sqlx::query(
                 "SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked",
             )
             .bind(format!("usdt-gateway dev ledger {}", self.chain.as_str()))
-            .execute(&mut *tx)
-            .await?;
+            .execute(db)
+            .await?.rows_affected());
         }
         Ok(tx)
     }
 }
 
 /// The block after the head, creating the genesis block (0) on a new ledger.
-async fn next_block(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    chain: Chain,
-) -> anyhow::Result<u64> {
-    let head: Option<i64> =
-        sqlx::query_scalar("SELECT MAX(number) FROM dev_blocks WHERE chain = $1")
+async fn next_block(tx: &mut Tx<'_>, chain: Chain) -> anyhow::Result<u64> {
+    let head: Option<i64> = on_tx!(&mut *tx, db => sqlx::query_scalar("SELECT MAX(number) FROM dev_blocks WHERE chain = $1")
             .bind(chain.as_str())
-            .fetch_one(&mut **tx)
-            .await?;
+            .fetch_one(db)
+            .await?);
     match head {
         Some(head) => Ok(u64::try_from(head)? + 1),
         None => {
-            sqlx::query("INSERT INTO dev_blocks (chain, number, hash) VALUES ($1, 0, $2)")
+            on_tx!(&mut *tx, db => sqlx::query("INSERT INTO dev_blocks (chain, number, hash) VALUES ($1, 0, $2)")
                 .bind(chain.as_str())
                 .bind(genesis_hash(chain))
-                .execute(&mut **tx)
-                .await?;
+                .execute(db)
+                .await?.rows_affected());
             Ok(1)
         }
     }

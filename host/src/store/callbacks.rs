@@ -2,12 +2,10 @@
 //! (only under the lease it was claimed with, see [`super::leases`]), listing and
 //! re-sending for the operator.
 
-use sqlx::Row;
-
-use super::{Store, StoreError};
+use super::{AttemptOutcome, DeliveryState, Store, StoreError, on_pool, on_tx};
 
 /// A delivery claimed for one attempt.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct DueCallback {
     /// The order.
     pub ordersn: String,
@@ -44,23 +42,23 @@ pub struct AttemptRecord {
     pub latency_ms: i64,
     /// What went wrong, if anything.
     pub error: Option<String>,
-    /// `delivered`, `failed` or `refused`.
-    pub outcome: &'static str,
-    /// The delivery's state afterwards: `delivered`, `pending` (retry) or `failed`.
-    pub next_state: &'static str,
+    /// How it went.
+    pub outcome: AttemptOutcome,
+    /// The delivery's state afterwards: delivered, pending (a retry) or failed.
+    pub next_state: DeliveryState,
     /// When the next attempt is due (for `pending`).
     pub next_attempt_at: i64,
 }
 
 /// A delivery as the operator sees it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct CallbackRecord {
     /// The order.
     pub ordersn: String,
     /// The merchant.
     pub appid: String,
-    /// `pending`, `delivered` or `failed`.
-    pub state: String,
+    /// Where it stands.
+    pub state: DeliveryState,
     /// Attempts in the current series.
     pub attempts: i64,
     /// When the next attempt is due (Unix ms), for `pending`.
@@ -72,7 +70,7 @@ pub struct CallbackRecord {
 }
 
 /// One recorded attempt.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct AttemptView {
     /// Its number in the history.
     pub attempt: i64,
@@ -88,25 +86,13 @@ pub struct AttemptView {
     pub latency_ms: i64,
     /// What went wrong.
     pub error: Option<String>,
-    /// `delivered`, `failed` or `refused`.
-    pub outcome: String,
+    /// How it went.
+    pub outcome: AttemptOutcome,
 }
 
-/// Columns of `callbacks` read into a [`CallbackRecord`], in this order.
+/// Columns of `callbacks` read into a [`CallbackRecord`].
 const CALLBACK_COLUMNS: &str =
     "ordersn, appid, state, attempts, next_attempt_at, last_error, amount";
-
-fn callback_from_row(r: &sqlx::any::AnyRow) -> Result<CallbackRecord, sqlx::Error> {
-    Ok(CallbackRecord {
-        ordersn: r.try_get(0)?,
-        appid: r.try_get(1)?,
-        state: r.try_get(2)?,
-        attempts: r.try_get(3)?,
-        next_attempt_at: r.try_get(4)?,
-        last_error: r.try_get(5)?,
-        amount: r.try_get(6)?,
-    })
-}
 
 impl Store {
     /// Record attempts and move their deliveries on, in one transaction (one fsync for
@@ -123,7 +109,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut recorded = Vec::with_capacity(attempts.len());
         for (due, attempt) in attempts {
-            let updated = sqlx::query(
+            let updated = on_tx!(&mut tx, db => sqlx::query(
                 "UPDATE callbacks SET state = $1, attempts = attempts + 1, next_attempt_at = $2, \
                  last_error = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4 \
                  WHERE ordersn = $5 AND lease_owner = $6 AND state = 'pending'",
@@ -134,13 +120,13 @@ impl Store {
             .bind(now)
             .bind(&due.ordersn)
             .bind(&due.lease)
-            .execute(&mut *tx)
-            .await?;
-            if updated.rows_affected() != 1 {
+            .execute(db)
+            .await?.rows_affected());
+            if updated != 1 {
                 recorded.push(false);
                 continue;
             }
-            sqlx::query(
+            on_tx!(&mut tx, db => sqlx::query(
                 "INSERT INTO callback_attempts (ordersn, attempt, started_at, t, status_code, body_prefix, \
                  latency_ms, error, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
@@ -153,8 +139,8 @@ impl Store {
             .bind(attempt.latency_ms)
             .bind(&attempt.error)
             .bind(attempt.outcome)
-            .execute(&mut *tx)
-            .await?;
+            .execute(db)
+            .await?.rows_affected());
             recorded.push(true);
         }
         tx.commit().await?;
@@ -164,21 +150,17 @@ impl Store {
     /// Deliveries in `state` (all when `None`), oldest first.
     pub async fn list_callbacks(
         &self,
-        state: Option<&str>,
+        state: Option<DeliveryState>,
         limit: i64,
     ) -> Result<Vec<CallbackRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
+        Ok(on_pool!(&self.pool, db => sqlx::query_as(&format!(
             "SELECT {CALLBACK_COLUMNS} FROM callbacks \
              WHERE ($1 = '' OR state = $1) ORDER BY created_at, ordersn LIMIT $2"
         ))
-        .bind(state.unwrap_or(""))
+        .bind(state.map_or("", DeliveryState::as_str))
         .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(callback_from_row)
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        .fetch_all(db)
+        .await?))
     }
 
     /// The delivery of one order and its attempts.
@@ -189,28 +171,13 @@ impl Store {
         let Some(record) = self.callback_record(ordersn).await? else {
             return Ok(None);
         };
-        let rows = sqlx::query(
+        let attempts = on_pool!(&self.pool, db => sqlx::query_as(
             "SELECT attempt, started_at, t, status_code, body_prefix, latency_ms, error, outcome \
              FROM callback_attempts WHERE ordersn = $1 ORDER BY attempt",
         )
         .bind(ordersn)
-        .fetch_all(&self.pool)
-        .await?;
-        let attempts = rows
-            .iter()
-            .map(|r| {
-                Ok(AttemptView {
-                    attempt: r.try_get(0)?,
-                    started_at: r.try_get(1)?,
-                    t: r.try_get(2)?,
-                    status_code: r.try_get(3)?,
-                    body_prefix: r.try_get(4)?,
-                    latency_ms: r.try_get(5)?,
-                    error: r.try_get(6)?,
-                    outcome: r.try_get(7)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()?;
+        .fetch_all(db)
+        .await?);
         Ok(Some((record, attempts)))
     }
 
@@ -219,38 +186,37 @@ impl Store {
         &self,
         ordersn: &str,
     ) -> Result<Option<CallbackRecord>, StoreError> {
-        let row = sqlx::query(&format!(
+        Ok(on_pool!(&self.pool, db => sqlx::query_as(&format!(
             "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE ordersn = $1"
         ))
         .bind(ordersn)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(callback_from_row).transpose()?)
+        .fetch_optional(db)
+        .await?))
     }
 
     /// Send a delivery again: a new series of attempts starting now (a delivered one
     /// too, when the merchant asks). Returns false when the order has no delivery.
     pub async fn resend_callback(&self, ordersn: &str, now: i64) -> Result<bool, StoreError> {
-        let updated = sqlx::query(
+        let updated = on_pool!(&self.pool, db => sqlx::query(
             "UPDATE callbacks SET state = 'pending', attempts = 0, next_attempt_at = $1, \
              lease_owner = NULL, lease_until = NULL, updated_at = $1 WHERE ordersn = $2",
         )
         .bind(now)
         .bind(ordersn)
-        .execute(&self.pool)
-        .await?;
-        Ok(updated.rows_affected() == 1)
+        .execute(db)
+        .await?.rows_affected());
+        Ok(updated == 1)
     }
 
     /// The earliest due time after `now` of a pending delivery, if any (the dispatcher
     /// sleeps until then).
     pub async fn next_callback_due(&self, now: i64) -> Result<Option<i64>, StoreError> {
-        let next: Option<i64> = sqlx::query_scalar(
+        let next: Option<i64> = on_pool!(&self.pool, db => sqlx::query_scalar(
             "SELECT MIN(next_attempt_at) FROM callbacks WHERE state = 'pending' AND next_attempt_at > $1",
         )
         .bind(now)
-        .fetch_one(&self.pool)
-        .await?;
+        .fetch_one(db)
+        .await?);
         Ok(next)
     }
 }

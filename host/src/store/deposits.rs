@@ -2,9 +2,7 @@
 //! (each on-chain transfer at most once), matching to orders, confirmations, and the
 //! callback written in the same transaction as the confirmation.
 
-use sqlx::Row;
-
-use super::{Backend, Store, StoreError};
+use super::{Backend, DepositState, Store, StoreError, Tx, on_pool, on_tx};
 
 /// Block hashes kept behind the cursor for reorg detection (how deep a reorg the
 /// watcher can walk back through).
@@ -49,7 +47,7 @@ pub struct Scan {
 }
 
 /// A deposit waiting for confirmations.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct OpenDeposit {
     /// Its row.
     pub id: i64,
@@ -62,7 +60,7 @@ pub struct OpenDeposit {
 }
 
 /// A deposit as the query API and the operator see it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct DepositRecord {
     /// The chain.
     pub chain: String,
@@ -76,42 +74,56 @@ pub struct DepositRecord {
     pub amount: i64,
     /// The block.
     pub block_number: i64,
-    /// `confirming`, `confirmed` or `orphaned`.
-    pub state: String,
+    /// Where it stands.
+    pub state: DepositState,
     /// The matched order, if any.
     pub ordersn: Option<String>,
     /// Confirmations needed.
     pub required_confirmations: i64,
 }
 
+/// Columns of `deposits` read into a [`DepositRecord`].
 const DEPOSIT_COLUMNS: &str =
     "chain, txid, log_index, address, amount, block_number, state, ordersn, required_confirmations";
 
-fn deposit_from_row(row: &sqlx::any::AnyRow) -> Result<DepositRecord, sqlx::Error> {
-    Ok(DepositRecord {
-        chain: row.try_get(0)?,
-        txid: row.try_get(1)?,
-        log_index: row.try_get(2)?,
-        address: row.try_get(3)?,
-        amount: row.try_get(4)?,
-        block_number: row.try_get(5)?,
-        state: row.try_get(6)?,
-        ordersn: row.try_get(7)?,
-        required_confirmations: row.try_get(8)?,
-    })
+/// A chain's cursor.
+#[derive(sqlx::FromRow)]
+struct Cursor {
+    head: i64,
+    next_block: i64,
+}
+
+/// A binding's address and the position a watcher reads from after it.
+#[derive(sqlx::FromRow)]
+struct BindingAfter {
+    address: Option<String>,
+    position: i64,
+}
+
+/// A remembered block hash.
+#[derive(sqlx::FromRow)]
+struct BlockHash {
+    number: i64,
+    hash: String,
+}
+
+/// What confirming a deposit reads back.
+#[derive(sqlx::FromRow)]
+struct Credited {
+    ordersn: Option<String>,
+    amount: i64,
 }
 
 impl Store {
     /// The chain's cursor: `(head seen, next block to scan)`.
     pub async fn chain_cursor(&self, chain: &str) -> Result<Option<(i64, i64)>, StoreError> {
-        let row = sqlx::query("SELECT head, next_block FROM chain_cursors WHERE chain = $1")
-            .bind(chain)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match row {
-            Some(row) => Some((row.try_get(0)?, row.try_get(1)?)),
-            None => None,
-        })
+        let cursor: Option<Cursor> = on_pool!(&self.pool, db => sqlx::query_as(
+            "SELECT head, next_block FROM chain_cursors WHERE chain = $1"
+        )
+        .bind(chain)
+        .fetch_optional(db)
+        .await?);
+        Ok(cursor.map(|c| (c.head, c.next_block)))
     }
 
     /// The addresses bound on `chain` (canonical) that a watcher which has read up to
@@ -125,48 +137,44 @@ impl Store {
         chain: &str,
         position: i64,
     ) -> Result<(Vec<String>, i64), StoreError> {
-        let sql = match self.backend {
+        let backend = self.backend();
+        let sql = match backend {
             Backend::Sqlite => {
-                "SELECT address, seq + 1 FROM address_bindings WHERE chain = $1 AND seq >= $2 \
+                "SELECT address, seq + 1 AS position FROM address_bindings WHERE chain = $1 AND seq >= $2 \
                  ORDER BY seq"
             }
             Backend::Postgres => {
-                "SELECT b.address, h.horizon FROM \
+                "SELECT b.address, h.horizon AS position FROM \
                  (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon) h \
                  LEFT JOIN address_bindings b ON b.chain = $1 AND b.tx >= $2"
             }
         };
-        let rows = sqlx::query(sql)
+        let rows: Vec<BindingAfter> = on_pool!(&self.pool, db => sqlx::query_as(sql)
             .bind(chain)
             .bind(position)
-            .fetch_all(&self.pool)
-            .await?;
+            .fetch_all(db)
+            .await?);
         let mut next = position;
         let mut addresses = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let address: Option<String> = row.try_get(0)?;
-            let position: i64 = row.try_get(1)?;
-            next = match self.backend {
-                Backend::Sqlite => next.max(position),
-                Backend::Postgres => position,
+        for row in rows {
+            next = match backend {
+                Backend::Sqlite => next.max(row.position),
+                Backend::Postgres => row.position,
             };
-            addresses.extend(address);
+            addresses.extend(row.address);
         }
         Ok((addresses, next))
     }
 
     /// Remembered block hashes of `chain`, newest first.
     pub async fn block_hashes(&self, chain: &str) -> Result<Vec<(i64, String)>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<BlockHash> = on_pool!(&self.pool, db => sqlx::query_as(
             "SELECT number, hash FROM chain_blocks WHERE chain = $1 ORDER BY number DESC",
         )
         .bind(chain)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        .fetch_all(db)
+        .await?);
+        Ok(rows.into_iter().map(|b| (b.number, b.hash)).collect())
     }
 
     /// Store a scan in one transaction: new deposits (a transfer already stored is
@@ -176,7 +184,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut stored = 0;
         for d in &scan.deposits {
-            let inserted: Option<i64> = sqlx::query_scalar(
+            let inserted: Option<i64> = on_tx!(&mut tx, db => sqlx::query_scalar(
                 "INSERT INTO deposits (chain, txid, log_index, address, raw_value, amount, dust, \
                  block_number, block_hash, required_confirmations, state, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'confirming', $11, $11) \
@@ -197,13 +205,13 @@ impl Store {
             .bind(&d.block_hash)
             .bind(d.required_confirmations)
             .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_optional(db)
+            .await?);
             let Some(id) = inserted else { continue };
             stored += 1;
             // Same-amount pending order first, else the oldest pending one; an expired
             // order is not pending: the deposit then stays unmatched.
-            let order: Option<String> = sqlx::query_scalar(
+            let order: Option<String> = on_tx!(&mut tx, db => sqlx::query_scalar(
                 "SELECT ordersn FROM orders WHERE chain = $1 AND canonical_address = $2 \
                  AND status = 'pending' AND expires_at > $3 \
                  ORDER BY CASE WHEN amount = $4 THEN 0 ELSE 1 END, created_at, ordersn LIMIT 1",
@@ -212,43 +220,43 @@ impl Store {
             .bind(&d.address)
             .bind(now)
             .bind(d.amount)
-            .fetch_optional(&mut *tx)
-            .await?;
+            .fetch_optional(db)
+            .await?);
             if let Some(ordersn) = order {
-                let updated = sqlx::query(
+                let updated = on_tx!(&mut tx, db => sqlx::query(
                     "UPDATE orders SET status = 'confirming', received_amount = $1, \
                      required_confirmations = $2 WHERE ordersn = $3 AND status = 'pending'",
                 )
                 .bind(d.amount)
                 .bind(d.required_confirmations)
                 .bind(&ordersn)
-                .execute(&mut *tx)
-                .await?;
-                if updated.rows_affected() == 1 {
-                    sqlx::query("UPDATE deposits SET ordersn = $1 WHERE id = $2")
+                .execute(db)
+                .await?.rows_affected());
+                if updated == 1 {
+                    on_tx!(&mut tx, db => sqlx::query("UPDATE deposits SET ordersn = $1 WHERE id = $2")
                         .bind(&ordersn)
                         .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                        .execute(db)
+                        .await?.rows_affected());
                 }
             }
         }
         for (number, hash) in &scan.blocks {
-            sqlx::query(
+            on_tx!(&mut tx, db => sqlx::query(
                 "INSERT INTO chain_blocks (chain, number, hash) VALUES ($1, $2, $3) \
                  ON CONFLICT (chain, number) DO UPDATE SET hash = excluded.hash",
             )
             .bind(&scan.chain)
             .bind(number)
             .bind(hash)
-            .execute(&mut *tx)
-            .await?;
+            .execute(db)
+            .await?.rows_affected());
         }
-        sqlx::query("DELETE FROM chain_blocks WHERE chain = $1 AND number < $2")
+        on_tx!(&mut tx, db => sqlx::query("DELETE FROM chain_blocks WHERE chain = $1 AND number < $2")
             .bind(&scan.chain)
             .bind(scan.next_block.saturating_sub(REORG_DEPTH as i64))
-            .execute(&mut *tx)
-            .await?;
+            .execute(db)
+            .await?.rows_affected());
         upsert_cursor(&mut tx, &scan.chain, scan.head, scan.next_block, now).await?;
         tx.commit().await?;
         Ok(stored)
@@ -273,75 +281,64 @@ impl Store {
     /// moved back to rescan from `fork + 1`.
     pub async fn rewind(&self, chain: &str, fork: i64, now: i64) -> Result<u64, StoreError> {
         let mut tx = self.begin_write().await?;
-        let ids: Vec<i64> = sqlx::query_scalar(
+        let ids: Vec<i64> = on_tx!(&mut tx, db => sqlx::query_scalar(
             "SELECT id FROM deposits WHERE chain = $1 AND block_number > $2 AND state = 'confirming'",
         )
         .bind(chain)
         .bind(fork)
-        .fetch_all(&mut *tx)
-        .await?;
+        .fetch_all(db)
+        .await?);
         let orphaned = orphan(&mut tx, &ids, now).await?;
-        sqlx::query("DELETE FROM chain_blocks WHERE chain = $1 AND number > $2")
+        on_tx!(&mut tx, db => sqlx::query("DELETE FROM chain_blocks WHERE chain = $1 AND number > $2")
             .bind(chain)
             .bind(fork)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE chain_cursors SET next_block = $1, updated_at = $2 WHERE chain = $3 AND next_block > $1")
+            .execute(db)
+            .await?.rows_affected());
+        on_tx!(&mut tx, db => sqlx::query("UPDATE chain_cursors SET next_block = $1, updated_at = $2 WHERE chain = $3 AND next_block > $1")
             .bind(fork + 1)
             .bind(now)
             .bind(chain)
-            .execute(&mut *tx)
-            .await?;
+            .execute(db)
+            .await?.rows_affected());
         tx.commit().await?;
         Ok(orphaned)
     }
 
     /// Deposits of `chain` still waiting for confirmations.
     pub async fn open_deposits(&self, chain: &str) -> Result<Vec<OpenDeposit>, StoreError> {
-        let rows = sqlx::query(
+        Ok(on_pool!(&self.pool, db => sqlx::query_as(
             "SELECT id, block_number, block_hash, required_confirmations FROM deposits \
              WHERE chain = $1 AND state = 'confirming' ORDER BY block_number, id",
         )
         .bind(chain)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(OpenDeposit {
-                    id: r.try_get(0)?,
-                    block_number: r.try_get(1)?,
-                    block_hash: r.try_get(2)?,
-                    required_confirmations: r.try_get(3)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        .fetch_all(db)
+        .await?))
     }
 
     /// A deposit reached its confirmations: it is confirmed, its order too, and the
     /// order's callback is queued — one transaction. Returns the order, if matched.
     pub async fn confirm_deposit(&self, id: i64, now: i64) -> Result<Option<String>, StoreError> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("UPDATE deposits SET state = 'confirmed', updated_at = $1 WHERE id = $2 AND state = 'confirming'")
+        let done = on_tx!(&mut tx, db => sqlx::query("UPDATE deposits SET state = 'confirmed', updated_at = $1 WHERE id = $2 AND state = 'confirming'")
             .bind(now)
             .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
+            .execute(db)
+            .await?.rows_affected());
+        if done != 1 {
             return Ok(None); // another watcher did it
         }
-        let row = sqlx::query("SELECT ordersn, amount FROM deposits WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let ordersn: Option<String> = row.try_get(0)?;
-        let amount: i64 = row.try_get(1)?;
+        let Credited { ordersn, amount } = on_tx!(&mut tx, db => sqlx::query_as(
+            "SELECT ordersn, amount FROM deposits WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_one(db)
+        .await?);
         if let Some(ordersn) = &ordersn {
-            sqlx::query("UPDATE orders SET status = 'confirmed' WHERE ordersn = $1 AND status = 'confirming'")
+            on_tx!(&mut tx, db => sqlx::query("UPDATE orders SET status = 'confirmed' WHERE ordersn = $1 AND status = 'confirming'")
                 .bind(ordersn)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
+                .execute(db)
+                .await?.rows_affected());
+            on_tx!(&mut tx, db => sqlx::query(
                 "INSERT INTO callbacks (ordersn, appid, notify_url, amount, state, attempts, \
                  next_attempt_at, created_at, updated_at) \
                  SELECT ordersn, appid, notify_url, $1, 'pending', 0, $2, $2, $2 FROM orders WHERE ordersn = $3 \
@@ -350,8 +347,8 @@ impl Store {
             .bind(amount)
             .bind(now)
             .bind(ordersn)
-            .execute(&mut *tx)
-            .await?;
+            .execute(db)
+            .await?.rows_affected());
         }
         tx.commit().await?;
         Ok(ordersn)
@@ -367,40 +364,35 @@ impl Store {
 
     /// The newest deposit credited to an order (not orphaned).
     pub async fn order_deposit(&self, ordersn: &str) -> Result<Option<DepositRecord>, StoreError> {
-        let row = sqlx::query(&format!(
+        Ok(on_pool!(&self.pool, db => sqlx::query_as(&format!(
             "SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE ordersn = $1 AND state <> 'orphaned' \
              ORDER BY id DESC LIMIT 1"
         ))
         .bind(ordersn)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(deposit_from_row).transpose()?)
+        .fetch_optional(db)
+        .await?))
     }
 
     /// Deposits no order took, newest first (for the operator).
     pub async fn unmatched_deposits(&self, limit: i64) -> Result<Vec<DepositRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
+        Ok(on_pool!(&self.pool, db => sqlx::query_as(&format!(
             "SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE ordersn IS NULL AND state <> 'orphaned' \
              ORDER BY id DESC LIMIT $1"
         ))
         .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(deposit_from_row)
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        .fetch_all(db)
+        .await?))
     }
 }
 
 async fn upsert_cursor(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Tx<'_>,
     chain: &str,
     head: i64,
     next_block: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    on_tx!(&mut *tx, db => sqlx::query(
         "INSERT INTO chain_cursors (chain, head, next_block, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (chain) DO UPDATE SET head = excluded.head, next_block = excluded.next_block, \
          updated_at = excluded.updated_at",
@@ -409,41 +401,37 @@ async fn upsert_cursor(
     .bind(head)
     .bind(next_block)
     .bind(now)
-    .execute(&mut **tx)
-    .await?;
+    .execute(db)
+    .await?.rows_affected());
     Ok(())
 }
 
 /// Orphan the unconfirmed deposits `ids` and put their orders back to pending.
 /// Returns how many were orphaned.
-async fn orphan(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    ids: &[i64],
-    now: i64,
-) -> Result<u64, sqlx::Error> {
+async fn orphan(tx: &mut Tx<'_>, ids: &[i64], now: i64) -> Result<u64, sqlx::Error> {
     let mut orphaned = 0;
     for id in ids {
-        let ordersn: Option<Option<String>> = sqlx::query_scalar(
+        let ordersn: Option<Option<String>> = on_tx!(&mut *tx, db => sqlx::query_scalar(
             "SELECT ordersn FROM deposits WHERE id = $1 AND state = 'confirming'",
         )
         .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
+        .fetch_optional(db)
+        .await?);
         let Some(ordersn) = ordersn else { continue };
         if let Some(ordersn) = ordersn {
-            sqlx::query(
+            on_tx!(&mut *tx, db => sqlx::query(
                 "UPDATE orders SET status = 'pending', received_amount = 0 \
                  WHERE ordersn = $1 AND status = 'confirming'",
             )
             .bind(ordersn)
-            .execute(&mut **tx)
-            .await?;
+            .execute(db)
+            .await?.rows_affected());
         }
-        sqlx::query("UPDATE deposits SET state = 'orphaned', updated_at = $1 WHERE id = $2")
+        on_tx!(&mut *tx, db => sqlx::query("UPDATE deposits SET state = 'orphaned', updated_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id)
-            .execute(&mut **tx)
-            .await?;
+            .execute(db)
+            .await?.rows_affected());
         orphaned += 1;
     }
     Ok(orphaned)

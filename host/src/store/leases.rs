@@ -10,9 +10,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use sqlx::Row;
-
-use super::{Backend, DueCallback, Store, StoreError};
+use super::{Backend, DueCallback, Store, StoreError, on_pool, on_tx};
 use crate::clock::millis;
 
 /// Tokens renewed per statement, at most.
@@ -70,39 +68,40 @@ impl Store {
             return Ok(Vec::new());
         }
         let (sql, busy) = self.claim_sql(slots);
-        let mut query = sqlx::query(&sql)
-            .bind(token)
-            .bind(millis(lease))
-            .bind(now)
-            .bind(slots.scan)
-            .bind(slots.per_merchant)
-            .bind(slots.total);
-        for (appid, n) in busy {
-            query = query.bind(appid).bind(n);
-        }
         let mut tx = self.begin_write().await?;
-        query.execute(&mut *tx).await?;
-        let rows = sqlx::query(
-            "SELECT c.ordersn, c.appid, o.orderid, o.localusermark, c.notify_url, c.amount, c.attempts, \
-             (SELECT COALESCE(MAX(a.attempt), 0) + 1 FROM callback_attempts a WHERE a.ordersn = c.ordersn) \
+        on_tx!(&mut tx, db => {
+            let mut query = sqlx::query(&sql)
+                .bind(token)
+                .bind(millis(lease))
+                .bind(now)
+                .bind(slots.scan)
+                .bind(slots.per_merchant)
+                .bind(slots.total);
+            for (appid, n) in &busy {
+                query = query.bind(*appid).bind(*n);
+            }
+            query.execute(db).await?;
+        });
+        let claimed = on_tx!(&mut tx, db => sqlx::query_as(
+            "SELECT c.ordersn, c.appid, o.orderid, o.localusermark, c.notify_url, c.amount, \
+             c.attempts, c.lease_owner AS lease, \
+             (SELECT COALESCE(MAX(a.attempt), 0) + 1 FROM callback_attempts a \
+              WHERE a.ordersn = c.ordersn) AS next_number \
              FROM callbacks c JOIN orders o ON o.ordersn = c.ordersn \
              WHERE c.lease_owner = $1 ORDER BY c.next_attempt_at, c.ordersn",
         )
         .bind(token)
-        .fetch_all(&mut *tx)
-        .await?;
+        .fetch_all(db)
+        .await?);
         tx.commit().await?;
-        rows.iter()
-            .map(|row| due_from_row(row, token))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        Ok(claimed)
     }
 
     /// The claim statement and the busy merchants it binds after its six fixed
     /// parameters (token, lease, now, scan, per merchant, total).
     fn claim_sql<'a>(&self, slots: &'a ClaimSlots) -> (String, Vec<(&'a str, i64)>) {
-        let clock = self.backend.clock_millis();
-        let lock = match self.backend {
+        let clock = self.backend().clock_millis();
+        let lock = match self.backend() {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
         };
@@ -157,7 +156,7 @@ impl Store {
         tokens: &[&str],
         lease: Duration,
     ) -> Result<HashSet<String>, StoreError> {
-        let clock = self.backend.clock_millis();
+        let clock = self.backend().clock_millis();
         let mut held = HashSet::new();
         for chunk in tokens.chunks(RENEW_CHUNK) {
             let mut params = Params(1);
@@ -168,26 +167,15 @@ impl Store {
                  RETURNING lease_owner",
                 list.join(", ")
             );
-            let mut query = sqlx::query_scalar::<_, String>(&sql).bind(millis(lease));
-            for token in chunk {
-                query = query.bind(*token);
-            }
-            held.extend(query.fetch_all(&self.pool).await?);
+            let tokens: Vec<String> = on_pool!(&self.pool, db => {
+                let mut query = sqlx::query_scalar(&sql).bind(millis(lease));
+                for token in chunk {
+                    query = query.bind(*token);
+                }
+                query.fetch_all(db).await?
+            });
+            held.extend(tokens);
         }
         Ok(held)
     }
-}
-
-fn due_from_row(row: &sqlx::any::AnyRow, token: &str) -> Result<DueCallback, sqlx::Error> {
-    Ok(DueCallback {
-        ordersn: row.try_get(0)?,
-        appid: row.try_get(1)?,
-        orderid: row.try_get(2)?,
-        localusermark: row.try_get(3)?,
-        notify_url: row.try_get(4)?,
-        amount: row.try_get(5)?,
-        attempts: row.try_get(6)?,
-        next_number: row.try_get(7)?,
-        lease: token.to_owned(),
-    })
 }

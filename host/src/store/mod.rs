@@ -1,6 +1,10 @@
-//! Durable storage: the embedded SQLite database (default) or PostgreSQL, through one
-//! `sqlx` Any pool. Orders and address bindings are unique in the database, so two
-//! writers (two replicas on PostgreSQL) can never both accept conflicting orders.
+//! Durable storage: the embedded SQLite database (default) or PostgreSQL, each through
+//! its own typed `sqlx` driver. Orders and address bindings are unique in the database,
+//! so two writers (two replicas on PostgreSQL) can never both accept conflicting orders.
+//!
+//! A statement whose SQL is the same on both databases is written once and run through
+//! [`on_pool!`] or [`on_tx!`], which compile it for each driver; rows are read by column
+//! name into `FromRow` structs; states are the enums of [`states`].
 //!
 //! Schema changes are migrations in `host/migrations/{sqlite,postgres}`, applied at start.
 
@@ -8,19 +12,23 @@ mod callbacks;
 mod deposits;
 mod leases;
 mod orders;
+mod states;
 
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
 use crate::config::Database;
 
 pub use callbacks::{AttemptRecord, AttemptView, CallbackRecord, DueCallback};
 pub use deposits::{DepositRecord, NewDeposit, OpenDeposit, REORG_DEPTH, Scan};
 pub use leases::ClaimSlots;
-pub use orders::{CreateOutcome, NewOrder, OrderRecord};
+pub use orders::{CreateOutcome, NewOrder, OrderConnection, OrderRecord};
+pub use states::{AttemptOutcome, DeliveryState, DepositState, OrderState, UnknownState};
 
 /// Which database a [`Store`] talks to; the few statements that differ branch on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,6 +38,63 @@ pub enum Backend {
     /// A PostgreSQL server.
     Postgres,
 }
+
+/// The connection pool, typed by its driver.
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    /// The embedded SQLite file.
+    Sqlite(SqlitePool),
+    /// A PostgreSQL server.
+    Postgres(PgPool),
+}
+
+/// A transaction, typed by its driver.
+#[derive(Debug)]
+pub(crate) enum Tx<'c> {
+    /// On SQLite.
+    Sqlite(sqlx::Transaction<'c, Sqlite>),
+    /// On PostgreSQL.
+    Postgres(sqlx::Transaction<'c, Postgres>),
+}
+
+/// A connection taken from the pool, typed by its driver.
+#[derive(Debug)]
+pub(crate) enum Connection {
+    /// To SQLite.
+    Sqlite(PoolConnection<Sqlite>),
+    /// To PostgreSQL.
+    Postgres(PoolConnection<Postgres>),
+}
+
+/// Run `$body` with `$db` bound to the typed pool of `$pool` (a [`Pool`]): the statement
+/// is written once and compiled for each driver. The body's value must not depend on
+/// the driver (map rows with `query_as`/`query_scalar`, results to plain numbers).
+macro_rules! on_pool {
+    ($pool:expr, $db:ident => $body:expr) => {
+        match $pool {
+            $crate::store::Pool::Sqlite($db) => $body,
+            $crate::store::Pool::Postgres($db) => $body,
+        }
+    };
+}
+
+/// [`on_pool!`] for a transaction: `$db` is the transaction's connection.
+macro_rules! on_tx {
+    ($tx:expr, $db:ident => $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(tx) => {
+                let $db = &mut **tx;
+                $body
+            }
+            $crate::store::Tx::Postgres(tx) => {
+                let $db = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+pub(crate) use {on_pool, on_tx};
 
 /// A storage failure. Never a client's mistake: the API answers 503 and nothing that
 /// was acknowledged is lost.
@@ -65,109 +130,143 @@ impl StoreError {
 /// The gateway's database.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: AnyPool,
-    backend: Backend,
+    pool: Pool,
 }
 
 impl Store {
     /// Connect (creating the SQLite file and its folder when needed) and apply the
     /// migrations.
     pub async fn open(database: &Database) -> anyhow::Result<Self> {
-        sqlx::any::install_default_drivers();
-        let (url, backend) = match database {
-            Database::Sqlite(path) => {
-                if let Some(dir) = path.parent()
-                    && !dir.as_os_str().is_empty()
-                {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        anyhow::anyhow!("creating the data folder {}: {e}", dir.display())
-                    })?;
-                }
-                (
-                    format!("sqlite://{}?mode=rwc", path.display()),
-                    Backend::Sqlite,
-                )
-            }
-            Database::Postgres(url) => (url.expose().to_owned(), Backend::Postgres),
+        let pool = match database {
+            Database::Sqlite(path) => Pool::Sqlite(open_sqlite(path).await?),
+            Database::Postgres(url) => Pool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(16)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(PgConnectOptions::from_str(url.expose())?)
+                    .await?,
+            ),
         };
-        let options = AnyConnectOptions::from_str(&url)?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 4,
-                Backend::Postgres => 16,
-            })
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL: readers never block the writer. synchronous=FULL: a
-                        // commit is on disk (fsync of the WAL) before it returns, so an
-                        // acknowledged order survives a crash and a power cut.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; \
-                             PRAGMA cache_size = -65536;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
-            .await?;
-        let store = Self { pool, backend };
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    async fn migrate(&self) -> anyhow::Result<()> {
-        match self.backend {
-            Backend::Sqlite => {
-                sqlx::migrate!("./migrations/sqlite")
-                    .run(&self.pool)
-                    .await?
-            }
-            Backend::Postgres => {
-                sqlx::migrate!("./migrations/postgres")
-                    .run(&self.pool)
-                    .await?
-            }
+        match &pool {
+            Pool::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Pool::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
-        Ok(())
+        Ok(Self { pool })
     }
 
     /// The connection pool, for the modules that keep their own tables (the dev chain).
-    pub(crate) fn pool(&self) -> &AnyPool {
+    pub(crate) fn pool(&self) -> &Pool {
         &self.pool
     }
 
     /// Begin a transaction that writes. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so waiting for another writer goes through the busy
     /// timeout instead of failing when a read would later turn into a write.
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+    pub(crate) async fn begin_write(&self) -> Result<Tx<'static>, sqlx::Error> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Take a connection from the pool; it goes back when dropped.
+    pub(crate) async fn acquire(&self) -> Result<Connection, sqlx::Error> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => Connection::Sqlite(pool.acquire().await?),
+            Pool::Postgres(pool) => Connection::Postgres(pool.acquire().await?),
+        })
     }
 
     /// Which database this is.
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.pool.backend()
     }
 
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        on_pool!(&self.pool, db => sqlx::query("SELECT 1").execute(db).await.map(drop))?;
         Ok(())
     }
 
     /// Close every connection, waiting for those in use.
     pub async fn close(&self) {
-        self.pool.close().await;
+        on_pool!(&self.pool, db => db.close().await);
+    }
+}
+
+/// The SQLite pool on the file at `path`, created with its folder when missing.
+async fn open_sqlite(path: &std::path::Path) -> anyhow::Result<SqlitePool> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("creating the data folder {}: {e}", dir.display()))?;
+    }
+    // WAL: readers never block the writer. synchronous=FULL: a commit is on disk (fsync
+    // of the WAL) before it returns, so an acknowledged order survives a crash and a
+    // power cut.
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true)
+        .pragma("cache_size", "-65536");
+    Ok(SqlitePoolOptions::new()
+        .max_connections(4)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?)
+}
+
+impl Pool {
+    /// Which database this is.
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+impl Tx<'_> {
+    /// Which database this is.
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Commit.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(tx) => tx.commit().await,
+            Self::Postgres(tx) => tx.commit().await,
+        }
+    }
+}
+
+impl Connection {
+    /// Begin a transaction that writes on this connection (see [`Store::begin_write`]).
+    pub(crate) async fn begin_write(&mut self) -> Result<Tx<'_>, sqlx::Error> {
+        use sqlx::Connection as _;
+        Ok(match self {
+            Self::Sqlite(conn) => Tx::Sqlite(conn.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(conn) => Tx::Postgres(conn.begin().await?),
+        })
+    }
+
+    /// Drop this connection for good (after an error: it may be broken) instead of
+    /// giving it back to the pool.
+    pub(crate) fn discard(self) {
+        match self {
+            Self::Sqlite(conn) => drop(conn.detach()),
+            Self::Postgres(conn) => drop(conn.detach()),
+        }
     }
 }
 

@@ -3,21 +3,18 @@
 
 use std::collections::HashMap;
 
-use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use super::{Connection, OrderState, Store, StoreError, Tx, on_pool, on_tx};
 
-use super::{Backend, Store, StoreError};
-
-/// Columns of `orders` read back, in this order (see [`OrderRecord::from_row`]).
+/// Columns of `orders` read into an [`OrderRecord`].
 const ORDER_COLUMNS: &str = "ordersn, appid, orderid, username, localusermark, address, \
      canonical_address, chain, amount, notify_url, required_confirmations, status, \
      received_amount, created_at, expires_at";
 
-/// Rows per multi-row `INSERT` (15 parameters each: well under both databases' limits).
-const INSERT_CHUNK: usize = 500;
+/// Rows per multi-row statement (13 parameters each: well under both databases' limits).
+const CHUNK: usize = 500;
 
 /// An accepted order, ready to be stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct NewOrder {
     /// The gateway's order number, `cz-<uuid v4>`.
     pub ordersn: String,
@@ -48,38 +45,23 @@ pub struct NewOrder {
 }
 
 /// A stored order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct OrderRecord {
     /// Everything the order was created with.
+    #[sqlx(flatten)]
     pub order: NewOrder,
-    /// `pending`, `confirming` or `confirmed`.
-    pub status: String,
+    /// Where it stands.
+    pub status: OrderState,
     /// Scaled units received so far.
     pub received_amount: i64,
 }
 
-impl OrderRecord {
-    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            order: NewOrder {
-                ordersn: row.try_get(0)?,
-                appid: row.try_get(1)?,
-                orderid: row.try_get(2)?,
-                username: row.try_get(3)?,
-                localusermark: row.try_get(4)?,
-                address: row.try_get(5)?,
-                canonical_address: row.try_get(6)?,
-                chain: row.try_get(7)?,
-                amount: row.try_get(8)?,
-                notify_url: row.try_get(9)?,
-                required_confirmations: row.try_get(10)?,
-                created_at: row.try_get(13)?,
-                expires_at: row.try_get(14)?,
-            },
-            status: row.try_get(11)?,
-            received_amount: row.try_get(12)?,
-        })
-    }
+/// A stored address binding.
+#[derive(sqlx::FromRow)]
+struct Binding {
+    address: String,
+    appid: String,
+    username: String,
 }
 
 impl NewOrder {
@@ -107,7 +89,22 @@ pub enum CreateOutcome {
     AddressBound,
 }
 
-impl Store {
+/// A connection for storing orders: the order writer keeps one for good (no pool
+/// checkout per batch, and the statements it prepared stay cached on it). After a
+/// failure other than the database refusing a statement the connection is dropped, and
+/// the next batch takes a fresh one from the pool.
+#[derive(Debug)]
+pub struct OrderConnection {
+    store: Store,
+    conn: Option<Connection>,
+}
+
+impl OrderConnection {
+    /// A connection of `store`'s pool, taken at the first batch.
+    pub fn new(store: Store) -> Self {
+        Self { store, conn: None }
+    }
+
     /// Store a batch of orders in one transaction and decide each: created, an
     /// identical retry, a duplicate or a bound address. Orders are judged in the
     /// batch's order, so within a batch the first of two conflicting orders wins, as
@@ -116,13 +113,20 @@ impl Store {
     /// A unique-constraint conflict with another writer retries the whole transaction,
     /// which then sees that writer's rows.
     pub async fn create_orders(
-        &self,
+        &mut self,
         batch: &[NewOrder],
     ) -> Result<Vec<CreateOutcome>, StoreError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.try_create_orders(batch).await {
+            let result = self.try_create_orders(batch).await;
+            if let Err(e) = &result
+                && !matches!(e.0, sqlx::Error::Database(_))
+                && let Some(conn) = self.conn.take()
+            {
+                conn.discard();
+            }
+            match result {
                 Err(e) if attempt < 5 && (e.is_conflict() || e.is_transient()) => {
                     tracing::debug!(attempt, error = %e, "order batch retried");
                     tokio::time::sleep(std::time::Duration::from_millis(2 * attempt)).await;
@@ -133,48 +137,100 @@ impl Store {
     }
 
     async fn try_create_orders(
+        &mut self,
+        batch: &[NewOrder],
+    ) -> Result<Vec<CreateOutcome>, StoreError> {
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.store.acquire().await?,
+        };
+        let conn = self.conn.insert(conn);
+        let mut tx = conn.begin_write().await?;
+        let outcomes = write_orders(&mut tx, batch).await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+}
+
+impl Store {
+    /// Store a batch of orders on a connection taken from the pool for this batch only;
+    /// see [`OrderConnection::create_orders`].
+    pub async fn create_orders(
         &self,
         batch: &[NewOrder],
     ) -> Result<Vec<CreateOutcome>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let mut orders = existing_orders(&mut tx, self.backend, batch).await?;
-        let mut bindings = existing_bindings(&mut tx, self.backend, batch).await?;
+        OrderConnection::new(self.clone())
+            .create_orders(batch)
+            .await
+    }
 
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let mut new_orders: Vec<&NewOrder> = Vec::new();
-        let mut new_bindings: Vec<&NewOrder> = Vec::new();
-        for order in batch {
-            let key = (order.appid.clone(), order.orderid.clone());
-            if let Some(stored) = orders.get(&key) {
-                outcomes.push(if stored.same_signed_fields(order) {
-                    CreateOutcome::Existing(stored.clone())
-                } else {
-                    CreateOutcome::Duplicate
-                });
+    /// One order by the merchant's ids.
+    pub async fn find_order(
+        &self,
+        appid: &str,
+        orderid: &str,
+    ) -> Result<Option<OrderRecord>, StoreError> {
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE appid = $1 AND orderid = $2");
+        Ok(on_pool!(self.pool(), db => sqlx::query_as(&sql)
+            .bind(appid)
+            .bind(orderid)
+            .fetch_optional(db)
+            .await?))
+    }
+}
+
+/// Decide each order of `batch` against the stored orders and bindings (and the
+/// batch's earlier orders), and insert the new ones, in `tx`.
+async fn write_orders(
+    tx: &mut Tx<'_>,
+    batch: &[NewOrder],
+) -> Result<Vec<CreateOutcome>, StoreError> {
+    let mut orders = existing_orders(tx, batch).await?;
+    let mut bindings = existing_bindings(tx, batch).await?;
+
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut new_orders: Vec<&NewOrder> = Vec::new();
+    let mut new_bindings: Vec<&NewOrder> = Vec::new();
+    for order in batch {
+        let key = (order.appid.clone(), order.orderid.clone());
+        if let Some(stored) = orders.get(&key) {
+            outcomes.push(if stored.same_signed_fields(order) {
+                CreateOutcome::Existing(stored.clone())
+            } else {
+                CreateOutcome::Duplicate
+            });
+            continue;
+        }
+        let binding = (order.chain.clone(), order.canonical_address.clone());
+        match bindings.get(&binding) {
+            Some((appid, username)) if *appid != order.appid || *username != order.username => {
+                outcomes.push(CreateOutcome::AddressBound);
                 continue;
             }
-            let binding = (order.chain.clone(), order.canonical_address.clone());
-            match bindings.get(&binding) {
-                Some((appid, username)) if *appid != order.appid || *username != order.username => {
-                    outcomes.push(CreateOutcome::AddressBound);
-                    continue;
-                }
-                Some(_) => {}
-                None => {
-                    bindings.insert(binding, (order.appid.clone(), order.username.clone()));
-                    new_bindings.push(order);
-                }
+            Some(_) => {}
+            None => {
+                bindings.insert(binding, (order.appid.clone(), order.username.clone()));
+                new_bindings.push(order);
             }
-            orders.insert(key, order.clone());
-            new_orders.push(order);
-            outcomes.push(CreateOutcome::Created(order.clone()));
         }
+        orders.insert(key, order.clone());
+        new_orders.push(order);
+        outcomes.push(CreateOutcome::Created(order.clone()));
+    }
+    insert_bindings(tx, &new_bindings).await?;
+    insert_orders(tx, &new_orders).await?;
+    Ok(outcomes)
+}
 
-        for chunk in new_bindings.chunks(INSERT_CHUNK) {
-            let sql = format!(
-                "INSERT INTO address_bindings (chain, address, appid, username, created_at) VALUES {}",
-                self.backend.rows(5, chunk.len())
-            );
+/// Insert the address bindings of `orders`, [`CHUNK`] rows per statement.
+async fn insert_bindings(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sqlx::Error> {
+    let backend = tx.backend();
+    for chunk in orders.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO address_bindings (chain, address, appid, username, created_at) VALUES {}",
+            backend.rows(5, chunk.len())
+        );
+        on_tx!(tx, db => {
             let mut query = sqlx::query(&sql);
             for o in chunk {
                 query = query
@@ -184,15 +240,23 @@ impl Store {
                     .bind(&o.username)
                     .bind(o.created_at);
             }
-            query.execute(&mut *tx).await?;
-        }
-        for chunk in new_orders.chunks(INSERT_CHUNK) {
-            let sql = format!(
-                "INSERT INTO orders (ordersn, appid, orderid, username, localusermark, address, \
-                 canonical_address, chain, amount, notify_url, required_confirmations, \
-                 created_at, expires_at) VALUES {}",
-                self.backend.rows(13, chunk.len())
-            );
+            query.execute(db).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Insert `orders`, [`CHUNK`] rows per statement.
+async fn insert_orders(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sqlx::Error> {
+    let backend = tx.backend();
+    for chunk in orders.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO orders (ordersn, appid, orderid, username, localusermark, address, \
+             canonical_address, chain, amount, notify_url, required_confirmations, \
+             created_at, expires_at) VALUES {}",
+            backend.rows(13, chunk.len())
+        );
+        on_tx!(tx, db => {
             let mut query = sqlx::query(&sql);
             for o in chunk {
                 query = query
@@ -210,52 +274,38 @@ impl Store {
                     .bind(o.created_at)
                     .bind(o.expires_at);
             }
-            query.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(outcomes)
+            query.execute(db).await?;
+        });
     }
-
-    /// One order by the merchant's ids.
-    pub async fn find_order(
-        &self,
-        appid: &str,
-        orderid: &str,
-    ) -> Result<Option<OrderRecord>, StoreError> {
-        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE appid = $1 AND orderid = $2");
-        let row = sqlx::query(&sql)
-            .bind(appid)
-            .bind(orderid)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(OrderRecord::from_row).transpose()?)
-    }
+    Ok(())
 }
 
 /// The stored orders with the batch's `(appid, orderid)` pairs, one query per appid.
 async fn existing_orders(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    tx: &mut Tx<'_>,
     batch: &[NewOrder],
-) -> Result<HashMap<(String, String), NewOrder>, StoreError> {
+) -> Result<HashMap<(String, String), NewOrder>, sqlx::Error> {
+    let backend = tx.backend();
     let mut by_appid: HashMap<&str, Vec<&str>> = HashMap::new();
     for o in batch {
         by_appid.entry(&o.appid).or_default().push(&o.orderid);
     }
     let mut found = HashMap::new();
     for (appid, orderids) in by_appid {
-        for chunk in orderids.chunks(INSERT_CHUNK) {
+        for chunk in orderids.chunks(CHUNK) {
             let sql = format!(
                 "SELECT {ORDER_COLUMNS} FROM orders WHERE appid = {} AND orderid IN ({})",
                 backend.placeholders(1, 1),
                 backend.placeholders(2, chunk.len())
             );
-            let mut query = sqlx::query(&sql).bind(appid);
-            for orderid in chunk {
-                query = query.bind(*orderid);
-            }
-            for row in query.fetch_all(&mut **tx).await? {
-                let record = OrderRecord::from_row(&row)?;
+            let rows: Vec<OrderRecord> = on_tx!(tx, db => {
+                let mut query = sqlx::query_as(&sql).bind(appid);
+                for orderid in chunk {
+                    query = query.bind(*orderid);
+                }
+                query.fetch_all(db).await?
+            });
+            for record in rows {
                 found.insert(
                     (record.order.appid.clone(), record.order.orderid.clone()),
                     record.order,
@@ -268,10 +318,10 @@ async fn existing_orders(
 
 /// The stored bindings of the batch's addresses, one query per chain.
 async fn existing_bindings(
-    tx: &mut Transaction<'static, Any>,
-    backend: Backend,
+    tx: &mut Tx<'_>,
     batch: &[NewOrder],
-) -> Result<HashMap<(String, String), (String, String)>, StoreError> {
+) -> Result<HashMap<(String, String), (String, String)>, sqlx::Error> {
+    let backend = tx.backend();
     let mut by_chain: HashMap<&str, Vec<&str>> = HashMap::new();
     for o in batch {
         by_chain
@@ -281,22 +331,22 @@ async fn existing_bindings(
     }
     let mut found = HashMap::new();
     for (chain, addresses) in by_chain {
-        for chunk in addresses.chunks(INSERT_CHUNK) {
+        for chunk in addresses.chunks(CHUNK) {
             let sql = format!(
                 "SELECT address, appid, username FROM address_bindings \
                  WHERE chain = {} AND address IN ({})",
                 backend.placeholders(1, 1),
                 backend.placeholders(2, chunk.len())
             );
-            let mut query = sqlx::query(&sql).bind(chain);
-            for address in chunk {
-                query = query.bind(*address);
-            }
-            for row in query.fetch_all(&mut **tx).await? {
-                found.insert(
-                    (chain.to_owned(), row.try_get::<String, _>(0)?),
-                    (row.try_get(1)?, row.try_get(2)?),
-                );
+            let rows: Vec<Binding> = on_tx!(tx, db => {
+                let mut query = sqlx::query_as(&sql).bind(chain);
+                for address in chunk {
+                    query = query.bind(*address);
+                }
+                query.fetch_all(db).await?
+            });
+            for b in rows {
+                found.insert((chain.to_owned(), b.address), (b.appid, b.username));
             }
         }
     }

@@ -6,35 +6,23 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use sqlx::Connection;
 use usdt_gateway::clock::now_millis;
-use usdt_gateway::config::Database;
-use usdt_gateway::store::{AttemptRecord, ClaimSlots, DueCallback, NewOrder, Store};
+use usdt_gateway::store::{
+    AttemptOutcome, AttemptRecord, ClaimSlots, DeliveryState, DueCallback, NewOrder, Store,
+};
 
-use crate::support::TestEnv;
+use crate::support::{TestEnv, execute_sql};
 
-/// A store on a fresh database, and a connection to insert deliveries with.
-async fn outbox() -> (Store, sqlx::AnyConnection, TestEnv) {
+/// A store on a fresh database.
+async fn outbox() -> (Store, TestEnv) {
     let env = TestEnv::new().await;
-    let database = env.config().database();
-    let store = Store::open(&database).await.unwrap();
-    let url = match &database {
-        Database::Sqlite(path) => format!("sqlite://{}", path.display()),
-        Database::Postgres(url) => url.expose().to_owned(),
-    };
-    let conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-    (store, conn, env)
+    let store = Store::open(&env.config().database()).await.unwrap();
+    (store, env)
 }
 
 /// `n` confirmed orders of `appid` with a pending delivery each, due at `due + i`;
 /// their ordersns, oldest due first.
-async fn deliveries(
-    store: &Store,
-    conn: &mut sqlx::AnyConnection,
-    appid: &str,
-    n: usize,
-    due: i64,
-) -> Vec<String> {
+async fn deliveries(store: &Store, env: &TestEnv, appid: &str, n: usize, due: i64) -> Vec<String> {
     let run = uuid::Uuid::new_v4().simple().to_string();
     let orders: Vec<NewOrder> = (0..n)
         .map(|i| NewOrder {
@@ -55,16 +43,14 @@ async fn deliveries(
         .collect();
     store.create_orders(&orders).await.unwrap();
     for (i, order) in orders.iter().enumerate() {
-        sqlx::query(
+        let statement = format!(
             "INSERT INTO callbacks (ordersn, appid, notify_url, amount, state, attempts, \
-             next_attempt_at, created_at, updated_at) VALUES ($1, $2, NULL, 10000, 'pending', 0, $3, 0, 0)",
-        )
-        .bind(&order.ordersn)
-        .bind(appid)
-        .bind(due + i64::try_from(i).unwrap())
-        .execute(&mut *conn)
-        .await
-        .unwrap();
+             next_attempt_at, created_at, updated_at) \
+             VALUES ('{}', '{appid}', NULL, 10000, 'pending', 0, {}, 0, 0)",
+            order.ordersn,
+            due + i64::try_from(i).unwrap()
+        );
+        assert_eq!(execute_sql(env, &statement).await, 1);
     }
     orders.into_iter().map(|o| o.ordersn).collect()
 }
@@ -93,8 +79,8 @@ fn delivered() -> AttemptRecord {
         body_prefix: Some("success".into()),
         latency_ms: 5,
         error: None,
-        outcome: "delivered",
-        next_state: "delivered",
+        outcome: AttemptOutcome::Delivered,
+        next_state: DeliveryState::Delivered,
         next_attempt_at: now_millis(),
     }
 }
@@ -103,9 +89,9 @@ const MINUTE: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_takes_no_more_than_the_free_slots() {
-    let (store, mut conn, _env) = outbox().await;
-    let a = deliveries(&store, &mut conn, "shop-a", 10, 1_000).await;
-    let b = deliveries(&store, &mut conn, "shop-b", 3, 2_000).await;
+    let (store, env) = outbox().await;
+    let a = deliveries(&store, &env, "shop-a", 10, 1_000).await;
+    let b = deliveries(&store, &env, "shop-b", 3, 2_000).await;
     let now = now_millis();
 
     // 4 per merchant, one of shop-a's already in flight: 3 of shop-a's, oldest first,
@@ -152,8 +138,8 @@ async fn a_claim_takes_no_more_than_the_free_slots() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_lease_is_not_taken_by_a_replica_whose_clock_runs_ahead() {
-    let (store, mut conn, _env) = outbox().await;
-    let ours = deliveries(&store, &mut conn, "shop-a", 2, 1_000).await;
+    let (store, env) = outbox().await;
+    let ours = deliveries(&store, &env, "shop-a", 2, 1_000).await;
     let now = now_millis();
     let claimed = store
         .claim_callbacks("ours", now, MINUTE, &slots(10, 10, &[]))
@@ -173,8 +159,8 @@ async fn a_live_lease_is_not_taken_by_a_replica_whose_clock_runs_ahead() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_lease_is_not_renewed_nor_recorded_once_taken_over() {
-    let (store, mut conn, _env) = outbox().await;
-    let rows = deliveries(&store, &mut conn, "shop-a", 3, 1_000).await;
+    let (store, env) = outbox().await;
+    let rows = deliveries(&store, &env, "shop-a", 3, 1_000).await;
     let short = Duration::from_secs(2);
     let now = now_millis();
     let lapsing = store
@@ -230,9 +216,12 @@ async fn an_expired_lease_is_not_renewed_nor_recorded_once_taken_over() {
          (not recording it would only send the callback again)"
     );
     let (record, attempts) = store.callback(&rows[1]).await.unwrap().unwrap();
-    assert_eq!((record.state.as_str(), attempts.len()), ("delivered", 1));
+    assert_eq!(
+        (record.state, attempts.len()),
+        (DeliveryState::Delivered, 1)
+    );
     let (record, attempts) = store.callback(&rows[0]).await.unwrap().unwrap();
-    assert_eq!((record.state.as_str(), attempts.len()), ("pending", 0));
+    assert_eq!((record.state, attempts.len()), (DeliveryState::Pending, 0));
 
     // Delivered: never claimed again, whatever the time.
     let again = store

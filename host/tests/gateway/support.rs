@@ -345,19 +345,30 @@ pub fn verify_callback(body: &str, secret: &str) -> Value {
 /// second writer or an operator would leave behind); the rows it changed.
 pub async fn execute_sql(env: &TestEnv, statement: &str) -> u64 {
     use sqlx::Connection;
-    let url = match env.config().database() {
-        usdt_gateway::config::Database::Sqlite(path) => format!("sqlite://{}", path.display()),
-        usdt_gateway::config::Database::Postgres(url) => url.expose().to_owned(),
-    };
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&url)
-        .await
-        .expect("connect to the test database");
-    sqlx::query(statement)
-        .execute(&mut conn)
-        .await
-        .expect("run the statement")
-        .rows_affected()
+    use usdt_gateway::config::Database;
+    match env.config().database() {
+        Database::Sqlite(path) => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .expect("connect to the test database");
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .expect("run the statement")
+                .rows_affected()
+        }
+        Database::Postgres(url) => {
+            let mut conn = sqlx::PgConnection::connect(url.expose())
+                .await
+                .expect("connect to the test database");
+            sqlx::query(statement)
+                .execute(&mut conn)
+                .await
+                .expect("run the statement")
+                .rows_affected()
+        }
+    }
 }
 
 /// POST `body` as JSON to `url`; the status and the JSON answer.
