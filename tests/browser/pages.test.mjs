@@ -179,7 +179,7 @@ test("the payer sees the confirmations arrive, then 'confirmed', without a reloa
   assert.match(csp, /default-src 'none'/);
   assert.doesNotMatch(csp, /unsafe-inline/);
   assert.equal(await page.locator("#state").innerText(), "Waiting for your transfer");
-  assert.equal(await page.locator("#amount").innerText(), "100.5");
+  assert.equal(await page.locator("#amount").innerText(), "100.5000");
   assert.equal(await page.locator("#address").innerText(), address);
   assert.equal(await page.locator("#chain").innerText(), "TRC20");
   assert.equal(await page.locator(".qr svg").count(), 1, "the QR code");
@@ -197,7 +197,7 @@ test("the payer sees the confirmations arrive, then 'confirmed', without a reloa
   await mine(1);
   await page.locator("#state", { hasText: "Payment confirmed" }).waitFor();
   assert.equal(await page.evaluate(() => window.__sameDocument), true, "no reload");
-  assert.equal(await page.locator("#received").innerText(), "100.5");
+  assert.equal(await page.locator("#received").innerText(), "100.5000");
   await context.close();
 
   // Chinese by the browser's language, and a phone's width without sideways scrolling.

@@ -301,7 +301,6 @@ struct DepositRow {
     amount: String,
     block: i64,
     state: String,
-    ordersn: String,
     required_confirmations: i64,
 }
 
@@ -314,7 +313,6 @@ fn deposit_row(app: &AppState, d: DepositRecord) -> Result<DepositRow, PageError
         address: d.address,
         block: d.block_number,
         state: d.state,
-        ordersn: d.ordersn.unwrap_or_default(),
         required_confirmations: d.required_confirmations,
     })
 }
@@ -341,10 +339,7 @@ struct CallbackRow {
     amount: String,
 }
 
-fn callback_row(
-    app: &AppState,
-    c: crate::store::CallbackRecord,
-) -> Result<CallbackRow, PageError> {
+fn callback_row(app: &AppState, c: crate::store::CallbackRecord) -> Result<CallbackRow, PageError> {
     Ok(CallbackRow {
         amount: usdt(app, c.amount)?,
         next_attempt: if c.state == "pending" {

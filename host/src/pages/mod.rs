@@ -57,17 +57,17 @@ pub fn router(app: AppState) -> Router<AppState> {
         .route("/pay/{ordersn}", get(checkout::page))
         .route("/pay/{ordersn}/status", get(checkout::status))
         .route("/admin/", get(console::index))
-        .route("/admin/login", get(console::login_form).post(console::login))
+        .route(
+            "/admin/login",
+            get(console::login_form).post(console::login),
+        )
         .route("/admin/logout", post(console::logout))
         .route("/admin/orders", get(console::orders))
         .route("/admin/orders/{ordersn}", get(console::order))
         .route("/admin/unmatched", get(console::unmatched))
         .route("/admin/unmatched/assign", post(console::assign))
         .route("/admin/deliveries", get(console::deliveries))
-        .route(
-            "/admin/deliveries/{ordersn}/resend",
-            post(console::resend),
-        )
+        .route("/admin/deliveries/{ordersn}/resend", post(console::resend))
         .route("/admin/watchers", get(console::watchers))
         .route("/admin/merchants", get(console::merchants))
         .with_state(pages)

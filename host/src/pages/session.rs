@@ -59,10 +59,7 @@ impl Sessions {
         let now = Instant::now();
         map.retain(|_, s| s.expires > now);
         if map.len() >= MAX_SESSIONS
-            && let Some(oldest) = map
-                .values()
-                .min_by_key(|s| s.expires)
-                .map(|s| s.id.clone())
+            && let Some(oldest) = map.values().min_by_key(|s| s.expires).map(|s| s.id.clone())
         {
             map.remove(&oldest);
         }
@@ -74,9 +71,7 @@ impl Sessions {
     pub fn find(&self, headers: &HeaderMap) -> Option<Session> {
         let id = cookie(headers, COOKIE)?;
         let map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(id)
-            .filter(|s| s.expires > Instant::now())
-            .cloned()
+        map.get(id).filter(|s| s.expires > Instant::now()).cloned()
     }
 
     /// End a session.

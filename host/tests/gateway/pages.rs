@@ -59,8 +59,8 @@ impl TestApp {
     }
 
     async fn post_form(&self, path: &str, cookie: Option<&str>, form: &str) -> Page {
-        let mut request = Request::post(path)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let mut request =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         if let Some(cookie) = cookie {
             request = request.header(header::COOKIE, cookie);
         }
@@ -69,9 +69,19 @@ impl TestApp {
     }
 
     /// Place an order; its `ordersn`.
-    async fn place(&self, appid: &str, secret: &str, username: &str, address: &str, orderid: &str, amount: u64) -> String {
+    async fn place(
+        &self,
+        appid: &str,
+        secret: &str,
+        username: &str,
+        address: &str,
+        orderid: &str,
+        amount: u64,
+    ) -> String {
         let (status, body) = self
-            .order(&order_body(appid, secret, username, address, orderid, amount))
+            .order(&order_body(
+                appid, secret, username, address, orderid, amount,
+            ))
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["data"]["ordersn"].as_str().unwrap().to_owned()
@@ -83,7 +93,10 @@ impl TestApp {
             .post_form("/admin/login", None, &format!("token={TOKEN}"))
             .await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
-        let set_cookie = page.headers[header::SET_COOKIE].to_str().unwrap().to_owned();
+        let set_cookie = page.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
         assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
         assert!(!set_cookie.contains("Secure"), "plain HTTP: {set_cookie}");
@@ -112,9 +125,19 @@ async fn the_front_door_is_a_page_with_a_policy() {
     let app = app().await;
     let page = app.get_page("/", None).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
-    let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-    assert!(csp.contains("default-src 'none'") && !csp.contains("unsafe"), "{csp}");
+    assert!(
+        page.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
     assert!(page.text.contains(env!("CARGO_PKG_VERSION")));
     assert!(page.text.contains("href=\"/admin/\""));
     assert!(!page.text.contains(SECRET) && !page.text.contains(SECRET2));
@@ -133,18 +156,35 @@ async fn the_checkout_page_is_opt_in_escaped_and_follows_the_deposit() {
         .await;
 
     // Only the opted-in merchant's orders have a page; the others look like no order.
-    assert_eq!(app.get_page(&format!("/pay/{closed}"), None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get_page(&format!("/pay/{closed}/status"), None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get_page("/pay/cz-nothing", None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get_page(&format!("/pay/{closed}"), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get_page(&format!("/pay/{closed}/status"), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get_page("/pay/cz-nothing", None).await.status,
+        StatusCode::NOT_FOUND
+    );
 
     let page = app.get_page(&format!("/pay/{ordersn}"), None).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.headers.contains_key(header::CONTENT_SECURITY_POLICY));
     assert!(page.text.contains(&address), "the address");
-    assert!(page.text.contains(">123.45<"), "the amount by the component");
+    assert!(
+        page.text.contains(">123.4500<"),
+        "the amount by the component"
+    );
     assert!(page.text.contains("<svg"), "the QR code");
     assert!(page.text.contains("Waiting for your transfer"));
-    assert!(!page.text.contains("<img"), "nothing from the merchant becomes markup");
+    assert!(
+        !page.text.contains("<img"),
+        "nothing from the merchant becomes markup"
+    );
     assert!(!page.text.contains(SECRET2));
 
     // Chinese by Accept-Language.
@@ -163,13 +203,20 @@ async fn the_checkout_page_is_opt_in_escaped_and_follows_the_deposit() {
     assert_eq!(status["required_confirmations"], 2);
     assert!(status["expires_in"].as_i64().unwrap() > 23 * 3600);
 
-    app.dev("ERC20", "transfers", json!({"to": address, "amount": "123.45"}))
-        .await;
+    app.dev(
+        "ERC20",
+        "transfers",
+        json!({"to": address, "amount": "123.45"}),
+    )
+    .await;
     let seen = wait_status(&app, &ordersn, |s| s["state"] == "confirming").await;
     assert_eq!(seen["confirmations"], 1);
-    assert_eq!(seen["received"], "123.45");
+    assert_eq!(seen["received"], "123.4500");
     let page = app.get_page(&format!("/pay/{ordersn}"), None).await;
-    assert!(page.text.contains("Transfer seen: 1 of 2 confirmations"), "no JavaScript needed");
+    assert!(
+        page.text.contains("Transfer seen: 1 of 2 confirmations"),
+        "no JavaScript needed"
+    );
     app.dev("ERC20", "mine", json!({"blocks": 1})).await;
     let done = wait_status(&app, &ordersn, |s| s["state"] == "confirmed").await;
     assert_eq!(done["confirmations"], 2);
@@ -192,7 +239,14 @@ async fn wait_status(app: &TestApp, ordersn: &str, done: impl Fn(&Value) -> bool
 async fn the_console_needs_a_login_and_the_csrf_token_for_every_action() {
     let app = app().await;
     let ordersn = app
-        .place(APPID, SECRET, HOSTILE, &fresh_address(), "console-1", 10_000)
+        .place(
+            APPID,
+            SECRET,
+            HOSTILE,
+            &fresh_address(),
+            "console-1",
+            10_000,
+        )
         .await;
 
     // Without a session: the login form; a wrong token is 401 and sets no cookie.
@@ -214,9 +268,14 @@ async fn the_console_needs_a_login_and_the_csrf_token_for_every_action() {
             .get_page(&format!("/admin/orders?q={q}"), Some(&cookie))
             .await;
         assert!(page.text.contains(&ordersn), "{q}");
-        assert!(page.text.contains("&#60;img") || page.text.contains("&lt;img"), "escaped");
+        assert!(
+            page.text.contains("&#60;img") || page.text.contains("&lt;img"),
+            "escaped"
+        );
         assert!(!page.text.contains("<img"));
-        let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
         assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     }
     let expired = app
@@ -241,25 +300,38 @@ async fn the_console_needs_a_login_and_the_csrf_token_for_every_action() {
 
     // Every action needs the token: missing, wrong, or another session's.
     let path = format!("/admin/deliveries/{ordersn}/resend");
-    assert_eq!(app.post_form(&path, Some(&cookie), "").await.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        app.post_form(&path, Some(&cookie), "csrf=0000").await.status,
-        StatusCode::FORBIDDEN
-    );
-    let (_, other_csrf) = app.login().await;
-    assert_eq!(
-        app.post_form(&path, Some(&cookie), &format!("csrf={other_csrf}")).await.status,
+        app.post_form(&path, Some(&cookie), "").await.status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        app.post_form("/admin/unmatched/assign", Some(&cookie), "chain=ERC20&txid=x&log_index=0")
+        app.post_form(&path, Some(&cookie), "csrf=0000")
             .await
             .status,
         StatusCode::FORBIDDEN
     );
+    let (_, other_csrf) = app.login().await;
+    assert_eq!(
+        app.post_form(&path, Some(&cookie), &format!("csrf={other_csrf}"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post_form(
+            "/admin/unmatched/assign",
+            Some(&cookie),
+            "chain=ERC20&txid=x&log_index=0"
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
     // With it: this order has no callback yet, so nothing to resend (404).
     assert_eq!(
-        app.post_form(&path, Some(&cookie), &format!("csrf={csrf}")).await.status,
+        app.post_form(&path, Some(&cookie), &format!("csrf={csrf}"))
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     // Logging out ends the session.
@@ -277,8 +349,14 @@ async fn the_console_needs_a_login_and_the_csrf_token_for_every_action() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_an_admin_token_there_is_no_console() {
     let app = TestApp::start().await;
-    assert_eq!(app.get_page("/admin/", None).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get_page("/admin/login", None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get_page("/admin/", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get_page("/admin/login", None).await.status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(
         app.post_form("/admin/login", None, "token=").await.status,
         StatusCode::NOT_FOUND
@@ -313,7 +391,10 @@ async fn an_unmatched_deposit_assigned_by_hand_confirms_its_order() {
         .iter()
         .any(|d| d.txid == txid)
     {
-        assert!(std::time::Instant::now() < deadline, "the unmatched deposit");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the unmatched deposit"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let second = app
@@ -326,7 +407,9 @@ async fn an_unmatched_deposit_assigned_by_hand_confirms_its_order() {
     let (cookie, csrf) = app.login().await;
     let unmatched = app.get_page("/admin/unmatched", Some(&cookie)).await;
     assert!(unmatched.text.contains(&txid));
-    let form = |ordersn: &str| format!("csrf={csrf}&chain=ERC20&txid={txid}&log_index=0&ordersn={ordersn}");
+    let form = |ordersn: &str| {
+        format!("csrf={csrf}&chain=ERC20&txid={txid}&log_index=0&ordersn={ordersn}")
+    };
     // Another address's order cannot take it.
     let refused = app
         .post_form("/admin/unmatched/assign", Some(&cookie), &form(&elsewhere))
@@ -350,7 +433,10 @@ async fn an_unmatched_deposit_assigned_by_hand_confirms_its_order() {
     let store = &app.gateway.state().store;
     let order = store.order_by_ordersn(&second).await.unwrap().unwrap();
     assert_eq!(order.received_amount, 70_000);
-    assert!(store.callback_record(&second).await.unwrap().is_some(), "callback queued");
+    assert!(
+        store.callback_record(&second).await.unwrap().is_some(),
+        "callback queued"
+    );
     assert_eq!(
         store
             .assign_deposit("ERC20", &txid, 0, &second, 0)
@@ -375,7 +461,11 @@ async fn wait_status_db(app: &TestApp, ordersn: &str, status: &str) {
         if order.status == status {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "{ordersn}: {}", order.status);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{ordersn}: {}",
+            order.status
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
