@@ -286,6 +286,10 @@ pub struct MerchantConfig {
     /// The default callback URL.
     #[serde(default)]
     pub notify_url: Option<String>,
+    /// Serve the payer's checkout page `GET /pay/{ordersn}` for this merchant's orders
+    /// (off by default: the `ordersn` is then the only key to the page).
+    #[serde(default)]
+    pub checkout_page: bool,
 }
 
 /// The top-level keys; environment variables are read only for these, so another
@@ -379,6 +383,8 @@ pub struct Merchant {
     pub next_secret: Option<Secret>,
     /// The default callback URL.
     pub notify_url: Option<String>,
+    /// Whether the checkout page serves this merchant's orders.
+    pub checkout_page: bool,
 }
 
 impl Config {
@@ -617,6 +623,7 @@ impl Config {
                     secret,
                     next_secret,
                     notify_url: m.notify_url.clone(),
+                    checkout_page: m.checkout_page,
                 })
             })
             .collect()

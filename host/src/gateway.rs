@@ -137,6 +137,7 @@ pub fn merchants(config: &Config) -> anyhow::Result<(Vec<Merchant>, bool)> {
             secret: Secret::new(secret),
             next_secret: None,
             notify_url: None,
+            checkout_page: true,
         }],
         true,
     ))

@@ -11,6 +11,7 @@
 //! - [`watcher`]: scanning chains, matching deposits, confirmations, reorgs.
 //! - [`delivery`]: the callback dispatcher over the outbox.
 //! - [`merchants`]: the merchant directory, reloadable, with secret rotation.
+//! - [`pages`]: the payer's checkout page, the front door and the operator console.
 //! - [`server`]: HTTP connections: limits, timeouts, the bounded drain.
 //! - [`gateway`]: assembling and serving all of it.
 
@@ -21,6 +22,7 @@ pub mod config;
 pub mod delivery;
 pub mod gateway;
 pub mod merchants;
+pub mod pages;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -148,6 +148,8 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
     } else {
         router
     };
+    // The front door, the checkout page and the operator console.
+    let router = router.merge(crate::pages::router(state.clone()));
     router
         .fallback(not_found)
         .layer(middleware)

@@ -9,6 +9,7 @@
 //! Schema changes are migrations in `host/migrations/{sqlite,postgres}`, applied at start.
 
 mod callbacks;
+mod console;
 mod deposits;
 mod leases;
 mod orders;
@@ -25,6 +26,7 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 use crate::config::Database;
 
 pub use callbacks::{AttemptRecord, AttemptView, CallbackRecord, DueCallback};
+pub use console::{AssignOutcome, CursorRecord};
 pub use deposits::{DepositRecord, NewDeposit, OpenDeposit, REORG_DEPTH, Scan};
 pub use leases::ClaimSlots;
 pub use orders::{CreateOutcome, NewOrder, OrderConnection, OrderRecord};

@@ -19,6 +19,7 @@ mod dev_mode;
 mod leases;
 mod limits;
 mod orders;
+mod pages;
 mod process;
 mod sandbox;
 mod secrets;

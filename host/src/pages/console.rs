@@ -1,0 +1,801 @@
+//! The operator console under `/admin/`: log in with the admin token (a session cookie
+//! follows), then orders (search and state filter), one order's story (deposits,
+//! confirmations, callback attempts), unmatched deposits (assign one to an order by
+//! hand: an audit log line records it), callbacks (resend), watchers and merchants
+//! (never their secrets). Every action is a POST form carrying the session's CSRF
+//! token; one without it is refused (403). No JavaScript.
+//!
+//! With no `admin.token` the console does not exist (404), like the admin API.
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::session::{Session, set_cookie};
+use super::{CSP_CONSOLE, PageError, Pages, message_page, order_state, render, usdt, utc};
+use crate::api::AppState;
+use crate::clock::now_millis;
+use crate::store::{AssignOutcome, DepositRecord, OrderRecord};
+
+/// Rows a list shows at most.
+const LIST_LIMIT: i64 = 200;
+
+/// What every console page shows around its content.
+struct Frame {
+    csrf: String,
+    here: &'static str,
+}
+
+/// The operator's session, or the answer to give instead: 404 when the console is
+/// off, else a redirect to the login form.
+fn operator(pages: &Pages, headers: &HeaderMap) -> Result<Session, Response> {
+    if pages.app.admin_token.is_none() {
+        return Err(console_off());
+    }
+    pages
+        .sessions
+        .find(headers)
+        .ok_or_else(|| Redirect::to("/admin/login").into_response())
+}
+
+fn console_off() -> Response {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "The operator console is off (no admin.token).",
+        CSP_CONSOLE,
+    )
+}
+
+/// The operator's session if the form carries its CSRF token, else 403.
+fn operator_action(pages: &Pages, headers: &HeaderMap, csrf: &str) -> Result<Session, Response> {
+    let session = operator(pages, headers)?;
+    if session.csrf_matches(csrf) {
+        Ok(session)
+    } else {
+        Err(message_page(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            "This action lacks the form's CSRF token (or it is stale); reload the page and try again.",
+            CSP_CONSOLE,
+        ))
+    }
+}
+
+/// A path segment, percent-encoded.
+fn segment(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A short, non-secret tag of a session for the audit log.
+fn session_tag(session: &Session) -> &str {
+    session.id.get(..8).unwrap_or("")
+}
+
+// ---- login ----------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/login.html")]
+struct LoginPage<'a> {
+    lang: &'static str,
+    title: &'static str,
+    error: Option<&'a str>,
+}
+
+/// `GET /admin/`: the orders when logged in, else the login form.
+pub(super) async fn index(State(pages): State<Pages>, headers: HeaderMap) -> Response {
+    match operator(&pages, &headers) {
+        Ok(_) => Redirect::to("/admin/orders").into_response(),
+        Err(response) => response,
+    }
+}
+
+/// `GET /admin/login`.
+pub(super) async fn login_form(State(pages): State<Pages>) -> Response {
+    if pages.app.admin_token.is_none() {
+        return console_off();
+    }
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            lang: "en",
+            title: "Log in — usdt-gateway",
+            error: None,
+        },
+        CSP_CONSOLE,
+    )
+}
+
+/// The login form's fields.
+#[derive(Debug, Deserialize)]
+pub(super) struct LoginForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// `POST /admin/login`: the admin token (constant-time compare) starts a session.
+pub(super) async fn login(
+    State(pages): State<Pages>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let Some(token) = &pages.app.admin_token else {
+        return console_off();
+    };
+    if !bool::from(form.token.as_bytes().ct_eq(token.expose().as_bytes())) {
+        tracing::warn!(target: "audit", action = "console_login", ok = false, "console login refused");
+        // Guessing costs time.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        return render(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                lang: "en",
+                title: "Log in — usdt-gateway",
+                error: Some("That is not the admin token."),
+            },
+            CSP_CONSOLE,
+        );
+    }
+    let session = pages.sessions.start();
+    tracing::info!(target: "audit", action = "console_login", ok = true, session = session_tag(&session), "console login");
+    let mut response = Redirect::to("/admin/orders").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(&headers, Some(&session)));
+    response
+}
+
+/// A form whose only field is the CSRF token.
+#[derive(Debug, Deserialize)]
+pub(super) struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /admin/logout`.
+pub(super) async fn logout(
+    State(pages): State<Pages>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let session = match operator_action(&pages, &headers, &form.csrf) {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    pages.sessions.end(&session.id);
+    let mut response = Redirect::to("/admin/login").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(&headers, None));
+    response
+}
+
+// ---- orders ---------------------------------------------------------------------
+
+/// One order as a row.
+struct OrderRow {
+    ordersn: String,
+    orderid: String,
+    appid: String,
+    username: String,
+    localusermark: String,
+    chain: String,
+    address: String,
+    amount: String,
+    received: String,
+    state: &'static str,
+    required_confirmations: i64,
+    notify_url: String,
+    created: String,
+    expires: String,
+}
+
+fn order_row(app: &AppState, record: OrderRecord, now: i64) -> Result<OrderRow, PageError> {
+    let state = order_state(&record, now);
+    let o = record.order;
+    Ok(OrderRow {
+        amount: usdt(app, o.amount)?,
+        received: usdt(app, record.received_amount)?,
+        state,
+        required_confirmations: o.required_confirmations,
+        notify_url: o.notify_url.unwrap_or_default(),
+        created: utc(o.created_at),
+        expires: utc(o.expires_at),
+        ordersn: o.ordersn,
+        orderid: o.orderid,
+        appid: o.appid,
+        username: o.username,
+        localusermark: o.localusermark,
+        chain: o.chain,
+        address: o.address,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console/orders.html")]
+struct OrdersPage {
+    lang: &'static str,
+    title: &'static str,
+    frame: Frame,
+    q: String,
+    any_state: bool,
+    /// Each state of the filter and whether it is chosen.
+    states: Vec<(&'static str, bool)>,
+    rows: Vec<OrderRow>,
+}
+
+/// `?q=…&state=…`.
+#[derive(Debug, Deserialize)]
+pub(super) struct OrdersQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    state: String,
+}
+
+const ORDER_STATES: [&str; 4] = ["pending", "confirming", "confirmed", "expired"];
+
+/// `GET /admin/orders`.
+pub(super) async fn orders(
+    State(pages): State<Pages>,
+    headers: HeaderMap,
+    Query(query): Query<OrdersQuery>,
+) -> Result<Response, PageError> {
+    let session = match operator(&pages, &headers) {
+        Ok(s) => s,
+        Err(response) => return Ok(response),
+    };
+    let q = query.q.trim().to_owned();
+    let state = if ORDER_STATES.contains(&query.state.as_str()) {
+        query.state
+    } else {
+        String::new()
+    };
+    let now = now_millis();
+    let rows = pages
+        .app
+        .store
+        .search_orders(&q, &state, now, LIST_LIMIT)
+        .await?
+        .into_iter()
+        .map(|r| order_row(&pages.app, r, now))
+        .collect::<Result<_, _>>()?;
+    Ok(render(
+        StatusCode::OK,
+        &OrdersPage {
+            lang: "en",
+            title: "Orders — usdt-gateway",
+            frame: Frame {
+                csrf: session.csrf,
+                here: "orders",
+            },
+            q,
+            any_state: state.is_empty(),
+            states: ORDER_STATES.iter().map(|s| (*s, *s == state)).collect(),
+            rows,
+        },
+        CSP_CONSOLE,
+    ))
+}
+
+/// One deposit as a row.
+struct DepositRow {
+    chain: String,
+    txid: String,
+    log_index: i64,
+    address: String,
+    amount: String,
+    block: i64,
+    state: String,
+    required_confirmations: i64,
+}
+
+fn deposit_row(app: &AppState, d: DepositRecord) -> Result<DepositRow, PageError> {
+    Ok(DepositRow {
+        amount: usdt(app, d.amount)?,
+        chain: d.chain,
+        txid: d.txid,
+        log_index: d.log_index,
+        address: d.address,
+        block: d.block_number,
+        state: d.state,
+        required_confirmations: d.required_confirmations,
+    })
+}
+
+/// One callback attempt as a row.
+struct AttemptRow {
+    attempt: i64,
+    started: String,
+    status_code: String,
+    body_prefix: String,
+    latency_ms: i64,
+    error: String,
+    outcome: String,
+}
+
+/// A delivery as a row.
+struct CallbackRow {
+    ordersn: String,
+    appid: String,
+    state: String,
+    attempts: i64,
+    next_attempt: String,
+    last_error: String,
+    amount: String,
+}
+
+fn callback_row(app: &AppState, c: crate::store::CallbackRecord) -> Result<CallbackRow, PageError> {
+    Ok(CallbackRow {
+        amount: usdt(app, c.amount)?,
+        next_attempt: if c.state == "pending" {
+            utc(c.next_attempt_at)
+        } else {
+            String::new()
+        },
+        ordersn: c.ordersn,
+        appid: c.appid,
+        state: c.state,
+        attempts: c.attempts,
+        last_error: c.last_error.unwrap_or_default(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console/order.html")]
+struct OrderPage {
+    lang: &'static str,
+    title: &'static str,
+    frame: Frame,
+    notice: &'static str,
+    order: OrderRow,
+    confirmations: i64,
+    deposits: Vec<DepositRow>,
+    callback: Option<CallbackRow>,
+    attempts: Vec<AttemptRow>,
+}
+
+/// `?done=…` after an action.
+#[derive(Debug, Deserialize)]
+pub(super) struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
+/// `GET /admin/orders/{ordersn}`: the order's story.
+pub(super) async fn order(
+    State(pages): State<Pages>,
+    headers: HeaderMap,
+    Path(ordersn): Path<String>,
+    Query(done): Query<DoneQuery>,
+) -> Result<Response, PageError> {
+    let session = match operator(&pages, &headers) {
+        Ok(s) => s,
+        Err(response) => return Ok(response),
+    };
+    let app = &pages.app;
+    let Some(record) = app.store.order_by_ordersn(&ordersn).await? else {
+        return Ok(message_page(
+            StatusCode::NOT_FOUND,
+            "No such order",
+            "No order has this ordersn.",
+            CSP_CONSOLE,
+        ));
+    };
+    let now = now_millis();
+    let confirmations = match app.store.order_deposit(&ordersn).await? {
+        Some(d) => {
+            let head = app
+                .store
+                .chain_cursor(&d.chain)
+                .await?
+                .map_or(0, |(head, _)| head);
+            let count = app.rules.count_confirmations(
+                u64::try_from(head).unwrap_or(0),
+                u64::try_from(d.block_number).unwrap_or(u64::MAX),
+            )?;
+            i64::try_from(count).unwrap_or(i64::MAX)
+        }
+        None => 0,
+    };
+    let deposits = app
+        .store
+        .order_deposits(&ordersn)
+        .await?
+        .into_iter()
+        .map(|d| deposit_row(app, d))
+        .collect::<Result<_, _>>()?;
+    let (callback, attempts) = match app.store.callback(&ordersn).await? {
+        Some((c, attempts)) => (
+            Some(callback_row(app, c)?),
+            attempts
+                .into_iter()
+                .map(|a| AttemptRow {
+                    attempt: a.attempt,
+                    started: utc(a.started_at),
+                    status_code: a.status_code.map(|s| s.to_string()).unwrap_or_default(),
+                    body_prefix: a.body_prefix.unwrap_or_default(),
+                    latency_ms: a.latency_ms,
+                    error: a.error.unwrap_or_default(),
+                    outcome: a.outcome,
+                })
+                .collect(),
+        ),
+        None => (None, Vec::new()),
+    };
+    let notice = match done.done.as_str() {
+        "resent" => "The callback is queued to be sent again now.",
+        "assigned" => {
+            "The deposit is this order's now; the order is confirmed (and its callback queued) once the deposit has its confirmations."
+        }
+        _ => "",
+    };
+    Ok(render(
+        StatusCode::OK,
+        &OrderPage {
+            lang: "en",
+            title: "Order — usdt-gateway",
+            frame: Frame {
+                csrf: session.csrf,
+                here: "orders",
+            },
+            notice,
+            order: order_row(app, record, now)?,
+            confirmations,
+            deposits,
+            callback,
+            attempts,
+        },
+        CSP_CONSOLE,
+    ))
+}
+
+// ---- unmatched deposits -----------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/unmatched.html")]
+struct UnmatchedPage {
+    lang: &'static str,
+    title: &'static str,
+    frame: Frame,
+    rows: Vec<DepositRow>,
+}
+
+/// `GET /admin/unmatched`.
+pub(super) async fn unmatched(
+    State(pages): State<Pages>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let session = match operator(&pages, &headers) {
+        Ok(s) => s,
+        Err(response) => return Ok(response),
+    };
+    let rows = pages
+        .app
+        .store
+        .unmatched_deposits(LIST_LIMIT)
+        .await?
+        .into_iter()
+        .map(|d| deposit_row(&pages.app, d))
+        .collect::<Result<_, _>>()?;
+    Ok(render(
+        StatusCode::OK,
+        &UnmatchedPage {
+            lang: "en",
+            title: "Unmatched deposits — usdt-gateway",
+            frame: Frame {
+                csrf: session.csrf,
+                here: "unmatched",
+            },
+            rows,
+        },
+        CSP_CONSOLE,
+    ))
+}
+
+/// The assignment form.
+#[derive(Debug, Deserialize)]
+pub(super) struct AssignForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    chain: String,
+    #[serde(default)]
+    txid: String,
+    #[serde(default)]
+    log_index: String,
+    #[serde(default)]
+    ordersn: String,
+}
+
+/// `POST /admin/unmatched/assign`: give an unmatched deposit to a pending order of the
+/// same address; recorded in the audit log.
+pub(super) async fn assign(
+    State(pages): State<Pages>,
+    headers: HeaderMap,
+    Form(form): Form<AssignForm>,
+) -> Result<Response, PageError> {
+    let session = match operator_action(&pages, &headers, &form.csrf) {
+        Ok(s) => s,
+        Err(response) => return Ok(response),
+    };
+    let ordersn = form.ordersn.trim();
+    let Ok(log_index) = form.log_index.parse::<i64>() else {
+        return Ok(message_page(
+            StatusCode::BAD_REQUEST,
+            "Not assigned",
+            "The deposit's log index is not a number.",
+            CSP_CONSOLE,
+        ));
+    };
+    let outcome = pages
+        .app
+        .store
+        .assign_deposit(&form.chain, &form.txid, log_index, ordersn, now_millis())
+        .await?;
+    tracing::info!(
+        target: "audit",
+        action = "assign_deposit",
+        chain = %form.chain,
+        txid = %form.txid,
+        log_index,
+        ordersn,
+        outcome = ?outcome,
+        session = session_tag(&session),
+        "operator assigned an unmatched deposit"
+    );
+    let message = match outcome {
+        AssignOutcome::Assigned => {
+            if let Some(chain) = crate::chain::parse_chain(&form.chain) {
+                pages.app.wake_watcher(chain);
+            }
+            return Ok(
+                Redirect::to(&format!("/admin/orders/{}?done=assigned", segment(ordersn)))
+                    .into_response(),
+            );
+        }
+        AssignOutcome::NoDeposit => {
+            "That deposit is not unmatched any more (or does not exist); nothing changed."
+        }
+        AssignOutcome::NoOrder => {
+            "No pending order with that ordersn on the deposit's chain and address; nothing changed."
+        }
+    };
+    Ok(message_page(
+        StatusCode::CONFLICT,
+        "Not assigned",
+        message,
+        CSP_CONSOLE,
+    ))
+}
+
+// ---- callbacks ----------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "console/deliveries.html")]
+struct DeliveriesPage {
+    lang: &'static str,
+    title: &'static str,
+    frame: Frame,
+    state: &'static str,
+    /// Each state and whether it is the one shown.
+    states: Vec<(&'static str, bool)>,
+    rows: Vec<CallbackRow>,
+}
+
+/// `?state=…`.
+#[derive(Debug, Deserialize)]
+pub(super) struct StateQuery {
+    #[serde(default)]
+    state: String,
+}
+
+const CALLBACK_STATES: [&str; 3] = ["failed", "pending", "delivered"];
+
+/// `GET /admin/deliveries?state=failed|pending|delivered` (failed by default).
+pub(super) async fn deliveries(
+    State(pages): State<Pages>,
+    headers: HeaderMap,
+    Query(query): Query<StateQuery>,
+) -> Result<Response, PageError> {
+    let session = match operator(&pages, &headers) {
+        Ok(s) => s,
+        Err(response) => return Ok(response),
+    };
+    let state = CALLBACK_STATES
+        .into_iter()
+        .find(|s| *s == query.state)
+        .unwrap_or("failed");
+    let rows = pages
+        .app
+        .store
+        .list_callbacks(Some(state), LIST_LIMIT)
+        .await?
+        .into_iter()
+        .map(|c| callback_row(&pages.app, c))
+        .collect::<Result<_, _>>()?;
+    Ok(render(
+        StatusCode::OK,
+        &DeliveriesPage {
+            lang: "en",
+            title: "Callbacks — usdt-gateway",
+            frame: Frame {
+                csrf: session.csrf,
+                here: "deliveries",
+            },
+            state,
+            states: CALLBACK_STATES.iter().map(|s| (*s, *s == state)).collect(),
+            rows,
+        },
+        CSP_CONSOLE,
+    ))
+}
+
+/// `POST /admin/deliveries/{ordersn}/resend`.
+pub(super) async fn resend(
+    State(pages): State<Pages>,
+    headers: HeaderMap,
+    Path(ordersn): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let session = match operator_action(&pages, &headers, &form.csrf) {
+        Ok(s) => s,
+        Err(response) => return Ok(response),
+    };
+    let found = pages
+        .app
+        .store
+        .resend_callback(&ordersn, now_millis())
+        .await?;
+    tracing::info!(
+        target: "audit",
+        action = "resend_callback",
+        ordersn = %ordersn,
+        found,
+        session = session_tag(&session),
+        "operator resent a callback"
+    );
+    if !found {
+        return Ok(message_page(
+            StatusCode::NOT_FOUND,
+            "No callback",
+            "This order has no callback.",
+            CSP_CONSOLE,
+        ));
+    }
+    pages.app.dispatcher_wake.notify_one();
+    Ok(Redirect::to(&format!("/admin/orders/{}?done=resent", segment(&ordersn))).into_response())
+}
+
+// ---- watchers and merchants ------------------------------------------------------------
+
+struct WatcherRow {
+    chain: String,
+    head: i64,
+    next_block: i64,
+    lag: i64,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/watchers.html")]
+struct WatchersPage {
+    lang: &'static str,
+    title: &'static str,
+    frame: Frame,
+    rows: Vec<WatcherRow>,
+}
+
+/// `GET /admin/watchers`: each chain's head, cursor and lag.
+pub(super) async fn watchers(
+    State(pages): State<Pages>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let session = match operator(&pages, &headers) {
+        Ok(s) => s,
+        Err(response) => return Ok(response),
+    };
+    let rows = pages
+        .app
+        .store
+        .chain_cursors()
+        .await?
+        .into_iter()
+        .map(|c| WatcherRow {
+            lag: (c.head - (c.next_block - 1)).max(0),
+            updated: utc(c.updated_at),
+            chain: c.chain,
+            head: c.head,
+            next_block: c.next_block,
+        })
+        .collect();
+    Ok(render(
+        StatusCode::OK,
+        &WatchersPage {
+            lang: "en",
+            title: "Watchers — usdt-gateway",
+            frame: Frame {
+                csrf: session.csrf,
+                here: "watchers",
+            },
+            rows,
+        },
+        CSP_CONSOLE,
+    ))
+}
+
+struct MerchantRow {
+    appid: String,
+    notify_url: String,
+    rotating: bool,
+    checkout_page: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/merchants.html")]
+struct MerchantsPage {
+    lang: &'static str,
+    title: &'static str,
+    frame: Frame,
+    rows: Vec<MerchantRow>,
+}
+
+/// `GET /admin/merchants`: appids, callback URLs, rotation and checkout opt-in; never a
+/// secret.
+pub(super) async fn merchants(State(pages): State<Pages>, headers: HeaderMap) -> Response {
+    let session = match operator(&pages, &headers) {
+        Ok(s) => s,
+        Err(response) => return response,
+    };
+    let mut rows: Vec<MerchantRow> = pages
+        .app
+        .merchants
+        .snapshot()
+        .values()
+        .map(|m| MerchantRow {
+            appid: m.appid.clone(),
+            notify_url: m.notify_url.clone().unwrap_or_default(),
+            rotating: m.next_secret.is_some(),
+            checkout_page: m.checkout_page,
+        })
+        .collect();
+    rows.sort_by(|a, b| a.appid.cmp(&b.appid));
+    render(
+        StatusCode::OK,
+        &MerchantsPage {
+            lang: "en",
+            title: "Merchants — usdt-gateway",
+            frame: Frame {
+                csrf: session.csrf,
+                here: "merchants",
+            },
+            rows,
+        },
+        CSP_CONSOLE,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segment;
+
+    #[test]
+    fn path_segments_are_percent_encoded() {
+        assert_eq!(segment("cz-1234_ab.c~"), "cz-1234_ab.c~");
+        assert_eq!(segment("a/b?c d"), "a%2Fb%3Fc%20d");
+    }
+}

@@ -1,0 +1,471 @@
+//! The pages through the router (SQLite and PostgreSQL): the front door, the checkout
+//! page's opt-in, escaping and live state, the console's login, session cookie and
+//! CSRF refusals, order search, and the hand assignment of an unmatched deposit. The
+//! browser suite (`tests/browser`) drives the same pages in chromium.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use usdt_gateway::store::AssignOutcome;
+
+use crate::TestApp;
+use crate::support::{APPID, APPID2, SECRET, SECRET2, TestEnv, fresh_address, order_body};
+
+const TOKEN: &str = "pages-admin-token-0123456789";
+const HOSTILE: &str = "<img src=x onerror=\"alert(1)\">&'";
+
+/// `APPID2` opts in to the checkout page (the appended key lands in its table).
+fn extra() -> String {
+    format!(
+        "checkout_page = true\n[admin]\ntoken = \"{TOKEN}\"\n\
+         [notify]\nallow_private_targets = true\n[confirmations]\ndefault = 2\n"
+    )
+}
+
+async fn app() -> TestApp {
+    TestApp::start_on(TestEnv::dev("http://127.0.0.1:9/none", &extra()).await).await
+}
+
+/// A response's status, headers and body text.
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    text: String,
+}
+
+impl TestApp {
+    async fn page(&self, request: Request<Body>) -> Page {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Page {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get_page(&self, path: &str, cookie: Option<&str>) -> Page {
+        let mut request = Request::get(path).header(header::ACCEPT_LANGUAGE, "en");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.page(request.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post_form(&self, path: &str, cookie: Option<&str>, form: &str) -> Page {
+        let mut request =
+            Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.page(request.body(Body::from(form.to_owned())).unwrap())
+            .await
+    }
+
+    /// Place an order; its `ordersn`.
+    async fn place(
+        &self,
+        appid: &str,
+        secret: &str,
+        username: &str,
+        address: &str,
+        orderid: &str,
+        amount: u64,
+    ) -> String {
+        let (status, body) = self
+            .order(&order_body(
+                appid, secret, username, address, orderid, amount,
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["data"]["ordersn"].as_str().unwrap().to_owned()
+    }
+
+    /// Log in to the console: the session cookie and the page's CSRF token.
+    async fn login(&self) -> (String, String) {
+        let page = self
+            .post_form("/admin/login", None, &format!("token={TOKEN}"))
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.text);
+        let set_cookie = page.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+        assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
+        assert!(!set_cookie.contains("Secure"), "plain HTTP: {set_cookie}");
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let orders = self.get_page("/admin/orders", Some(&cookie)).await;
+        assert_eq!(orders.status, StatusCode::OK);
+        let csrf = orders
+            .text
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_owned();
+        (cookie, csrf)
+    }
+
+    async fn status_json(&self, ordersn: &str) -> Value {
+        let page = self.get_page(&format!("/pay/{ordersn}/status"), None).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        serde_json::from_str(&page.text).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_front_door_is_a_page_with_a_policy() {
+    let app = app().await;
+    let page = app.get_page("/", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    assert!(page.text.contains(env!("CARGO_PKG_VERSION")));
+    assert!(page.text.contains("href=\"/admin/\""));
+    assert!(!page.text.contains(SECRET) && !page.text.contains(SECRET2));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checkout_page_is_opt_in_escaped_and_follows_the_deposit() {
+    let app = app().await;
+    let address = fresh_address();
+    let ordersn = app
+        .place(APPID2, SECRET2, HOSTILE, &address, "page-1", 1_234_500)
+        .await;
+    let closed = app
+        .place(APPID, SECRET, "bob", &fresh_address(), "page-2", 10_000)
+        .await;
+
+    // Only the opted-in merchant's orders have a page; the others look like no order.
+    assert_eq!(
+        app.get_page(&format!("/pay/{closed}"), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get_page(&format!("/pay/{closed}/status"), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get_page("/pay/cz-nothing", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    let page = app.get_page(&format!("/pay/{ordersn}"), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    assert!(page.text.contains(&address), "the address");
+    assert!(
+        page.text.contains(">123.4500<"),
+        "the amount by the component"
+    );
+    assert!(page.text.contains("<svg"), "the QR code");
+    assert!(page.text.contains("Waiting for your transfer"));
+    assert!(
+        !page.text.contains("<img"),
+        "nothing from the merchant becomes markup"
+    );
+    assert!(!page.text.contains(SECRET2));
+
+    // Chinese by Accept-Language.
+    let zh = app
+        .page(
+            Request::get(format!("/pay/{ordersn}"))
+                .header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9,en;q=0.5")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert!(zh.text.contains("lang=\"zh-CN\"") && zh.text.contains("等待转账"));
+
+    let status = app.status_json(&ordersn).await;
+    assert_eq!(status["state"], "pending");
+    assert_eq!(status["required_confirmations"], 2);
+    assert!(status["expires_in"].as_i64().unwrap() > 23 * 3600);
+
+    app.dev(
+        "ERC20",
+        "transfers",
+        json!({"to": address, "amount": "123.45"}),
+    )
+    .await;
+    let seen = wait_status(&app, &ordersn, |s| s["state"] == "confirming").await;
+    assert_eq!(seen["confirmations"], 1);
+    assert_eq!(seen["received"], "123.4500");
+    let page = app.get_page(&format!("/pay/{ordersn}"), None).await;
+    assert!(
+        page.text.contains("Transfer seen: 1 of 2 confirmations"),
+        "no JavaScript needed"
+    );
+    app.dev("ERC20", "mine", json!({"blocks": 1})).await;
+    let done = wait_status(&app, &ordersn, |s| s["state"] == "confirmed").await;
+    assert_eq!(done["confirmations"], 2);
+    app.stop().await;
+}
+
+async fn wait_status(app: &TestApp, ordersn: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = app.status_json(ordersn).await;
+        if done(&status) {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "{status}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_needs_a_login_and_the_csrf_token_for_every_action() {
+    let app = app().await;
+    let ordersn = app
+        .place(
+            APPID,
+            SECRET,
+            HOSTILE,
+            &fresh_address(),
+            "console-1",
+            10_000,
+        )
+        .await;
+
+    // Without a session: the login form; a wrong token is 401 and sets no cookie.
+    let page = app.get_page("/admin/orders", None).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.headers[header::LOCATION], "/admin/login");
+    let wrong = app.post_form("/admin/login", None, "token=nope").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(!wrong.headers.contains_key(header::SET_COOKIE));
+    let forged = app
+        .get_page("/admin/orders", Some("usdt_admin=0123456789abcdef"))
+        .await;
+    assert_eq!(forged.status, StatusCode::SEE_OTHER);
+
+    let (cookie, csrf) = app.login().await;
+    // Search by orderid, username, ordersn; the state filter; merchant text escaped.
+    for q in ["console-1", ordersn.as_str()] {
+        let page = app
+            .get_page(&format!("/admin/orders?q={q}"), Some(&cookie))
+            .await;
+        assert!(page.text.contains(&ordersn), "{q}");
+        assert!(
+            page.text.contains("&#60;img") || page.text.contains("&lt;img"),
+            "escaped"
+        );
+        assert!(!page.text.contains("<img"));
+        let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    }
+    let expired = app
+        .get_page("/admin/orders?q=console-1&state=expired", Some(&cookie))
+        .await;
+    assert!(!expired.text.contains(&ordersn));
+    let pending = app
+        .get_page("/admin/orders?q=console-1&state=pending", Some(&cookie))
+        .await;
+    assert!(pending.text.contains(&ordersn));
+    let story = app
+        .get_page(&format!("/admin/orders/{ordersn}"), Some(&cookie))
+        .await;
+    assert_eq!(story.status, StatusCode::OK);
+    assert!(story.text.contains("console-1"));
+
+    // Merchants: appids, never a secret.
+    let merchants = app.get_page("/admin/merchants", Some(&cookie)).await;
+    assert!(merchants.text.contains(APPID) && merchants.text.contains(APPID2));
+    assert!(!merchants.text.contains(SECRET) && !merchants.text.contains(SECRET2));
+    assert!(!merchants.text.contains(TOKEN));
+
+    // Every action needs the token: missing, wrong, or another session's.
+    let path = format!("/admin/deliveries/{ordersn}/resend");
+    assert_eq!(
+        app.post_form(&path, Some(&cookie), "").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post_form(&path, Some(&cookie), "csrf=0000")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let (_, other_csrf) = app.login().await;
+    assert_eq!(
+        app.post_form(&path, Some(&cookie), &format!("csrf={other_csrf}"))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post_form(
+            "/admin/unmatched/assign",
+            Some(&cookie),
+            "chain=ERC20&txid=x&log_index=0"
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    // With it: this order has no callback yet, so nothing to resend (404).
+    assert_eq!(
+        app.post_form(&path, Some(&cookie), &format!("csrf={csrf}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    // Logging out ends the session.
+    let out = app
+        .post_form("/admin/logout", Some(&cookie), &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        app.get_page("/admin/orders", Some(&cookie)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_admin_token_there_is_no_console() {
+    let app = TestApp::start().await;
+    assert_eq!(
+        app.get_page("/admin/", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get_page("/admin/login", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.post_form("/admin/login", None, "token=").await.status,
+        StatusCode::NOT_FOUND
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmatched_deposit_assigned_by_hand_confirms_its_order() {
+    let app = app().await;
+    let address = fresh_address();
+    let first = app
+        .place(APPID, SECRET, "dave", &address, "hand-1", 50_000)
+        .await;
+    app.dev("ERC20", "transfers", json!({"to": address, "amount": "5"}))
+        .await;
+    app.dev("ERC20", "mine", json!({"blocks": 1})).await;
+    wait_status_db(&app, &first, "confirmed").await;
+    // Paid again: no pending order takes it.
+    let paid = app
+        .dev("ERC20", "transfers", json!({"to": address, "amount": "7"}))
+        .await;
+    let txid = paid["txid"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !app
+        .gateway
+        .state()
+        .store
+        .unmatched_deposits(100)
+        .await
+        .unwrap()
+        .iter()
+        .any(|d| d.txid == txid)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the unmatched deposit"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let second = app
+        .place(APPID, SECRET, "dave", &address, "hand-2", 70_000)
+        .await;
+    let elsewhere = app
+        .place(APPID, SECRET, "erin", &fresh_address(), "hand-3", 70_000)
+        .await;
+
+    let (cookie, csrf) = app.login().await;
+    let unmatched = app.get_page("/admin/unmatched", Some(&cookie)).await;
+    assert!(unmatched.text.contains(&txid));
+    let form = |ordersn: &str| {
+        format!("csrf={csrf}&chain=ERC20&txid={txid}&log_index=0&ordersn={ordersn}")
+    };
+    // Another address's order cannot take it.
+    let refused = app
+        .post_form("/admin/unmatched/assign", Some(&cookie), &form(&elsewhere))
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    let done = app
+        .post_form("/admin/unmatched/assign", Some(&cookie), &form(&second))
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    assert_eq!(
+        done.headers[header::LOCATION],
+        format!("/admin/orders/{second}?done=assigned").as_str()
+    );
+    // Taken once only.
+    let again = app
+        .post_form("/admin/unmatched/assign", Some(&cookie), &form(&second))
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    app.dev("ERC20", "mine", json!({"blocks": 1})).await;
+    wait_status_db(&app, &second, "confirmed").await;
+    let store = &app.gateway.state().store;
+    let order = store.order_by_ordersn(&second).await.unwrap().unwrap();
+    assert_eq!(order.received_amount, 70_000);
+    assert!(
+        store.callback_record(&second).await.unwrap().is_some(),
+        "callback queued"
+    );
+    assert_eq!(
+        store
+            .assign_deposit("ERC20", &txid, 0, &second, 0)
+            .await
+            .unwrap(),
+        AssignOutcome::NoDeposit
+    );
+    app.stop().await;
+}
+
+async fn wait_status_db(app: &TestApp, ordersn: &str, status: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let order = app
+            .gateway
+            .state()
+            .store
+            .order_by_ordersn(ordersn)
+            .await
+            .unwrap()
+            .unwrap();
+        if order.status == status {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{ordersn}: {}",
+            order.status
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}

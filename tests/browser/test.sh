@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Browser suite: the checkout page and the operator console in Debian's chromium
+# (`apt-get install chromium`; Playwright's own browser download is not used), driven by
+# playwright-core from npm against the real gateway binary. SCREENSHOT_DIR=DIR also
+# writes screenshots of both pages at desktop and mobile width (scripts/screenshots).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+chromium="${CHROMIUM:-/usr/bin/chromium}"
+[ -x "$chromium" ] || { echo "no browser at $chromium: apt-get install -y chromium (or set CHROMIUM)" >&2; exit 1; }
+
+(cd ../.. && cargo build --locked -p usdt-gateway --bin usdt-gateway)
+npm ci --no-audit --no-fund
+node --test --test-concurrency=1 pages.test.mjs
