@@ -58,20 +58,13 @@ async fn main() {
     for chunk in orders.chunks(500) {
         store.create_orders(chunk).await.unwrap();
     }
-    let db_url = match &database {
-        Database::Sqlite(path) => format!("sqlite://{}", path.display()),
-        Database::Postgres(url) => url.expose().to_owned(),
-    };
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&db_url).await.unwrap();
-    sqlx::query(&format!(
+    let sql = format!(
         "INSERT INTO callbacks (ordersn, appid, notify_url, amount, state, attempts, next_attempt_at, \
          created_at, updated_at) SELECT ordersn, appid, NULL, amount, 'pending', 0, 0, 0, 0 FROM orders \
          WHERE ordersn LIKE 'cz-bench-{run}-%'"
-    ))
-    .execute(&mut conn)
-    .await
-    .unwrap();
+    );
+    let mut conn = Conn::open(&database).await;
+    conn.execute(&sql).await;
 
     let rules = Rules::builtin(RulesLimits::default()).unwrap();
     let policy = ConfirmationPolicy {
@@ -90,6 +83,7 @@ async fn main() {
             secret: Secret::new("bench-secret-0123456789abcdef0123456789"),
             next_secret: None,
             notify_url: Some(url),
+            checkout_page: false,
         }],
     ));
     let http = CallbackHttp::new(TransportConfig {
@@ -114,11 +108,9 @@ async fn main() {
     let started = Instant::now();
     let task = tokio::spawn(dispatcher.run(Arc::new(Notify::new()), stopped));
     loop {
-        let left: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM callbacks WHERE state = 'pending'")
-                .fetch_one(&mut conn)
-                .await
-                .unwrap();
+        let left = conn
+            .count("SELECT COUNT(*) FROM callbacks WHERE state = 'pending'")
+            .await;
         if left == 0 {
             break;
         }
@@ -127,11 +119,9 @@ async fn main() {
     let elapsed = started.elapsed();
     stop.send(true).unwrap();
     task.await.unwrap();
-    let delivered: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM callback_attempts WHERE outcome = 'delivered'")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
+    let delivered = conn
+        .count("SELECT COUNT(*) FROM callback_attempts WHERE outcome = 'delivered'")
+        .await;
     assert_eq!(delivered as usize, n, "every delivery recorded once");
     println!(
         "{n} callbacks delivered and recorded on {} in {:.2} s: {:.0} deliveries/s",
@@ -139,4 +129,42 @@ async fn main() {
         elapsed.as_secs_f64(),
         n as f64 / elapsed.as_secs_f64()
     );
+}
+
+/// A direct connection to the bench's database, typed by its driver.
+enum Conn {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Conn {
+    async fn open(database: &Database) -> Self {
+        match database {
+            Database::Sqlite(path) => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
+                Self::Sqlite(
+                    sqlx::SqliteConnection::connect_with(&options)
+                        .await
+                        .unwrap(),
+                )
+            }
+            Database::Postgres(url) => {
+                Self::Postgres(sqlx::PgConnection::connect(url.expose()).await.unwrap())
+            }
+        }
+    }
+
+    async fn execute(&mut self, sql: &str) {
+        match self {
+            Self::Sqlite(c) => drop(sqlx::query(sql).execute(c).await.unwrap()),
+            Self::Postgres(c) => drop(sqlx::query(sql).execute(c).await.unwrap()),
+        }
+    }
+
+    async fn count(&mut self, sql: &str) -> i64 {
+        match self {
+            Self::Sqlite(c) => sqlx::query_scalar(sql).fetch_one(c).await.unwrap(),
+            Self::Postgres(c) => sqlx::query_scalar(sql).fetch_one(c).await.unwrap(),
+        }
+    }
 }

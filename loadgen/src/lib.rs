@@ -306,11 +306,15 @@ impl LoopStats {
     }
 }
 
-/// The `data.ordersn` of an acknowledgement (empty if absent, which `--verify` reports).
+/// The `data.ordersn` of an answer (empty if absent, which `--verify` reports).
 fn acknowledged_ordersn(body: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
-        .and_then(|v| v["data"]["ordersn"].as_str().map(str::to_owned))
+        .and_then(|v| {
+            v.get("data")
+                .and_then(|d| d.get("ordersn"))
+                .and_then(|o| o.as_str().map(str::to_owned))
+        })
         .unwrap_or_default()
 }
 

@@ -194,10 +194,5 @@ async fn query(
     let response = conn.send(target.request(Bytes::from(body))?).await?;
     let status = response.status().as_u16();
     let bytes = response.into_body().collect().await?.to_bytes();
-    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    let ordersn = json["data"]["ordersn"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    Ok((status, ordersn))
+    Ok((status, crate::acknowledged_ordersn(&bytes)))
 }

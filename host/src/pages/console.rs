@@ -21,6 +21,7 @@ use super::session::{Session, set_cookie};
 use super::{CSP_CONSOLE, PageError, Pages, message_page, order_state, render, usdt, utc};
 use crate::api::AppState;
 use crate::clock::now_millis;
+use crate::store::DeliveryState;
 use crate::store::{AssignOutcome, DepositRecord, OrderRecord};
 
 /// Rows a list shows at most.
@@ -34,6 +35,10 @@ struct Frame {
 
 /// The operator's session, or the answer to give instead: 404 when the console is
 /// off, else a redirect to the login form.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the page to answer with, returned at once"
+)]
 fn operator(pages: &Pages, headers: &HeaderMap) -> Result<Session, Response> {
     if pages.app.admin_token.is_none() {
         return Err(console_off());
@@ -54,6 +59,10 @@ fn console_off() -> Response {
 }
 
 /// The operator's session if the form carries its CSRF token, else 403.
+#[expect(
+    clippy::result_large_err,
+    reason = "the error is the page to answer with, returned at once"
+)]
 fn operator_action(pages: &Pages, headers: &HeaderMap, csrf: &str) -> Result<Session, Response> {
     let session = operator(pages, headers)?;
     if session.csrf_matches(csrf) {
@@ -312,7 +321,7 @@ fn deposit_row(app: &AppState, d: DepositRecord) -> Result<DepositRow, PageError
         log_index: d.log_index,
         address: d.address,
         block: d.block_number,
-        state: d.state,
+        state: d.state.as_str().to_owned(),
         required_confirmations: d.required_confirmations,
     })
 }
@@ -342,14 +351,14 @@ struct CallbackRow {
 fn callback_row(app: &AppState, c: crate::store::CallbackRecord) -> Result<CallbackRow, PageError> {
     Ok(CallbackRow {
         amount: usdt(app, c.amount)?,
-        next_attempt: if c.state == "pending" {
+        next_attempt: if c.state == DeliveryState::Pending {
             utc(c.next_attempt_at)
         } else {
             String::new()
         },
         ordersn: c.ordersn,
         appid: c.appid,
-        state: c.state,
+        state: c.state.as_str().to_owned(),
         attempts: c.attempts,
         last_error: c.last_error.unwrap_or_default(),
     })
@@ -431,7 +440,7 @@ pub(super) async fn order(
                     body_prefix: a.body_prefix.unwrap_or_default(),
                     latency_ms: a.latency_ms,
                     error: a.error.unwrap_or_default(),
-                    outcome: a.outcome,
+                    outcome: a.outcome.as_str().to_owned(),
                 })
                 .collect(),
         ),
@@ -560,7 +569,7 @@ pub(super) async fn assign(
     );
     let message = match outcome {
         AssignOutcome::Assigned => {
-            if let Some(chain) = crate::chain::parse_chain(&form.chain) {
+            if let Ok(Ok(chain)) = pages.app.rules.parse_chain(&form.chain) {
                 pages.app.wake_watcher(chain);
             }
             return Ok(
@@ -619,7 +628,8 @@ pub(super) async fn deliveries(
     let state = CALLBACK_STATES
         .into_iter()
         .find(|s| *s == query.state)
-        .unwrap_or("failed");
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(DeliveryState::Failed);
     let rows = pages
         .app
         .store
@@ -637,8 +647,11 @@ pub(super) async fn deliveries(
                 csrf: session.csrf,
                 here: "deliveries",
             },
-            state,
-            states: CALLBACK_STATES.iter().map(|s| (*s, *s == state)).collect(),
+            state: state.as_str(),
+            states: CALLBACK_STATES
+                .iter()
+                .map(|s| (*s, *s == state.as_str()))
+                .collect(),
             rows,
         },
         CSP_CONSOLE,

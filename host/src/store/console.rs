@@ -2,58 +2,28 @@
 //! an order by its `ordersn`, order search, every deposit of an order, the chain
 //! cursors, and assigning an unmatched deposit to an order by hand.
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use super::{DepositRecord, OrderRecord, Store, StoreError, on_pool, on_tx};
 
-use super::{DepositRecord, NewOrder, OrderRecord, Store, StoreError};
-
-/// Columns of `orders` read by [`order_from_row`], in this order.
+/// Columns of `orders` read into an [`OrderRecord`].
 const ORDER_COLUMNS: &str = "ordersn, appid, orderid, username, localusermark, address, \
      canonical_address, chain, amount, notify_url, required_confirmations, status, \
      received_amount, created_at, expires_at";
 
-/// Columns of `deposits` read by [`deposit_from_row`], in this order.
+/// Columns of `deposits` read into a [`DepositRecord`].
 const DEPOSIT_COLUMNS: &str =
     "chain, txid, log_index, address, amount, block_number, state, ordersn, required_confirmations";
 
-fn order_from_row(row: &AnyRow) -> Result<OrderRecord, sqlx::Error> {
-    Ok(OrderRecord {
-        order: NewOrder {
-            ordersn: row.try_get(0)?,
-            appid: row.try_get(1)?,
-            orderid: row.try_get(2)?,
-            username: row.try_get(3)?,
-            localusermark: row.try_get(4)?,
-            address: row.try_get(5)?,
-            canonical_address: row.try_get(6)?,
-            chain: row.try_get(7)?,
-            amount: row.try_get(8)?,
-            notify_url: row.try_get(9)?,
-            required_confirmations: row.try_get(10)?,
-            created_at: row.try_get(13)?,
-            expires_at: row.try_get(14)?,
-        },
-        status: row.try_get(11)?,
-        received_amount: row.try_get(12)?,
-    })
-}
-
-fn deposit_from_row(row: &AnyRow) -> Result<DepositRecord, sqlx::Error> {
-    Ok(DepositRecord {
-        chain: row.try_get(0)?,
-        txid: row.try_get(1)?,
-        log_index: row.try_get(2)?,
-        address: row.try_get(3)?,
-        amount: row.try_get(4)?,
-        block_number: row.try_get(5)?,
-        state: row.try_get(6)?,
-        ordersn: row.try_get(7)?,
-        required_confirmations: row.try_get(8)?,
-    })
+/// The parts of an unmatched deposit an assignment needs.
+#[derive(sqlx::FromRow)]
+struct Unmatched {
+    id: i64,
+    address: String,
+    amount: i64,
+    required_confirmations: i64,
 }
 
 /// A chain watcher's cursor, as the operator sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct CursorRecord {
     /// The chain.
     pub chain: String,
@@ -79,13 +49,11 @@ pub enum AssignOutcome {
 impl Store {
     /// One order by the gateway's `ordersn`.
     pub async fn order_by_ordersn(&self, ordersn: &str) -> Result<Option<OrderRecord>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE ordersn = $1"
-        ))
-        .bind(ordersn)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(order_from_row).transpose()?)
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE ordersn = $1");
+        Ok(on_pool!(&self.pool, db => sqlx::query_as(&sql)
+            .bind(ordersn)
+            .fetch_optional(db)
+            .await?))
     }
 
     /// Orders, newest first. `text` (when not empty) must equal the orderid, ordersn,
@@ -99,7 +67,7 @@ impl Store {
         now: i64,
         limit: i64,
     ) -> Result<Vec<OrderRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {ORDER_COLUMNS} FROM orders WHERE \
              ($1 = '' OR orderid = $1 OR ordersn = $1 OR address = $1 \
               OR canonical_address = $1 OR username = $1) \
@@ -108,51 +76,29 @@ impl Store {
               OR ($2 = 'expired' AND status = 'pending' AND expires_at <= $3) \
               OR ($2 <> 'pending' AND $2 <> 'expired' AND status = $2)) \
              ORDER BY created_at DESC, ordersn LIMIT $4"
-        ))
-        .bind(text)
-        .bind(state)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(order_from_row)
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        );
+        Ok(on_pool!(&self.pool, db => sqlx::query_as(&sql)
+            .bind(text)
+            .bind(state)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(db)
+            .await?))
     }
 
     /// Every deposit ever credited to an order, orphaned ones too, oldest first.
     pub async fn order_deposits(&self, ordersn: &str) -> Result<Vec<DepositRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE ordersn = $1 ORDER BY id"
-        ))
-        .bind(ordersn)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(deposit_from_row)
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        let sql = format!("SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE ordersn = $1 ORDER BY id");
+        Ok(on_pool!(&self.pool, db => sqlx::query_as(&sql)
+            .bind(ordersn)
+            .fetch_all(db)
+            .await?))
     }
 
     /// Every chain watcher's cursor.
     pub async fn chain_cursors(&self) -> Result<Vec<CursorRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT chain, head, next_block, updated_at FROM chain_cursors ORDER BY chain",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CursorRecord {
-                    chain: r.try_get(0)?,
-                    head: r.try_get(1)?,
-                    next_block: r.try_get(2)?,
-                    updated_at: r.try_get(3)?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+        let sql = "SELECT chain, head, next_block, updated_at FROM chain_cursors ORDER BY chain";
+        Ok(on_pool!(&self.pool, db => sqlx::query_as(sql).fetch_all(db).await?))
     }
 
     /// Give an unmatched deposit to a pending order (expired or not) on the same chain
@@ -169,7 +115,7 @@ impl Store {
         now: i64,
     ) -> Result<AssignOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
-        let deposit = sqlx::query(
+        let deposit: Option<Unmatched> = on_tx!(&mut tx, db => sqlx::query_as(
             "SELECT id, address, amount, required_confirmations FROM deposits \
              WHERE chain = $1 AND txid = $2 AND log_index = $3 \
              AND ordersn IS NULL AND state <> 'orphaned'",
@@ -177,16 +123,18 @@ impl Store {
         .bind(chain)
         .bind(txid)
         .bind(log_index)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(deposit) = deposit else {
+        .fetch_optional(db)
+        .await?);
+        let Some(Unmatched {
+            id,
+            address,
+            amount,
+            required_confirmations: required,
+        }) = deposit
+        else {
             return Ok(AssignOutcome::NoDeposit);
         };
-        let id: i64 = deposit.try_get(0)?;
-        let address: String = deposit.try_get(1)?;
-        let amount: i64 = deposit.try_get(2)?;
-        let required: i64 = deposit.try_get(3)?;
-        let order = sqlx::query(
+        let assigned = on_tx!(&mut tx, db => sqlx::query(
             "UPDATE orders SET status = 'confirming', received_amount = $1, \
              required_confirmations = $2 \
              WHERE ordersn = $3 AND chain = $4 AND canonical_address = $5 AND status = 'pending'",
@@ -196,19 +144,21 @@ impl Store {
         .bind(ordersn)
         .bind(chain)
         .bind(&address)
-        .execute(&mut *tx)
-        .await?;
-        if order.rows_affected() != 1 {
+        .execute(db)
+        .await?
+        .rows_affected());
+        if assigned != 1 {
             return Ok(AssignOutcome::NoOrder);
         }
-        sqlx::query(
+        on_tx!(&mut tx, db => sqlx::query(
             "UPDATE deposits SET ordersn = $1, state = 'confirming', updated_at = $2 WHERE id = $3",
         )
         .bind(ordersn)
         .bind(now)
         .bind(id)
-        .execute(&mut *tx)
-        .await?;
+        .execute(db)
+        .await?
+        .rows_affected());
         tx.commit().await?;
         Ok(AssignOutcome::Assigned)
     }

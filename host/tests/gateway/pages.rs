@@ -458,7 +458,7 @@ async fn wait_status_db(app: &TestApp, ordersn: &str, status: &str) {
             .await
             .unwrap()
             .unwrap();
-        if order.status == status {
+        if order.status.as_str() == status {
             return;
         }
         assert!(
