@@ -577,11 +577,7 @@ async fn plainly_bad_urls_are_refused_at_delivery() {
     // Credentials in the URL are the protocol's rule (the component's
     // `validate-notify-url`, applied to every order and every configured URL), not the
     // network's: they are not checked again here.
-    for url in [
-        "ftp://example.com/x",
-        "nonsense",
-        "http://example.com:0/",
-    ] {
+    for url in ["ftp://example.com/x", "nonsense", "http://example.com:0/"] {
         let attempt = http.deliver("m1", url, "{}".into()).await;
         assert_eq!(attempt.outcome, Outcome::Refused, "{url}");
     }

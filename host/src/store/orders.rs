@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::{Connection, OrderState, Store, StoreError, Tx, on_pool, on_tx};
+use crate::rules::OrderFields;
 
 /// Columns of `orders` read into an [`OrderRecord`].
 const ORDER_COLUMNS: &str = "ordersn, appid, orderid, username, localusermark, address, \
@@ -65,14 +66,25 @@ struct Binding {
 }
 
 impl NewOrder {
+    /// The fields the order's `sign` covers, as the component defines them (its
+    /// `order-fields` record: a field added there does not compile here until mapped).
+    fn signed_fields(&self) -> Option<OrderFields> {
+        Some(OrderFields {
+            appid: self.appid.clone(),
+            username: self.username.clone(),
+            localusermark: self.localusermark.clone(),
+            address: self.address.clone(),
+            orderid: self.orderid.clone(),
+            amount: u64::try_from(self.amount).ok()?,
+        })
+    }
+
     /// Whether `other` carries the same signed fields: an identical retry.
     fn same_signed_fields(&self, other: &NewOrder) -> bool {
-        self.appid == other.appid
-            && self.username == other.username
-            && self.localusermark == other.localusermark
-            && self.address == other.address
-            && self.orderid == other.orderid
-            && self.amount == other.amount
+        matches!(
+            (self.signed_fields(), other.signed_fields()),
+            (Some(mine), Some(theirs)) if mine == theirs
+        )
     }
 }
 
