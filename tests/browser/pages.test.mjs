@@ -316,7 +316,6 @@ test("the operator assigns an unmatched deposit to an order by hand", async () =
   await pay(address, "5");
   await mine(2);
   await pay(address, "7");
-  const late = await placeOrder({ username: "dave", address, orderid: "late-2", amount: 70000 });
 
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true });
   const page = await context.newPage();
@@ -330,6 +329,10 @@ test("the operator assigns an unmatched deposit to an order by hand", async () =
     await page.reload();
     return (await row.count()) === 1;
   });
+  // The order comes only once the watcher has recorded the deposit as unmatched: placed
+  // earlier, it could be matched by the watcher itself.
+  const late = await placeOrder({ username: "dave", address, orderid: "late-2", amount: 70000 });
+  await page.reload();
   await row.locator("input[name=ordersn]").fill(late);
   await Promise.all([page.waitForURL("**?done=assigned"), row.locator("button").click()]);
   assert.match(await page.locator("h1").innerText(), new RegExp(late));
