@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -33,20 +34,40 @@ struct Frame {
     here: &'static str,
 }
 
-/// The operator's session, or the answer to give instead: 404 when the console is
-/// off, else a redirect to the login form.
-#[expect(
-    clippy::result_large_err,
-    reason = "the error is the page to answer with, returned at once"
-)]
-fn operator(pages: &Pages, headers: &HeaderMap) -> Result<Session, Response> {
-    if pages.app.admin_token.is_none() {
-        return Err(console_off());
+/// A logged-in operator, found by the request's session cookie. The rejection is the
+/// answer to give instead: 404 when the console is off, else a redirect to the login
+/// form.
+pub(super) struct Operator(Session);
+
+impl FromRequestParts<Pages> for Operator {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, pages: &Pages) -> Result<Self, Response> {
+        if pages.app.admin_token.is_none() {
+            return Err(console_off());
+        }
+        pages
+            .sessions
+            .find(&parts.headers)
+            .map(Self)
+            .ok_or_else(|| Redirect::to("/admin/login").into_response())
     }
-    pages
-        .sessions
-        .find(headers)
-        .ok_or_else(|| Redirect::to("/admin/login").into_response())
+}
+
+impl Operator {
+    /// The session, for a page that only shows.
+    fn session(self) -> Session {
+        self.0
+    }
+
+    /// The session, for an action: only when its form carries the session's CSRF token.
+    fn act(self, csrf: &str) -> Result<Session, PageError> {
+        if self.0.csrf_matches(csrf) {
+            Ok(self.0)
+        } else {
+            Err(PageError::StaleCsrf)
+        }
+    }
 }
 
 fn console_off() -> Response {
@@ -56,25 +77,6 @@ fn console_off() -> Response {
         "The operator console is off (no admin.token).",
         CSP_CONSOLE,
     )
-}
-
-/// The operator's session if the form carries its CSRF token, else 403.
-#[expect(
-    clippy::result_large_err,
-    reason = "the error is the page to answer with, returned at once"
-)]
-fn operator_action(pages: &Pages, headers: &HeaderMap, csrf: &str) -> Result<Session, Response> {
-    let session = operator(pages, headers)?;
-    if session.csrf_matches(csrf) {
-        Ok(session)
-    } else {
-        Err(message_page(
-            StatusCode::FORBIDDEN,
-            "Refused",
-            "This action lacks the form's CSRF token (or it is stale); reload the page and try again.",
-            CSP_CONSOLE,
-        ))
-    }
 }
 
 /// A path segment, percent-encoded.
@@ -106,8 +108,8 @@ struct LoginPage<'a> {
 }
 
 /// `GET /admin/`: the orders when logged in, else the login form.
-pub(super) async fn index(State(pages): State<Pages>, headers: HeaderMap) -> Response {
-    match operator(&pages, &headers) {
+pub(super) async fn index(operator: Result<Operator, Response>) -> Response {
+    match operator {
         Ok(_) => Redirect::to("/admin/orders").into_response(),
         Err(response) => response,
     }
@@ -178,19 +180,17 @@ pub(super) struct CsrfForm {
 /// `POST /admin/logout`.
 pub(super) async fn logout(
     State(pages): State<Pages>,
+    operator: Operator,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
-) -> Response {
-    let session = match operator_action(&pages, &headers, &form.csrf) {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
+) -> Result<Response, PageError> {
+    let session = operator.act(&form.csrf)?;
     pages.sessions.end(&session.id);
     let mut response = Redirect::to("/admin/login").into_response();
     response
         .headers_mut()
         .insert(header::SET_COOKIE, set_cookie(&headers, None));
-    response
+    Ok(response)
 }
 
 // ---- orders ---------------------------------------------------------------------
@@ -261,13 +261,10 @@ const ORDER_STATES: [&str; 4] = ["pending", "confirming", "confirmed", "expired"
 /// `GET /admin/orders`.
 pub(super) async fn orders(
     State(pages): State<Pages>,
-    headers: HeaderMap,
+    operator: Operator,
     Query(query): Query<OrdersQuery>,
 ) -> Result<Response, PageError> {
-    let session = match operator(&pages, &headers) {
-        Ok(s) => s,
-        Err(response) => return Ok(response),
-    };
+    let session = operator.session();
     let q = query.q.trim().to_owned();
     let state = if ORDER_STATES.contains(&query.state.as_str()) {
         query.state
@@ -388,14 +385,11 @@ pub(super) struct DoneQuery {
 /// `GET /admin/orders/{ordersn}`: the order's story.
 pub(super) async fn order(
     State(pages): State<Pages>,
-    headers: HeaderMap,
+    operator: Operator,
     Path(ordersn): Path<String>,
     Query(done): Query<DoneQuery>,
 ) -> Result<Response, PageError> {
-    let session = match operator(&pages, &headers) {
-        Ok(s) => s,
-        Err(response) => return Ok(response),
-    };
+    let session = operator.session();
     let app = &pages.app;
     let Some(record) = app.store.order_by_ordersn(&ordersn).await? else {
         return Ok(message_page(
@@ -487,12 +481,9 @@ struct UnmatchedPage {
 /// `GET /admin/unmatched`.
 pub(super) async fn unmatched(
     State(pages): State<Pages>,
-    headers: HeaderMap,
+    operator: Operator,
 ) -> Result<Response, PageError> {
-    let session = match operator(&pages, &headers) {
-        Ok(s) => s,
-        Err(response) => return Ok(response),
-    };
+    let session = operator.session();
     let rows = pages
         .app
         .store
@@ -535,13 +526,10 @@ pub(super) struct AssignForm {
 /// same address; recorded in the audit log.
 pub(super) async fn assign(
     State(pages): State<Pages>,
-    headers: HeaderMap,
+    operator: Operator,
     Form(form): Form<AssignForm>,
 ) -> Result<Response, PageError> {
-    let session = match operator_action(&pages, &headers, &form.csrf) {
-        Ok(s) => s,
-        Err(response) => return Ok(response),
-    };
+    let session = operator.act(&form.csrf)?;
     let ordersn = form.ordersn.trim();
     let Ok(log_index) = form.log_index.parse::<i64>() else {
         return Ok(message_page(
@@ -618,13 +606,10 @@ const CALLBACK_STATES: [&str; 3] = ["failed", "pending", "delivered"];
 /// `GET /admin/deliveries?state=failed|pending|delivered` (failed by default).
 pub(super) async fn deliveries(
     State(pages): State<Pages>,
-    headers: HeaderMap,
+    operator: Operator,
     Query(query): Query<StateQuery>,
 ) -> Result<Response, PageError> {
-    let session = match operator(&pages, &headers) {
-        Ok(s) => s,
-        Err(response) => return Ok(response),
-    };
+    let session = operator.session();
     let state = CALLBACK_STATES
         .into_iter()
         .find(|s| *s == query.state)
@@ -661,14 +646,11 @@ pub(super) async fn deliveries(
 /// `POST /admin/deliveries/{ordersn}/resend`.
 pub(super) async fn resend(
     State(pages): State<Pages>,
-    headers: HeaderMap,
+    operator: Operator,
     Path(ordersn): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
-    let session = match operator_action(&pages, &headers, &form.csrf) {
-        Ok(s) => s,
-        Err(response) => return Ok(response),
-    };
+    let session = operator.act(&form.csrf)?;
     let found = pages
         .app
         .store
@@ -716,12 +698,9 @@ struct WatchersPage {
 /// `GET /admin/watchers`: each chain's head, cursor and lag.
 pub(super) async fn watchers(
     State(pages): State<Pages>,
-    headers: HeaderMap,
+    operator: Operator,
 ) -> Result<Response, PageError> {
-    let session = match operator(&pages, &headers) {
-        Ok(s) => s,
-        Err(response) => return Ok(response),
-    };
+    let session = operator.session();
     let rows = pages
         .app
         .store
@@ -769,11 +748,8 @@ struct MerchantsPage {
 
 /// `GET /admin/merchants`: appids, callback URLs, rotation and checkout opt-in; never a
 /// secret.
-pub(super) async fn merchants(State(pages): State<Pages>, headers: HeaderMap) -> Response {
-    let session = match operator(&pages, &headers) {
-        Ok(s) => s,
-        Err(response) => return response,
-    };
+pub(super) async fn merchants(State(pages): State<Pages>, operator: Operator) -> Response {
+    let session = operator.session();
     let mut rows: Vec<MerchantRow> = pages
         .app
         .merchants

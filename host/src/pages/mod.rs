@@ -158,9 +158,12 @@ fn render(status: StatusCode, template: &impl Template, csp: &'static str) -> Re
     }
 }
 
-/// A failure while building a page: the database or the component did not answer.
+/// Why a page cannot be given: a console action without its session's CSRF token, or
+/// the database or the component did not answer.
 #[derive(Debug)]
 enum PageError {
+    /// A console action whose form lacks the session's CSRF token (or carries a stale one).
+    StaleCsrf,
     /// Storage fault.
     Store(StoreError),
     /// Component fault.
@@ -203,6 +206,14 @@ fn message_page(status: StatusCode, title: &str, message: &str, csp: &'static st
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match &self {
+            Self::StaleCsrf => {
+                return message_page(
+                    StatusCode::FORBIDDEN,
+                    "Refused",
+                    "This action lacks the form's CSRF token (or it is stale); reload the page and try again.",
+                    CSP_CONSOLE,
+                );
+            }
             Self::Store(e) => tracing::error!(error = %e, "storage fault (page)"),
             Self::Rules(e) => tracing::error!(error = %e, "rules component fault (page)"),
         }
