@@ -55,7 +55,14 @@ pub struct RulesLimits {
     pub max_idle_instances: usize,
     /// Instances that may exist at once (the pooling allocator's slots).
     pub max_instances: u32,
+    /// Runs each component call, which it must call exactly once: for example inside
+    /// tokio's `block_in_place`, so that a call running to its deadline does not hold an
+    /// async runtime's worker and the tasks queued on it. `None`: calls run in place.
+    pub call_guard: Option<CallGuard>,
 }
+
+/// A function that runs a component call (see [`RulesLimits::call_guard`]).
+pub type CallGuard = fn(&mut dyn FnMut());
 
 impl Default for RulesLimits {
     fn default() -> Self {
@@ -64,6 +71,7 @@ impl Default for RulesLimits {
             call_timeout: Duration::from_millis(100),
             max_idle_instances: 64,
             max_instances: 256,
+            call_guard: None,
         }
     }
 }
@@ -351,13 +359,28 @@ impl Rules {
             None => self.instantiate().map_err(RulesFault)?,
         };
         instance.store.set_epoch_deadline(self.deadline_ticks());
-        let out = f(&mut instance).map_err(RulesFault)?;
+        let out = self.guarded(|| f(&mut instance))?.map_err(RulesFault)?;
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < self.limits.max_idle_instances
         {
             idle.push(instance);
         }
         Ok(out)
+    }
+
+    /// Run `call` through the [`RulesLimits::call_guard`], if any.
+    fn guarded<R>(&self, call: impl FnOnce() -> R) -> Result<R, RulesFault> {
+        let Some(guard) = self.limits.call_guard else {
+            return Ok(call());
+        };
+        let mut call = Some(call);
+        let mut out = None;
+        guard(&mut || {
+            if let Some(call) = call.take() {
+                out = Some(call());
+            }
+        });
+        out.ok_or_else(|| RulesFault(wasmtime::format_err!("the call guard did not run the call")))
     }
 
     /// `amounts.parse-usdt`.

@@ -135,3 +135,38 @@ fn a_2_0_component_still_loads_and_runs_the_2_0_functions() {
     }
     assert_eq!(rules.count_confirmations(10, 5).unwrap(), 6);
 }
+
+/// Component calls the counting guard below has run.
+static GUARDED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn counting_guard(call: &mut dyn FnMut()) {
+    GUARDED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    call();
+}
+
+/// A guard that forgets to run the call.
+fn idle_guard(_call: &mut dyn FnMut()) {}
+
+#[test]
+fn every_call_runs_through_the_call_guard_and_a_guard_that_skips_it_is_a_fault() {
+    let rules = Rules::builtin(RulesLimits {
+        call_guard: Some(counting_guard),
+        ..RulesLimits::default()
+    })
+    .expect("component loads");
+    let before = GUARDED.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(rules.format_usdt(1_000_000).expect("no fault"), "100.0000");
+    assert_eq!(rules.count_confirmations(10, 8).expect("no fault"), 3);
+    assert_eq!(
+        GUARDED.load(std::sync::atomic::Ordering::SeqCst) - before,
+        2
+    );
+
+    let rules = Rules::builtin(RulesLimits {
+        call_guard: Some(idle_guard),
+        ..RulesLimits::default()
+    })
+    .expect("component loads");
+    let fault = rules.format_usdt(1).expect_err("the call never ran");
+    assert!(fault.to_string().contains("call guard"), "{fault}");
+}
