@@ -103,6 +103,7 @@ async fn main() {
             max_in_flight_per_merchant: 64,
             max_in_flight: 256,
         },
+        usdt_gateway::metrics::CallbackMetrics::default(),
     );
     let (stop, stopped) = watch::channel(false);
     let started = Instant::now();

@@ -71,6 +71,9 @@ pub struct Config {
     pub rules: RulesConfig,
     /// The admin API.
     pub admin: AdminConfig,
+    /// `GET /metrics`.
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// Real chains, by name (`TRC20`, `ERC20`).
     #[serde(default)]
     pub chains: BTreeMap<String, ChainConfig>,
@@ -147,6 +150,15 @@ pub struct AdminConfig {
     /// The name of an environment variable holding it.
     #[serde(default)]
     pub token_env: Option<String>,
+}
+
+/// `[metrics]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve `GET /metrics` on this address only; unset: on the main port.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
 }
 
 /// One `[chains.<CHAIN>]`: an EVM JSON-RPC node.
@@ -294,7 +306,7 @@ pub struct MerchantConfig {
 
 /// The top-level keys; environment variables are read only for these, so another
 /// `USDT_GATEWAY_*` variable (a script's own, say) is not mistaken for a bad key.
-const TOP_LEVEL_KEYS: [&str; 14] = [
+const TOP_LEVEL_KEYS: [&str; 15] = [
     "listen",
     "data_dir",
     "database_url",
@@ -307,6 +319,7 @@ const TOP_LEVEL_KEYS: [&str; 14] = [
     "confirmations",
     "rules",
     "admin",
+    "metrics",
     "chains",
     "merchants",
 ];
@@ -763,6 +776,23 @@ mod tests {
         assert_eq!(config.confirmations.large_required, 3);
         assert_eq!(config.orders.ttl, Duration::from_secs(24 * 3600));
         assert!(matches!(config.database(), Database::Sqlite(p) if p.ends_with("gateway.db")));
+        assert_eq!(config.metrics.listen, None, "/metrics on the main port");
+    }
+
+    #[test]
+    fn metrics_listen_takes_an_address_and_nothing_else() {
+        let config =
+            load("[metrics]\nlisten = \"127.0.0.1:9464\"\n[dev]\nenabled = true\n").unwrap();
+        assert_eq!(
+            config.metrics.listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        let err = load("[metrics]\nlisten = \"nowhere\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("metrics.listen"), "{err}");
+        let err = load("[metrics]\npath = \"/m\"\n").unwrap_err().to_string();
+        assert!(err.contains("path"), "{err}");
     }
 
     #[test]

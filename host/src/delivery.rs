@@ -21,6 +21,7 @@ use usdt_callback_http::{Attempt, CallbackHttp, Outcome};
 
 use crate::clock::{millis, now_millis};
 use crate::merchants::MerchantDirectory;
+use crate::metrics::CallbackMetrics;
 use crate::rules::{CallbackFields, Rules};
 use crate::store::{AttemptOutcome, AttemptRecord, DeliveryState, DueCallback, Store};
 use leases::{Lease, Leases};
@@ -68,16 +69,19 @@ pub struct Dispatcher {
     config: DeliveryConfig,
     /// This process's leases (its owner id is their tokens' prefix).
     leases: Arc<Leases>,
+    /// Attempts by merchant and outcome, their latency.
+    metrics: CallbackMetrics,
 }
 
 impl Dispatcher {
-    /// A dispatcher sending through `http`.
+    /// A dispatcher sending through `http`, counting its attempts in `metrics`.
     pub fn new(
         store: Store,
         rules: Arc<Rules>,
         http: CallbackHttp,
         merchants: Arc<MerchantDirectory>,
         config: DeliveryConfig,
+        metrics: CallbackMetrics,
     ) -> Self {
         let owner: Arc<str> = format!("gw-{}", uuid::Uuid::new_v4().simple()).into();
         // An attempt's timeout plus a margin: a process that dies mid-attempt releases
@@ -90,6 +94,7 @@ impl Dispatcher {
             http,
             merchants,
             config,
+            metrics,
         }
     }
 
@@ -187,7 +192,7 @@ impl Dispatcher {
         let t = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let attempt = match self.prepare(due, t) {
+        let (attempt, outcome) = match self.prepare(due, t) {
             Ok((url, body)) => {
                 let needed = self.config.timeout + SEND_MARGIN;
                 let sent = self
@@ -201,36 +206,55 @@ impl Dispatcher {
                     );
                     return None;
                 };
-                attempt
+                let outcome = attempt_outcome(attempt.outcome);
+                (attempt, outcome)
             }
-            Err((outcome, reason)) => Attempt {
-                outcome,
-                status: None,
-                body_prefix: String::new(),
-                latency: Duration::ZERO,
-                queued: Duration::ZERO,
-                error: Some(reason),
-                retry_after: None,
-                http_version: None,
-                remote_addr: None,
-            },
+            Err((outcome, reason)) => (unsent(reason), outcome),
         };
-        let record = self.judge(due, &attempt, started_at, t);
+        let record = self.judge(due, &attempt, outcome, started_at, t);
+        self.count(due, record.outcome, attempt.latency);
         tracing::debug!(ordersn = due.ordersn, attempt = due.next_number, outcome = %record.outcome,
             status = ?attempt.status, next = %record.next_state, error = ?attempt.error, "callback attempt");
-        if record.next_state == DeliveryState::Failed {
-            tracing::warn!(ordersn = due.ordersn, error = ?attempt.error, "callback delivery failed for good");
+        match record.next_state {
+            DeliveryState::Failed => {
+                tracing::warn!(ordersn = due.ordersn, error = ?attempt.error, "callback delivery failed for good");
+            }
+            DeliveryState::NotConfigured => {
+                tracing::warn!(
+                    ordersn = due.ordersn,
+                    appid = due.appid,
+                    "no callback URL (neither the order nor its merchant has one): nothing sent; \
+                     configure the merchant's notify_url, then resend"
+                );
+            }
+            _ => {}
         }
         Some(record)
     }
 
+    /// Count an attempt under its merchant's appid (`other` for one no longer
+    /// configured: the label stays bounded by the configuration).
+    fn count(&self, due: &DueCallback, outcome: AttemptOutcome, took: Duration) {
+        let merchants = self.merchants.snapshot();
+        let appid = match merchants.get(&due.appid) {
+            Some(_) => due.appid.as_str(),
+            None => "other",
+        };
+        self.metrics.attempt(appid, outcome.as_str(), took);
+    }
+
     /// The target URL and the signed body with this attempt's `t`; or why there is
     /// nothing to send: `Failed` (retried on the schedule) when a reload or a retry may
-    /// fix it — the merchant or its `notify_url` missing from the configuration, a fault
-    /// of the component — `Refused` (failed for good) when the component rejects the
+    /// fix it — the merchant missing from the configuration, a fault of the component —
+    /// `NotConfigured` (waits for the operator) when neither the order nor its merchant
+    /// has a callback URL, `Refused` (failed for good) when the component rejects the
     /// callback's fields.
-    fn prepare(&self, due: &DueCallback, t: u64) -> Result<(String, String), (Outcome, String)> {
-        let retry = |reason: String| (Outcome::Failed, reason);
+    fn prepare(
+        &self,
+        due: &DueCallback,
+        t: u64,
+    ) -> Result<(String, String), (AttemptOutcome, String)> {
+        let retry = |reason: String| (AttemptOutcome::Failed, reason);
         let merchants = self.merchants.snapshot();
         let merchant = merchants.get(&due.appid).ok_or_else(|| {
             retry(format!(
@@ -243,13 +267,16 @@ impl Dispatcher {
             .clone()
             .or_else(|| merchant.notify_url.clone())
             .ok_or_else(|| {
-                retry("no notify_url: neither the order nor the merchant has one".to_owned())
+                (
+                    AttemptOutcome::NotConfigured,
+                    "no notify_url: neither the order nor the merchant has one".to_owned(),
+                )
             })?;
         let fields = CallbackFields {
             orderid: due.orderid.clone(),
             localusermark: due.localusermark.clone(),
             amount: u64::try_from(due.amount)
-                .map_err(|_| (Outcome::Refused, "negative amount".to_owned()))?,
+                .map_err(|_| (AttemptOutcome::Refused, "negative amount".to_owned()))?,
             t,
         };
         let body = self
@@ -258,29 +285,36 @@ impl Dispatcher {
             .map_err(|e| retry(e.to_string()))?
             .map_err(|r| {
                 (
-                    Outcome::Refused,
+                    AttemptOutcome::Refused,
                     format!("{}: {}", r.code.as_str(), r.message),
                 )
             })?;
         Ok((url, body))
     }
 
-    /// The attempt's record and the delivery's next state.
+    /// The attempt's record and the delivery's next state, for an attempt that came to
+    /// `outcome`.
     fn judge(
         &self,
         due: &DueCallback,
         attempt: &Attempt,
+        outcome: AttemptOutcome,
         started_at: i64,
         t: u64,
     ) -> AttemptRecord {
-        let (outcome, next_state, next_at) = match attempt.outcome {
-            Outcome::Delivered => (
+        let (outcome, next_state, next_at) = match outcome {
+            AttemptOutcome::Delivered => (
                 AttemptOutcome::Delivered,
                 DeliveryState::Delivered,
                 started_at,
             ),
-            Outcome::Refused => (AttemptOutcome::Refused, DeliveryState::Failed, started_at),
-            Outcome::Failed => {
+            AttemptOutcome::Refused => (AttemptOutcome::Refused, DeliveryState::Failed, started_at),
+            AttemptOutcome::NotConfigured => (
+                AttemptOutcome::NotConfigured,
+                DeliveryState::NotConfigured,
+                started_at,
+            ),
+            AttemptOutcome::Failed => {
                 let retry = usize::try_from(due.attempts).unwrap_or(usize::MAX);
                 match self.config.retry_delays.get(retry) {
                     None => (AttemptOutcome::Failed, DeliveryState::Failed, started_at),
@@ -307,6 +341,30 @@ impl Dispatcher {
             next_state,
             next_attempt_at: next_at,
         }
+    }
+}
+
+/// The record's outcome of what the transport reported.
+fn attempt_outcome(outcome: Outcome) -> AttemptOutcome {
+    match outcome {
+        Outcome::Delivered => AttemptOutcome::Delivered,
+        Outcome::Failed => AttemptOutcome::Failed,
+        Outcome::Refused => AttemptOutcome::Refused,
+    }
+}
+
+/// An attempt that was not sent, for `reason`.
+fn unsent(reason: String) -> Attempt {
+    Attempt {
+        outcome: Outcome::Refused,
+        status: None,
+        body_prefix: String::new(),
+        latency: Duration::ZERO,
+        queued: Duration::ZERO,
+        error: Some(reason),
+        retry_after: None,
+        http_version: None,
+        remote_addr: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,6 +19,8 @@ use crate::chain::{DevChain, EvmSource, Source};
 use crate::config::{Config, ConfigError, ConfirmationRuleConfig, HttpConfig, Merchant, Secret};
 use crate::delivery::{DeliveryConfig, Dispatcher};
 use crate::merchants::MerchantDirectory;
+use crate::metrics::Metrics;
+use crate::metrics::scrape::Providers;
 use crate::rules::{ConfirmationPolicy, ConfirmationRule, ContractVersion, Rules, RulesLimits};
 use crate::server;
 use crate::store::Store;
@@ -192,6 +195,8 @@ pub struct Gateway {
     /// Chain watchers and the callback dispatcher.
     background: Vec<JoinHandle<()>>,
     stop_background: watch::Sender<bool>,
+    /// `metrics.listen`, bound: `GET /metrics` is served there alone.
+    metrics_listener: Option<TcpListener>,
     /// Whether the demo merchant of dev mode is in use.
     pub dev_merchant: bool,
 }
@@ -247,7 +252,21 @@ impl Gateway {
         let store = Store::open(&config.database())
             .await
             .context("opening the database")?;
-        let (writer, writer_task) = OrderWriter::spawn(store.clone(), config.orders.write_queue);
+        let providers = Providers::default();
+        let metrics = Arc::new(Metrics::new(Arc::clone(&rules), providers.clone()));
+        let metrics_listener = match config.metrics.listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listening on {addr} (metrics.listen)"))?,
+            ),
+            None => None,
+        };
+        let (writer, writer_task) = OrderWriter::spawn(
+            store.clone(),
+            config.orders.write_queue,
+            metrics.writer.clone(),
+        );
         let policy = Arc::new(policy);
         let (stop_background, stopped) = watch::channel(false);
         let mut background = Vec::new();
@@ -266,6 +285,7 @@ impl Gateway {
                         c.token_contract.clone(),
                         c.decimals,
                     )?;
+                    providers.add(chain.as_str(), source.clone());
                     let watch = WatcherConfig {
                         poll_interval: c.poll_interval,
                         max_blocks_per_scan: c.max_blocks_per_scan,
@@ -305,6 +325,7 @@ impl Gateway {
                 Arc::clone(&policy),
                 config_for,
                 Arc::clone(&dispatcher_wake),
+                metrics.chains.recorder(chain.as_str()),
             );
             background.push(tokio::spawn(watcher.run(wake, stopped.clone())));
         }
@@ -329,6 +350,7 @@ impl Gateway {
                 max_in_flight_per_merchant: config.notify.max_in_flight_per_merchant,
                 max_in_flight: config.notify.max_in_flight,
             },
+            metrics.callbacks.clone(),
         );
         background.push(tokio::spawn(
             dispatcher.run(Arc::clone(&dispatcher_wake), stopped),
@@ -350,6 +372,8 @@ impl Gateway {
             watcher_wakes: Arc::new(watcher_wakes),
             dispatcher_wake,
             admin_token: config.admin_token()?,
+            metrics,
+            metrics_route: metrics_listener.is_none(),
         });
         Ok(Self {
             state,
@@ -357,6 +381,7 @@ impl Gateway {
             http: config.http.clone(),
             background,
             stop_background,
+            metrics_listener,
             dev_merchant,
         })
     }
@@ -366,18 +391,45 @@ impl Gateway {
         &self.state
     }
 
+    /// Where `GET /metrics` is served alone (`metrics.listen`), if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     /// Serve the API on `listener` (HTTP/1.1 keep-alive and HTTP/2 prior knowledge on
     /// the same port, within the `[http]` limits) until `shutdown` resolves; then stop
     /// accepting, close idle connections, let in-flight requests finish for at most
     /// `http.drain_timeout`, drain the order writer and close the database.
+    /// `GET /metrics` is served on its own address too when `metrics.listen` is set,
+    /// and stops with the API.
     pub async fn serve(
-        self,
+        mut self,
         listener: TcpListener,
         request_timeout: std::time::Duration,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let (stopping, stopped) = watch::channel(false);
+        let metrics_server = self.metrics_listener.take().map(|metrics_listener| {
+            let router = api::metrics_app(self.state.clone());
+            let http = self.http.clone();
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                let until = async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                };
+                server::serve(metrics_listener, router, &http, until).await;
+            })
+        });
         let router = api::app(self.state.clone(), request_timeout);
         server::serve(listener, router, &self.http, shutdown).await;
+        stopping.send_replace(true);
+        if let Some(task) = metrics_server
+            && let Err(e) = task.await
+        {
+            tracing::error!(error = %e, "the metrics server ended abnormally");
+        }
         self.stop().await;
         Ok(())
     }

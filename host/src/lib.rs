@@ -13,6 +13,7 @@
 //! - [`merchants`]: the merchant directory, reloadable, with secret rotation.
 //! - [`pages`]: the payer's checkout page, the front door and the operator console.
 //! - [`server`]: HTTP connections: limits, timeouts, the bounded drain.
+//! - [`metrics`]: `GET /metrics` in the Prometheus text format.
 //! - [`gateway`]: assembling and serving all of it.
 
 pub mod api;
@@ -22,6 +23,7 @@ pub mod config;
 pub mod delivery;
 pub mod gateway;
 pub mod merchants;
+pub mod metrics;
 pub mod pages;
 pub mod server;
 pub mod store;

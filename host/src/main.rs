@@ -279,6 +279,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 config.data_dir.display()
             );
         }
+        if let Some(addr) = gateway.metrics_addr() {
+            println!("usdt-gateway metrics on http://{addr}/metrics");
+        }
         println!("usdt-gateway listening on http://{local}");
         tokio::spawn(reload_on_hangup(Arc::clone(&gateway.state().reload)));
         tracing::info!(%local, database = %config.database().describe(), "usdt-gateway started");

@@ -1,5 +1,8 @@
 //! Logging: `tracing` to standard error, as text or JSON lines, filtered by `[log]
-//! level` (or `RUST_LOG` when set).
+//! level` (or `RUST_LOG` when set). Text is coloured only when standard error is a
+//! terminal: a file or a pipe gets plain lines.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -12,6 +15,7 @@ pub fn init(config: &LogConfig) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match config.format {
         LogFormat::Json => builder

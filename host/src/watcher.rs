@@ -15,6 +15,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::chain::{Source, Transfer, WatchForm};
 use crate::clock::now_millis as now;
+use crate::metrics::ChainRecorder;
 use crate::rules::{ConfirmationPolicy, DepositState, Rules};
 use crate::store::{NewDeposit, Scan, Store};
 
@@ -56,6 +57,8 @@ pub struct Watcher {
     watch: WatchList,
     /// Woken when a confirmation queued a callback (the dispatcher).
     confirmed: Arc<Notify>,
+    /// Head, cursor, lag and failed rounds, for the metrics.
+    recorder: ChainRecorder,
 }
 
 /// The bound addresses of the chain, in the source's form, read incrementally.
@@ -81,6 +84,7 @@ impl Watcher {
         policy: Arc<ConfirmationPolicy>,
         config: WatcherConfig,
         confirmed: Arc<Notify>,
+        recorder: ChainRecorder,
     ) -> Self {
         Self {
             source,
@@ -90,6 +94,7 @@ impl Watcher {
             config,
             watch: WatchList::default(),
             confirmed,
+            recorder,
         }
     }
 
@@ -115,6 +120,7 @@ impl Watcher {
                     self.config.poll_interval
                 }
                 Err(e) => {
+                    self.recorder.round_failed();
                     failures = failures.saturating_add(1);
                     tracing::warn!(chain, error = %format!("{e:#}"), failures, "chain round failed; retrying");
                     (self.config.poll_interval * failures.min(10)).min(Duration::from_secs(30))
@@ -144,6 +150,7 @@ impl Watcher {
             Some((_, next)) => u64::try_from(next)?,
             None => self.config.start_block.unwrap_or(head.saturating_add(1)),
         };
+        self.recorder.progress(head, next.saturating_sub(1));
 
         if let Some(fork) = self.find_fork().await? {
             round.orphaned = self.store.rewind(chain, to_i64(fork), now()).await?;
@@ -182,6 +189,7 @@ impl Watcher {
             round.deposits += self.store.record_scan(&scan, now()).await?;
             round.scanned += to + 1 - next;
             next = to + 1;
+            self.recorder.progress(head, to);
         }
         if round.scanned == 0 {
             self.store

@@ -13,6 +13,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use crate::metrics::WriterMetrics;
 use crate::store::{CreateOutcome, NewOrder, OrderConnection, Store, StoreError};
 
 /// Most orders committed in one transaction.
@@ -75,12 +76,23 @@ impl WriterTask {
 }
 
 impl OrderWriter {
-    /// Start the writer task on `store`; at most `queue_depth` orders wait for it.
-    pub fn spawn(store: Store, queue_depth: usize) -> (Self, WriterTask) {
+    /// Start the writer task on `store`; at most `queue_depth` orders wait for it. It
+    /// reports its batches and the orders it created to `metrics`.
+    pub fn spawn(store: Store, queue_depth: usize, metrics: WriterMetrics) -> (Self, WriterTask) {
         let (queue, jobs) = mpsc::channel(queue_depth);
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(run(store, jobs, stopped));
+        let task = tokio::spawn(run(store, jobs, stopped, metrics));
         (Self { queue }, WriterTask { task, stop })
+    }
+
+    /// Orders waiting in the queue now.
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    /// Orders that may wait in the queue.
+    pub fn capacity(&self) -> usize {
+        self.queue.max_capacity()
     }
 
     /// Store one order; returns once it is committed (or judged a retry, a duplicate
@@ -98,14 +110,19 @@ impl OrderWriter {
 }
 
 /// Commit batches until stopped (or every sender is gone), then commit what had queued.
-async fn run(store: Store, mut jobs: mpsc::Receiver<Job>, stop: oneshot::Receiver<()>) {
+async fn run(
+    store: Store,
+    mut jobs: mpsc::Receiver<Job>,
+    stop: oneshot::Receiver<()>,
+    metrics: WriterMetrics,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stop = Some(stop);
     let mut last_warning: Option<Instant> = None;
     let mut conn = OrderConnection::new(store);
     while next_batch(&mut jobs, &mut batch, &mut stop).await > 0 {
         warn_when_full(&jobs, batch.len(), &mut last_warning);
-        commit(&mut conn, &mut batch).await;
+        commit(&mut conn, &mut batch, &metrics).await;
     }
     tracing::debug!("order writer drained");
 }
@@ -144,12 +161,18 @@ async fn next_batch(
 }
 
 /// Store `batch` in one transaction and answer each job.
-async fn commit(conn: &mut OrderConnection, batch: &mut Vec<Job>) {
+async fn commit(conn: &mut OrderConnection, batch: &mut Vec<Job>, metrics: &WriterMetrics) {
     let (orders, replies): (Vec<NewOrder>, Vec<_>) =
         batch.drain(..).map(|j| (j.order, j.reply)).unzip();
-    match conn.create_orders(&orders).await {
+    let started = Instant::now();
+    let committed = conn.create_orders(&orders).await;
+    metrics.batch(orders.len(), started.elapsed());
+    match committed {
         Ok(outcomes) => {
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                if let CreateOutcome::Created(order) = &outcome {
+                    metrics.created(&order.chain);
+                }
                 // The client may have gone; the order is stored all the same.
                 let _ = reply.send(Ok(outcome));
             }

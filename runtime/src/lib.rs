@@ -4,18 +4,20 @@
 //! component built from `guest/`.
 //!
 //! The component is compiled once; instances come from an [`InstancePre`] backed by the
-//! pooling allocator, each in a cheap [`Store`] with memory caps ([`StoreLimits`]) and an
-//! epoch deadline, so a faulty build of the rules can neither hang nor bloat the host.
-//! Instances are reused through a bounded pool; one whose call trapped is thrown away.
+//! pooling allocator, each in a cheap [`Store`] with memory caps
+//! ([`StoreLimits`](wasmtime::StoreLimits)) and an epoch deadline, so a faulty build of
+//! the rules can neither hang nor bloat the host. Instances are reused through a bounded
+//! pool; one whose call trapped is thrown away. [`Rules::stats`] counts calls and faults.
 //!
-//! Calls are synchronous and short (microseconds; see `benches/`): an async program calls
-//! them directly from its tasks, like any other short computation. The call deadline
-//! bounds the worst case.
+//! Calls are synchronous and short (microseconds; see `benches/`). The call deadline
+//! bounds the worst case; an async program gives a [`RulesLimits::call_guard`] (e.g.
+//! tokio's `block_in_place`) so that such a call does not hold its runtime's worker.
 //!
 //! A component built against 2.0.0 loads too; the functions 2.1.0 added then fail with a
 //! [`RulesFault`] saying so (see [`Rules::version`]).
 
 mod bindings;
+mod stats;
 
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
@@ -24,8 +26,10 @@ use wasmtime::component::{Component, InstancePre, Linker, ResourceAny};
 use wasmtime::error::Context;
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Result, Store,
-    StoreLimits, StoreLimitsBuilder,
+    StoreLimitsBuilder,
 };
+
+use stats::{Counters, FaultKind, Limiter};
 
 use bindings::exports::usdt::recharge::{
     addresses, amounts, callbacks, confirmations, gateway, orders, protocol, signing,
@@ -43,6 +47,7 @@ pub use bindings::exports::usdt::recharge::orders::{Date, OrderRequest, OrderidP
 pub use bindings::exports::usdt::recharge::protocol::{ChainFacts, ProtocolFacts};
 pub use bindings::exports::usdt::recharge::signing::{CallbackFields, OrderFields};
 pub use bindings::exports::usdt::recharge::types::{Chain, ErrorCode, Rejection};
+pub use stats::RulesStats;
 
 /// Limits for each instance of the component.
 #[derive(Clone, Debug)]
@@ -114,7 +119,7 @@ struct Indices {
 }
 
 impl Indices {
-    fn new(pre: &InstancePre<StoreLimits>) -> Result<Self> {
+    fn new(pre: &InstancePre<Limiter>) -> Result<Self> {
         let v2_1 = match (
             protocol::GuestIndices::new(pre),
             gateway::GuestIndices::new(pre),
@@ -148,7 +153,7 @@ struct Exports {
 
 /// One live instance and the store it runs in.
 struct Instance {
-    store: Store<StoreLimits>,
+    store: Store<Limiter>,
     exports: Exports,
     /// This instance's 2.0 `merchant-keyring` and the generation of the merchants it holds.
     keyring: Option<(u64, ResourceAny)>,
@@ -172,12 +177,13 @@ struct GatewayKeyring {
 /// The protocol rules: a compiled component and a pool of ready instances.
 pub struct Rules {
     engine: Engine,
-    pre: InstancePre<StoreLimits>,
+    pre: InstancePre<Limiter>,
     indices: Indices,
     limits: RulesLimits,
     idle: Mutex<Vec<Instance>>,
     merchants: RwLock<Arc<Merchants>>,
     gateway_keyring: RwLock<Arc<GatewayKeyring>>,
+    counters: Counters,
 }
 
 impl std::fmt::Debug for Rules {
@@ -240,7 +246,7 @@ impl Rules {
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
         let engine = Engine::new(&config)?;
         let component = Component::new(&engine, bytes).context("compiling the component")?;
-        let linker = Linker::<StoreLimits>::new(&engine);
+        let linker = Linker::<Limiter>::new(&engine);
         let pre = linker
             .instantiate_pre(&component)
             .context("the component must import nothing")?;
@@ -269,6 +275,7 @@ impl Rules {
                 merchants: Vec::new(),
                 policy: empty,
             })),
+            counters: Counters::default(),
         });
         spawn_epoch_ticker(Arc::downgrade(&rules));
         Ok(rules)
@@ -283,6 +290,12 @@ impl Rules {
         }
     }
 
+    /// Calls and faults so far, and the idle instances now.
+    pub fn stats(&self) -> RulesStats {
+        let idle = self.idle.lock().map_or(0, |idle| idle.len());
+        self.counters.snapshot(idle)
+    }
+
     /// The call timeout in epoch ticks (at least one).
     fn deadline_ticks(&self) -> u64 {
         let ticks = self.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis();
@@ -295,7 +308,7 @@ impl Rules {
             .instances(CORE_INSTANCES_PER_COMPONENT as usize)
             .trap_on_grow_failure(true)
             .build();
-        let mut store = Store::new(&self.engine, limits);
+        let mut store = Store::new(&self.engine, Limiter::new(limits));
         store.limiter(|l| l);
         store.set_epoch_deadline(self.deadline_ticks());
         let instance = self.pre.instantiate(&mut store)?;
@@ -328,7 +341,7 @@ impl Rules {
     /// Run `f` on a pooled instance. A failed call discards the instance.
     fn call<R>(
         &self,
-        f: impl FnOnce(&Exports, &mut Store<StoreLimits>) -> Result<R>,
+        f: impl FnOnce(&Exports, &mut Store<Limiter>) -> Result<R>,
     ) -> Result<R, RulesFault> {
         self.with_instance(|i| f(&i.exports, &mut i.store))
     }
@@ -337,7 +350,7 @@ impl Rules {
     fn call_protocol<R>(
         &self,
         what: &str,
-        f: impl FnOnce(&protocol::Guest, &mut Store<StoreLimits>) -> Result<R>,
+        f: impl FnOnce(&protocol::Guest, &mut Store<Limiter>) -> Result<R>,
     ) -> Result<R, RulesFault> {
         if self.indices.v2_1.is_none() {
             return Err(RulesFault(needs_2_1(what)));
@@ -356,10 +369,20 @@ impl Rules {
         let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let mut instance = match pooled {
             Some(instance) => instance,
-            None => self.instantiate().map_err(RulesFault)?,
+            None => self.instantiate().map_err(|e| {
+                self.counters.call();
+                self.counters.fault(FaultKind::Other);
+                RulesFault(e)
+            })?,
         };
         instance.store.set_epoch_deadline(self.deadline_ticks());
-        let out = self.guarded(|| f(&mut instance))?.map_err(RulesFault)?;
+        instance.store.data_mut().reset();
+        self.counters.call();
+        let out = self.guarded(|| f(&mut instance))?.map_err(|e| {
+            let kind = FaultKind::of(&e, instance.store.data().memory_refused());
+            self.counters.fault(kind);
+            RulesFault(e)
+        })?;
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < self.limits.max_idle_instances
         {
@@ -380,7 +403,10 @@ impl Rules {
                 out = Some(call());
             }
         });
-        out.ok_or_else(|| RulesFault(wasmtime::format_err!("the call guard did not run the call")))
+        out.ok_or_else(|| {
+            self.counters.fault(FaultKind::Other);
+            RulesFault(wasmtime::format_err!("the call guard did not run the call"))
+        })
     }
 
     /// `amounts.parse-usdt`.
@@ -547,7 +573,7 @@ impl Rules {
     fn with_gateway_keyring<R>(
         &self,
         what: &str,
-        f: impl FnOnce(gateway::GuestKeyring<'_>, &mut Store<StoreLimits>, ResourceAny) -> Result<R>,
+        f: impl FnOnce(gateway::GuestKeyring<'_>, &mut Store<Limiter>, ResourceAny) -> Result<R>,
     ) -> Result<R, RulesFault> {
         if self.indices.v2_1.is_none() {
             return Err(RulesFault(needs_2_1(what)));

@@ -255,6 +255,12 @@ impl EvmRpc {
         self
     }
 
+    /// Each endpoint, redacted (`#0 https://host/…`: no credentials, path or query), with
+    /// the times it failed a call and was failed over from. Bounded by the configuration.
+    pub fn endpoint_errors(&self) -> Vec<(String, u64)> {
+        self.inner.transport.endpoint_errors()
+    }
+
     /// The token contract, lowercase `0x` hex.
     pub fn token_contract(&self) -> &str {
         &self.inner.token

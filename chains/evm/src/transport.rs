@@ -12,11 +12,13 @@ use serde_json::value::RawValue;
 use crate::RpcError;
 use crate::classify::{Class, classify};
 
-/// One configured endpoint: the URL (with any credentials) and its redacted label.
+/// One configured endpoint: the URL (with any credentials), its redacted label, and how
+/// many calls it failed (an error answer, or given up on and failed over from).
 #[derive(Debug)]
 pub(crate) struct Endpoint {
     url: Url,
     label: String,
+    errors: AtomicU64,
 }
 
 impl Endpoint {
@@ -32,11 +34,28 @@ impl Endpoint {
         Ok(Self {
             label: format!("#{index} {}", redact_url(text)),
             url,
+            errors: AtomicU64::new(0),
         })
     }
 
     pub(crate) fn label(&self) -> &str {
         &self.label
+    }
+
+    /// Calls this endpoint failed.
+    pub(crate) fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
+
+    /// A failure of this endpoint, reported as `why`.
+    fn failed(&self, why: &str) -> String {
+        self.count_error();
+        format!("{}: {why}", self.label)
+    }
+
+    /// One more call this endpoint failed.
+    fn count_error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -188,6 +207,14 @@ impl Transport {
         self.endpoints.iter().map(Endpoint::label)
     }
 
+    /// Each endpoint's redacted label and error count.
+    pub(crate) fn endpoint_errors(&self) -> Vec<(String, u64)> {
+        self.endpoints
+            .iter()
+            .map(|e| (e.label.clone(), e.errors()))
+            .collect()
+    }
+
     /// Call `method`. `decode` turns the raw `result` JSON into `T`; when it fails the
     /// endpoint is treated as faulty (failover). `logs_query` enables the range and
     /// address classes of JSON-RPC errors.
@@ -234,7 +261,12 @@ impl Transport {
                         }
                         return Ok(value);
                     }
-                    Attempt::Final(failure) => return Err(failure),
+                    Attempt::Final(failure) => {
+                        if matches!(failure, CallFailure::Error(_)) {
+                            endpoint.count_error();
+                        }
+                        return Err(failure);
+                    }
                     Attempt::Failover {
                         why,
                         malformed: bad,
@@ -247,7 +279,7 @@ impl Transport {
                         if bad && malformed.is_none() {
                             malformed = Some((endpoint.label().to_owned(), why.clone()));
                         }
-                        failures.push(format!("{}: {why}", endpoint.label()));
+                        failures.push(endpoint.failed(&why));
                         break;
                     }
                     Attempt::Retry { why, retry_after } => {
@@ -279,10 +311,9 @@ impl Transport {
                                     retries,
                                     "{why}; trying the next endpoint"
                                 );
-                                failures.push(format!(
-                                    "{}: {why} (after {retries} retries)",
-                                    endpoint.label()
-                                ));
+                                failures.push(
+                                    endpoint.failed(&format!("{why} (after {retries} retries)")),
+                                );
                                 break;
                             }
                         }

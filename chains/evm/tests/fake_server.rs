@@ -563,6 +563,9 @@ async fn fails_over_from_a_dead_url_and_stays_on_the_live_one() {
         started.elapsed() < Duration::from_secs(2),
         "a refused connection fails over at once"
     );
+    // The dead endpoint failed once (later calls start on the live one), the live none.
+    let errors: Vec<u64> = rpc.endpoint_errors().into_iter().map(|(_, n)| n).collect();
+    assert_eq!(errors, [1, 0]);
 }
 
 #[tokio::test]
@@ -577,6 +580,20 @@ async fn all_endpoints_dead_is_unavailable_without_leaking_credentials() {
         "{text}"
     );
     assert!(text.contains("#0") && text.contains("#1"), "{text}");
+    // Each endpoint's errors, under a label with no credentials, path or key.
+    let errors = rpc.endpoint_errors();
+    assert_eq!(errors.len(), 2);
+    let (label, n) = &errors[0];
+    assert!(
+        label.starts_with("#0 http://***@127.0.0.1:") && label.ends_with("/…"),
+        "{label}"
+    );
+    assert_eq!(*n, 1);
+    assert!(
+        errors[1].0.starts_with("#1 http://127.0.0.1:"),
+        "{errors:?}"
+    );
+    assert_eq!(errors[1].1, 1);
 }
 
 #[tokio::test]

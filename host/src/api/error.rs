@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::metrics::RejectionCode;
 use crate::rules::{ErrorCode, Rejection, RulesFault};
 use crate::store::StoreError;
 use crate::writer::WriteError;
@@ -209,6 +210,7 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
         }
+        response.extensions_mut().insert(RejectionCode(code));
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()

@@ -28,6 +28,7 @@ use crate::chain::DevChain;
 use crate::config::Secret;
 use crate::gateway::MerchantReload;
 use crate::merchants::MerchantDirectory;
+use crate::metrics::{self, Metrics};
 use crate::rules::{Chain, Rules};
 use crate::store::Store;
 use crate::writer::OrderWriter;
@@ -87,6 +88,10 @@ pub struct Shared {
     pub dispatcher_wake: Arc<Notify>,
     /// The admin API's token; `None`: the admin API is off.
     pub admin_token: Option<Secret>,
+    /// The metrics.
+    pub metrics: Arc<Metrics>,
+    /// Whether `GET /metrics` is on this router (false: on `metrics.listen` alone).
+    pub metrics_route: bool,
 }
 
 impl Shared {
@@ -99,7 +104,8 @@ impl Shared {
 }
 
 /// The whole API with its middleware: request ids (`x-request-id`, taken from the
-/// client or made), a tracing span per request, and a deadline per request.
+/// client or made), a tracing span per request, a deadline per request, and the HTTP
+/// metrics (outermost: a timeout's 503 is counted too).
 pub fn app(state: AppState, request_timeout: Duration) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let middleware = ServiceBuilder::new()
@@ -148,11 +154,25 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
     } else {
         router
     };
+    let router = if state.metrics_route {
+        router.route("/metrics", get(metrics::http::scrape))
+    } else {
+        router
+    };
     // The front door, the checkout page and the operator console.
     let router = router.merge(crate::pages::router(state.clone()));
+    let counted = axum::middleware::from_fn_with_state(Arc::clone(&state.metrics), metrics::track);
     router
         .fallback(not_found)
         .layer(middleware)
+        .layer(counted)
+        .with_state(state)
+}
+
+/// `GET /metrics` alone, for the `metrics.listen` address.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::http::scrape))
         .with_state(state)
 }
 

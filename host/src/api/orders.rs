@@ -119,7 +119,8 @@ pub struct OrderView {
     block_height: Option<i64>,
     confirmations: i64,
     required_confirmations: i64,
-    /// `none` until a deposit is confirmed, then `pending`, `delivered` or `failed`.
+    /// `none` until a deposit is confirmed, then `pending`, `delivered`, `failed` or
+    /// `not_configured` (no callback URL: nothing sent).
     callback: &'static str,
     created_at: i64,
     expires_at: i64,

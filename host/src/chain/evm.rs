@@ -41,6 +41,11 @@ impl EvmSource {
         })
     }
 
+    /// Each node endpoint, redacted, with the calls it failed.
+    pub fn endpoint_errors(&self) -> Vec<(String, u64)> {
+        self.rpc.endpoint_errors()
+    }
+
     /// Which chain.
     pub fn chain(&self) -> Chain {
         self.chain

@@ -601,9 +601,10 @@ pub(super) struct StateQuery {
     state: String,
 }
 
-const CALLBACK_STATES: [&str; 3] = ["failed", "pending", "delivered"];
+const CALLBACK_STATES: [&str; 4] = ["failed", "not_configured", "pending", "delivered"];
 
-/// `GET /admin/deliveries?state=failed|pending|delivered` (failed by default).
+/// `GET /admin/deliveries?state=failed|not_configured|pending|delivered` (failed by
+/// default).
 pub(super) async fn deliveries(
     State(pages): State<Pages>,
     operator: Operator,

@@ -10,6 +10,7 @@
 
 mod callbacks;
 mod console;
+mod counts;
 mod deposits;
 mod leases;
 mod orders;
@@ -27,6 +28,7 @@ use crate::config::Database;
 
 pub use callbacks::{AttemptRecord, AttemptView, CallbackRecord, DueCallback};
 pub use console::{AssignOutcome, CursorRecord};
+pub use counts::{PoolUsage, StoreCounts};
 pub use deposits::{DepositRecord, NewDeposit, OpenDeposit, REORG_DEPTH, Scan};
 pub use leases::ClaimSlots;
 pub use orders::{CreateOutcome, NewOrder, OrderConnection, OrderRecord};

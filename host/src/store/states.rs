@@ -140,6 +140,9 @@ stored_text! {
         Delivered = "delivered",
         /// Given up: no attempt is left, or the callback may never be sent.
         Failed = "failed",
+        /// Nothing was sent: neither the order nor its merchant has a callback URL. It
+        /// waits for the operator (configure the merchant's `notify_url`, then resend).
+        NotConfigured = "not_configured",
     }
 }
 
@@ -152,6 +155,8 @@ stored_text! {
         Failed = "failed",
         /// It may never be sent (the network policy, the component refused its fields).
         Refused = "refused",
+        /// Not sent: there is no callback URL to send it to.
+        NotConfigured = "not_configured",
     }
 }
 
@@ -203,14 +208,14 @@ mod tests {
                 .iter()
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>(),
-            texts(&["pending", "delivered", "failed"])
+            texts(&["pending", "delivered", "failed", "not_configured"])
         );
         assert_eq!(
             AttemptOutcome::ALL
                 .iter()
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>(),
-            texts(&["delivered", "failed", "refused"])
+            texts(&["delivered", "failed", "refused", "not_configured"])
         );
     }
 

@@ -18,6 +18,7 @@ mod deposits;
 mod dev_mode;
 mod leases;
 mod limits;
+mod metrics;
 mod orders;
 mod pages;
 mod process;

@@ -172,6 +172,17 @@ fn fault_then_recover(username: &str, call_timeout: Duration) {
         );
         expect_judged_correctly(&rules);
     }
+    // The sandbox counted each fault under its kind (what `/metrics` exports), and
+    // nothing else as a fault; the recovered instance is back in the pool.
+    let stats = rules.stats();
+    let (kind, others) = match username {
+        HANG => (stats.deadlines, stats.traps + stats.memory + stats.other),
+        BLOAT => (stats.memory, stats.traps + stats.deadlines + stats.other),
+        _ => (stats.traps, stats.deadlines + stats.memory + stats.other),
+    };
+    assert_eq!((kind, others), (6, 0), "{username}: {stats:?}");
+    assert!(stats.calls > 6, "{stats:?}");
+    assert_eq!(stats.idle_instances, 1, "{stats:?}");
 }
 
 #[test]
