@@ -76,6 +76,27 @@ pub fn check_protocol(config: &Config, rules: &Rules) -> anyhow::Result<()> {
                 .validate_notify_url(url)?
                 .map_err(|r| ConfigError(format!("`merchants[{i}].notify_url`: {}", r.message)))?;
         }
+        check_xpubs(i, &m.xpubs, rules)?;
+    }
+    Ok(())
+}
+
+/// Each `merchants[i].xpubs` entry: a chain's wire name and an extended public key, both
+/// judged by the component (a private key is refused; neither is echoed).
+fn check_xpubs(
+    i: usize,
+    xpubs: &std::collections::BTreeMap<String, String>,
+    rules: &Rules,
+) -> anyhow::Result<()> {
+    for (chain, xpub) in xpubs {
+        let key = format!("merchants[{i}].xpubs.{chain}");
+        rules
+            .parse_chain(chain)?
+            .map_err(|r| ConfigError(format!("`{key}`: {}", r.message)))?;
+        let info = rules
+            .parse_xpub(xpub)
+            .map_err(|e| ConfigError(format!("`{key}`: {e}")))?;
+        info.map_err(|e| ConfigError(format!("`{key}`: {} ({})", e.code.as_str(), e.message)))?;
     }
     Ok(())
 }
@@ -138,6 +159,8 @@ pub fn merchants(config: &Config) -> anyhow::Result<(Vec<Merchant>, bool)> {
             next_secret: None,
             notify_url: None,
             checkout_page: true,
+            xpubs: Default::default(),
+            allocated_addresses_only: false,
         }],
         true,
     ))

@@ -1,4 +1,4 @@
-// Node.js binding of the USDT Recharge protocol component (usdt:recharge@2.1.0).
+// Node.js binding of the USDT Recharge protocol component (usdt:recharge@2.2.0).
 //
 // The npm package `usdt-recharge`: the component, transpiled by jco (./gen/, made by
 // examples/node/build.mjs, not committed) into plain JavaScript + core WebAssembly with
@@ -256,7 +256,7 @@ export class Recharge {
   }
 
   /**
-   * The jco binding of `usdt:recharge/<iface>@2.1.0`, unchecked: jco wraps out-of-range
+   * The jco binding of `usdt:recharge/<iface>@2.2.0`, unchecked: jco wraps out-of-range
    * integers silently. Answers as `guarded`.
    */
   raw(iface, fn, ...args) {

@@ -1,4 +1,4 @@
-"""Python binding of the USDT Recharge protocol component (``usdt:recharge@2.1.0``).
+"""Python binding of the USDT Recharge protocol component (``usdt:recharge@2.2.0``).
 
 Every protocol rule (signatures, order validation, callback verification, amounts,
 addresses, confirmations) lives in one WebAssembly component that imports nothing.
@@ -75,7 +75,7 @@ __all__ = [
 PACKAGE = "usdt:recharge"
 #: The component's file name inside this package.
 COMPONENT_FILE = "usdt_recharge.wasm"
-VERSION = "2.1.0"
+VERSION = "2.2.0"
 MAX_U8 = 2**8 - 1
 MAX_U16 = 2**16 - 1
 MAX_U32 = 2**32 - 1
@@ -577,7 +577,7 @@ class Recharge:
         return fn
 
     def call(self, interface: str, name: str, *args: Any) -> Any:
-        """Call ``usdt:recharge/<interface>@2.1.0#<name>`` with raw wasmtime values.
+        """Call ``usdt:recharge/<interface>@2.2.0#<name>`` with raw wasmtime values.
 
         Integers are checked against their WIT types only (no protocol ranges); records
         are objects with the WIT field names as attributes. Results come back as wasmtime
