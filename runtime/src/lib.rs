@@ -903,14 +903,6 @@ impl DerivationErrorCode {
     }
 }
 
-impl std::fmt::Display for DerivationError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.message)
-    }
-}
-
-impl std::error::Error for DerivationError {}
-
 impl Chain {
     /// The wire name: `TRC20`, `ERC20` or `OMNI`.
     pub fn as_str(self) -> &'static str {

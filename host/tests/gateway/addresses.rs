@@ -199,3 +199,28 @@ async fn a_deposit_to_an_allocated_address_is_confirmed_and_called_back() {
         assert_eq!(callback["amount"], "1000000");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposit_on_anvil_to_an_allocated_address_is_called_back() {
+    let Some(node) = usdt_evm_rpc::testnode::TestNode::start_or_skip().await else {
+        return;
+    };
+    let receiver = TestReceiver::start(0, Duration::ZERO).await;
+    let extra = format!("{}{}", merchant_keys(true), crate::anvil::watching_tables(&node));
+    let app = TestApp::start_on(TestEnv::build(&extra, false, &receiver.url).await).await;
+    let (status, body) = app.address(&request("erin", "ERC20")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let address = body["data"]["address"].as_str().unwrap().to_owned();
+    let orderid = fresh_orderid();
+    let mut order = order_body(APPID2, SECRET2, "erin", &address, &orderid, 1_000_000);
+    order["notify_url"] = json!(receiver.url);
+    let (status, body) = app.order(&order).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // 100 USDT at 6 decimals, then the 2 more blocks of the 3 confirmations.
+    node.transfer(&address.to_lowercase(), 100_000_000).await.unwrap();
+    node.mine(2).await.unwrap();
+    let got = receiver.wait_for(1, Duration::from_secs(30)).await;
+    let callback = verify_callback(&got[0].body, SECRET2);
+    assert_eq!(callback["orderid"], orderid.as_str());
+    assert_eq!(callback["amount"], "1000000");
+}
