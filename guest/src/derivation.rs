@@ -38,6 +38,9 @@ const PRIVATE_VERSIONS: [[u8; 4]; 8] = [
 /// number, chain code, key.
 const SERIALIZED_LEN: usize = 78;
 
+/// The longest text taken for an extended key (82 bytes are at most 112 characters).
+const MAX_TEXT_LEN: usize = 112;
+
 /// The first hardened index, 2^31: children at or above it need the private key.
 pub const HARDENED: u32 = 1 << 31;
 
@@ -168,6 +171,11 @@ impl Serialized {
 
     /// Decode base58check text into its fields.
     fn decode(text: &str) -> Result<Self, DerivationError> {
+        // 82 bytes are at most 112 base58 characters; longer text is refused before the
+        // decoder (quadratic in its input) runs.
+        if text.len() > MAX_TEXT_LEN {
+            return Err(invalid_xpub("an extended key is at most 112 characters"));
+        }
         let bytes = bs58::decode(text)
             .with_check(None)
             .into_vec()
