@@ -37,7 +37,11 @@ struct RawAddressRequest<'a> {
 
 /// `chain`: exactly `TRC20`, `ERC20` or `OMNI`, else `UNSUPPORTED_CHAIN`.
 fn chain_field(value: Option<&RawValue>) -> Result<Chain, Rejection> {
-    let name = string_value("chain", required("chain", value)?, ErrorCode::UnsupportedChain)?;
+    let name = string_value(
+        "chain",
+        required("chain", value)?,
+        ErrorCode::UnsupportedChain,
+    )?;
     Chain::from_wire(&name).ok_or_else(|| {
         Rejection::field(
             ErrorCode::UnsupportedChain,
@@ -62,22 +66,24 @@ pub fn parse_address_request(body: &str) -> Result<AddressRequest, Vec<Rejection
     let username = text_field("username", raw.username, |v| {
         check_signed_text("username", v, USERNAME_MAX)
     });
-    match (appid, username, chain_field(raw.chain), sign_field(raw.sign)) {
+    match (
+        appid,
+        username,
+        chain_field(raw.chain),
+        sign_field(raw.sign),
+    ) {
         (Ok(appid), Ok(username), Ok(chain), Ok(sign)) => Ok(AddressRequest {
             appid,
             username,
             chain,
             sign,
         }),
-        (appid, username, chain, sign) => Err([
-            appid.err(),
-            username.err(),
-            chain.err(),
-            sign.err(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()),
+        (appid, username, chain, sign) => {
+            Err([appid.err(), username.err(), chain.err(), sign.err()]
+                .into_iter()
+                .flatten()
+                .collect())
+        }
     }
 }
 
@@ -98,18 +104,32 @@ mod tests {
     fn fields_are_checked_in_order() {
         use ErrorCode as C;
         let sign = "0".repeat(32);
-        let ok = format!(r#"{{"appid":"m","username":"张三","chain":"OMNI","sign":"{sign}","x":1}}"#);
+        let ok =
+            format!(r#"{{"appid":"m","username":"张三","chain":"OMNI","sign":"{sign}","x":1}}"#);
         let request = parse_address_request(&ok).unwrap();
-        assert_eq!((request.chain, request.username.as_str()), (Chain::Omni, "张三"));
+        assert_eq!(
+            (request.chain, request.username.as_str()),
+            (Chain::Omni, "张三")
+        );
         assert_eq!(codes("[]"), [C::InvalidJson]);
         assert_eq!(codes(r#"{"appid":"a","appid":"b"}"#), [C::InvalidJson]);
         assert_eq!(
             codes(r#"{"appid":"a b","username":"u|v","chain":"trc20","sign":"X"}"#),
-            [C::InvalidField, C::InvalidField, C::UnsupportedChain, C::InvalidSign]
+            [
+                C::InvalidField,
+                C::InvalidField,
+                C::UnsupportedChain,
+                C::InvalidSign
+            ]
         );
         assert_eq!(
             codes(r#"{"appid":null,"chain":1,"sign":2}"#),
-            [C::MissingField, C::MissingField, C::UnsupportedChain, C::InvalidSign]
+            [
+                C::MissingField,
+                C::MissingField,
+                C::UnsupportedChain,
+                C::InvalidSign
+            ]
         );
     }
 }

@@ -469,9 +469,7 @@ impl From<crate::derivation::DerivationError> for derivation::DerivationError {
     }
 }
 
-fn address_request_out(
-    r: crate::address_requests::AddressRequest,
-) -> derivation::AddressRequest {
+fn address_request_out(r: crate::address_requests::AddressRequest) -> derivation::AddressRequest {
     derivation::AddressRequest {
         appid: r.appid,
         username: r.username,

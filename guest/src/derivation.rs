@@ -386,7 +386,10 @@ mod tests {
         assert_eq!(derive_xpub(TV1_M_0H, 1).unwrap(), TV1_M_0H_1);
         assert_eq!(ExtendedPublicKey::parse(TV1_M).unwrap().encode(), TV1_M);
         assert_eq!(parse_xpub(TV1_M).unwrap().fingerprint, 0x3442_193e);
-        assert_eq!(code(derive_xpub(TV1_M, HARDENED)), DerivationCode::InvalidIndex);
+        assert_eq!(
+            code(derive_xpub(TV1_M, HARDENED)),
+            DerivationCode::InvalidIndex
+        );
     }
 
     #[test]
@@ -412,8 +415,18 @@ mod tests {
 
     #[test]
     fn garbage_is_an_invalid_xpub() {
-        for bad in ["", "xpub", "0", &TV1_M[..TV1_M.len() - 1], "1LqBGSKuX5yYUonjxT5qGfpUsXKYYWeabA"] {
-            assert_eq!(code(parse_xpub(bad)), DerivationCode::InvalidXpub, "{bad:?}");
+        for bad in [
+            "",
+            "xpub",
+            "0",
+            &TV1_M[..TV1_M.len() - 1],
+            "1LqBGSKuX5yYUonjxT5qGfpUsXKYYWeabA",
+        ] {
+            assert_eq!(
+                code(parse_xpub(bad)),
+                DerivationCode::InvalidXpub,
+                "{bad:?}"
+            );
         }
         let hardened = derive_address(MNEMONIC_BTC_ACCOUNT, Chain::Omni, u32::MAX);
         assert_eq!(code(hardened), DerivationCode::InvalidIndex);

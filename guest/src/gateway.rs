@@ -248,7 +248,10 @@ mod tests {
         for secret in ["old", "new"] {
             let sign = address_sign("m", "alice", Chain::Erc20, secret);
             let request = keyring.check_address_request(&body(&sign)).unwrap();
-            assert_eq!((request.chain, request.username.as_str()), (Chain::Erc20, "alice"));
+            assert_eq!(
+                (request.chain, request.username.as_str()),
+                (Chain::Erc20, "alice")
+            );
         }
         // Signed for another chain: the chain is covered by the sign.
         let sign = address_sign("m", "alice", Chain::Trc20, "old");

@@ -408,7 +408,8 @@ fn sign(command: SignCommand) -> anyhow::Result<ExitCode> {
                 .map_err(|r| anyhow::anyhow!("--chain: {}", r.message))?;
             let sign = rules.address_sign(&appid, &username, wire, &secret.resolve()?)?;
             if body {
-                let value = json!({"appid": appid, "username": username, "chain": chain, "sign": sign});
+                let value =
+                    json!({"appid": appid, "username": username, "chain": chain, "sign": sign});
                 println!("{value}");
             } else {
                 println!("{sign}");

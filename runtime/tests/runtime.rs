@@ -164,7 +164,9 @@ fn a_2_1_component_still_loads_and_runs_the_2_1_functions() {
     // The functions 2.2.0 added fail plainly, without trapping anything.
     for fault in [
         rules.parse_xpub(TV1_MASTER).map(|_| ()),
-        rules.derive_address(TV1_MASTER, Chain::Trc20, 0).map(|_| ()),
+        rules
+            .derive_address(TV1_MASTER, Chain::Trc20, 0)
+            .map(|_| ()),
         rules.check_address_request("{}").map(|_| ()),
     ] {
         let message = fault.unwrap_err().to_string();
@@ -184,5 +186,8 @@ fn the_builtin_component_derives_and_refuses_private_keys_without_echoing_them()
     assert_eq!(refused.code.as_str(), "PRIVATE_KEY_REFUSED");
     assert!(!refused.message.contains(&xprv[4..20]), "{refused}");
     let hardened = rules.derive_address(TV1_MASTER, Chain::Omni, 1 << 31);
-    assert_eq!(hardened.unwrap().unwrap_err().code.as_str(), "INVALID_INDEX");
+    assert_eq!(
+        hardened.unwrap().unwrap_err().code.as_str(),
+        "INVALID_INDEX"
+    );
 }

@@ -372,7 +372,12 @@ impl Protocol for ComponentRules {
     }
 
     fn address_sign(&self, appid: &str, username: &str, chain_name: &str, secret: &str) -> Value {
-        json!(ok(self.0.address_sign(appid, username, chain(chain_name), secret)))
+        json!(ok(self.0.address_sign(
+            appid,
+            username,
+            chain(chain_name),
+            secret
+        )))
     }
 
     fn parse_address_request(&self, body: &str) -> Value {
@@ -380,7 +385,8 @@ impl Protocol for ComponentRules {
     }
 
     fn check_address_request(&self, body: &str, list: &[MerchantV]) -> Value {
-        self.0.set_keyring(merchants(list), policy(&PolicyV::default()));
+        self.0
+            .set_keyring(merchants(list), policy(&PolicyV::default()));
         address_request_value(ok(self.0.check_address_request(body)))
     }
 }

@@ -1,12 +1,12 @@
 //! The native library as a [`Protocol`].
 
 use serde_json::{Value, json};
+use usdt_recharge::address_requests::{self, AddressRequest};
 use usdt_recharge::confirmations::{ConfirmationPolicy, ConfirmationRule, DepositState};
+use usdt_recharge::derivation::{self, DerivationError};
 use usdt_recharge::gateway::{Keyring, Merchant, OrderQuery};
 use usdt_recharge::orders::Date;
 use usdt_recharge::signing::{CallbackFields, OrderFields};
-use usdt_recharge::address_requests::{self, AddressRequest};
-use usdt_recharge::derivation::{self, DerivationError};
 use usdt_recharge::{
     Chain, Rejection, addresses, amounts, callbacks, confirmations, gateway, orders, protocol,
     signing,
@@ -363,7 +363,12 @@ impl Protocol for Native {
     }
 
     fn address_sign(&self, appid: &str, username: &str, chain_name: &str, secret: &str) -> Value {
-        json!(signing::address_sign(appid, username, chain(chain_name), secret))
+        json!(signing::address_sign(
+            appid,
+            username,
+            chain(chain_name),
+            secret
+        ))
     }
 
     fn parse_address_request(&self, body: &str) -> Value {

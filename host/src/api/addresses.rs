@@ -111,7 +111,9 @@ pub async fn allocate(
     };
     let (allocation, created) = state
         .store
-        .allocate_address(ask, |index| derive(&state.rules, &xpub, request.chain, index))
+        .allocate_address(ask, |index| {
+            derive(&state.rules, &xpub, request.chain, index)
+        })
         .await?;
     if created {
         state.wake_watcher(request.chain);

@@ -207,7 +207,8 @@ async fn binding_owner(
 
 /// Insert the allocation and, unless the user's binding exists, the binding.
 async fn insert(tx: &mut Tx<'_>, a: &Allocation, bind: bool) -> Result<(), StoreError> {
-    let sql = format!("INSERT INTO address_allocations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    let sql =
+        format!("INSERT INTO address_allocations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
     on_tx!(tx, db => sqlx::query(&sql)
         .bind(&a.appid)
         .bind(&a.chain)
@@ -217,7 +218,8 @@ async fn insert(tx: &mut Tx<'_>, a: &Allocation, bind: bool) -> Result<(), Store
         .bind(&a.canonical_address)
         .bind(a.created_at)
         .execute(db)
-        .await?);
+        .await
+        .map(drop)?);
     if bind {
         let sql = "INSERT INTO address_bindings (chain, address, appid, username, created_at) \
                    VALUES ($1, $2, $3, $4, $5)";
@@ -228,7 +230,8 @@ async fn insert(tx: &mut Tx<'_>, a: &Allocation, bind: bool) -> Result<(), Store
             .bind(&a.username)
             .bind(a.created_at)
             .execute(db)
-            .await?);
+            .await
+            .map(drop)?);
     }
     Ok(())
 }

@@ -18,16 +18,27 @@ use crate::{TestApp, error_code};
 
 /// The address vectors of the test mnemonic: `(chain, index)` → `(xpub, address)`.
 fn vectors() -> HashMap<(String, u64), (String, String)> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors/derivation.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/vectors/derivation.json"
+    );
     let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     file["addresses"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["name"].as_str().unwrap().starts_with("test mnemonic") && c["address"].is_string())
+        .filter(|c| {
+            c["name"].as_str().unwrap().starts_with("test mnemonic") && c["address"].is_string()
+        })
         .map(|c| {
-            let key = (c["chain"].as_str().unwrap().to_owned(), c["index"].as_u64().unwrap());
-            let value = (c["xpub"].as_str().unwrap().to_owned(), c["address"].as_str().unwrap().to_owned());
+            let key = (
+                c["chain"].as_str().unwrap().to_owned(),
+                c["index"].as_u64().unwrap(),
+            );
+            let value = (
+                c["xpub"].as_str().unwrap().to_owned(),
+                c["address"].as_str().unwrap().to_owned(),
+            );
             (key, value)
         })
         .collect()
@@ -80,34 +91,80 @@ async fn each_user_gets_one_address_per_chain_derived_from_the_merchants_xpub() 
     let mut wrong = request("carol", "TRC20");
     wrong["chain"] = json!("ERC20");
     let (status, body) = app.address(&wrong).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::UNAUTHORIZED, "SIGN_MISMATCH"));
-    let (status, body) = app.address(&json!({"appid": APPID2, "username": "c", "chain": "BEP20", "sign": "0".repeat(32)})).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::BAD_REQUEST, "UNSUPPORTED_CHAIN"));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::UNAUTHORIZED, "SIGN_MISMATCH")
+    );
+    let (status, body) = app
+        .address(
+            &json!({"appid": APPID2, "username": "c", "chain": "BEP20", "sign": "0".repeat(32)}),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "UNSUPPORTED_CHAIN")
+    );
     // A merchant without an account key for the chain has no allocation.
     let sign = md5_sign(&[APPID, "alice", "TRC20", SECRET]);
     let body = json!({"appid": APPID, "username": "alice", "chain": "TRC20", "sign": sign});
     let (status, body) = app.address(&body).await;
-    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "XPUB_NOT_CONFIGURED"));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "XPUB_NOT_CONFIGURED")
+    );
 
-    // Orders: alice on her address is the usual path; bob on alice's address is
-    // refused by the binding; alice on an address not allocated to her is refused
-    // (allocated_addresses_only).
+    // Orders: alice on her address is the usual path; with allocated_addresses_only,
+    // bob on alice's address and alice on an address not allocated to her are refused.
     let alice_erc = v[&("ERC20".to_owned(), 0)].1.clone();
     let (status, body) = app
-        .order(&order_body(APPID2, SECRET2, "alice", &alice_erc, &fresh_orderid(), 10_000))
+        .order(&order_body(
+            APPID2,
+            SECRET2,
+            "alice",
+            &alice_erc,
+            &fresh_orderid(),
+            10_000,
+        ))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app
-        .order(&order_body(APPID2, SECRET2, "bob", &alice_erc, &fresh_orderid(), 10_000))
+        .order(&order_body(
+            APPID2,
+            SECRET2,
+            "bob",
+            &alice_erc,
+            &fresh_orderid(),
+            10_000,
+        ))
         .await;
-    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "ADDRESS_BOUND_TO_OTHER_USER"));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "ADDRESS_NOT_ALLOCATED")
+    );
     let (status, body) = app
-        .order(&order_body(APPID2, SECRET2, "alice", &fresh_address(), &fresh_orderid(), 10_000))
+        .order(&order_body(
+            APPID2,
+            SECRET2,
+            "alice",
+            &fresh_address(),
+            &fresh_orderid(),
+            10_000,
+        ))
         .await;
-    assert_eq!((status, error_code(&body)), (StatusCode::CONFLICT, "ADDRESS_NOT_ALLOCATED"));
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "ADDRESS_NOT_ALLOCATED")
+    );
     // The other merchant keeps taking orders on its own addresses.
     let (status, _) = app
-        .order(&order_body(APPID, SECRET, "alice", &fresh_address(), &fresh_orderid(), 10_000))
+        .order(&order_body(
+            APPID,
+            SECRET,
+            "alice",
+            &fresh_address(),
+            &fresh_orderid(),
+            10_000,
+        ))
         .await;
     assert_eq!(status, StatusCode::OK);
 
@@ -115,10 +172,16 @@ async fn each_user_gets_one_address_per_chain_derived_from_the_merchants_xpub() 
     let env = app.stop().await;
     let app = TestApp::start_on(env).await;
     let (_, body) = app.address(&request("alice", "TRC20")).await;
-    assert_eq!(body["data"]["address"], v[&("TRC20".to_owned(), 0)].1.as_str());
+    assert_eq!(
+        body["data"]["address"],
+        v[&("TRC20".to_owned(), 0)].1.as_str()
+    );
     let (_, body) = app.address(&request("dave", "TRC20")).await;
     assert_eq!(body["data"]["index"], 2);
-    assert_eq!(body["data"]["address"], v[&("TRC20".to_owned(), 2)].1.as_str());
+    assert_eq!(
+        body["data"]["address"],
+        v[&("TRC20".to_owned(), 2)].1.as_str()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -135,7 +198,11 @@ async fn two_gateways_on_one_database_never_share_an_index_or_give_a_user_two_ad
     let mut tasks = tokio::task::JoinSet::new();
     for round in 0..3 {
         for (i, user) in users.iter().enumerate() {
-            let app = if (i + round) % 2 == 0 { &first } else { &second };
+            let app = if (i + round) % 2 == 0 {
+                &first
+            } else {
+                &second
+            };
             let router = app.router.clone();
             let body = request(user, "TRC20").to_string();
             let user = user.clone();
@@ -148,7 +215,11 @@ async fn two_gateways_on_one_database_never_share_an_index_or_give_a_user_two_ad
                     .unwrap()
                     .to_bytes();
                 let body: Value = serde_json::from_slice(&bytes).unwrap();
-                (user, body["data"]["index"].as_u64().unwrap(), body["data"]["address"].as_str().unwrap().to_owned())
+                (
+                    user,
+                    body["data"]["index"].as_u64().unwrap(),
+                    body["data"]["address"].as_str().unwrap().to_owned(),
+                )
             });
         }
     }
@@ -166,7 +237,28 @@ async fn two_gateways_on_one_database_never_share_an_index_or_give_a_user_two_ad
         assert!(addresses.insert(address.clone()), "{address} given twice");
     }
     indices.sort_unstable();
-    assert_eq!(indices, (0..16).collect::<Vec<u64>>(), "no index skipped or shared");
+    assert_eq!(
+        indices,
+        (0..16).collect::<Vec<u64>>(),
+        "no index skipped or shared"
+    );
+    // The binding was written with the allocation: without allocated_addresses_only,
+    // another user's order on an allocated address meets ADDRESS_BOUND_TO_OTHER_USER.
+    let (_, taken) = by_user["racer0"].iter().next().unwrap();
+    let (status, body) = second
+        .order(&order_body(
+            APPID2,
+            SECRET2,
+            "racer1",
+            taken,
+            &fresh_orderid(),
+            10_000,
+        ))
+        .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "ADDRESS_BOUND_TO_OTHER_USER")
+    );
     let v = vectors();
     for (index, address) in by_user.values().flatten() {
         if let Some((_, want)) = v.get(&("TRC20".to_owned(), *index)) {
@@ -183,7 +275,10 @@ async fn a_deposit_to_an_allocated_address_is_confirmed_and_called_back() {
         merchant_keys(true)
     );
     let app = TestApp::start_on(TestEnv::dev(&receiver.url, &extra).await).await;
-    for (n, (chain, user)) in [("TRC20", "alice"), ("ERC20", "bob")].into_iter().enumerate() {
+    for (n, (chain, user)) in [("TRC20", "alice"), ("ERC20", "bob")]
+        .into_iter()
+        .enumerate()
+    {
         let (status, body) = app.address(&request(user, chain)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let address = body["data"]["address"].as_str().unwrap().to_owned();
@@ -192,7 +287,8 @@ async fn a_deposit_to_an_allocated_address_is_confirmed_and_called_back() {
         order["notify_url"] = json!(receiver.url);
         let (status, body) = app.order(&order).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        app.dev(chain, "transfers", json!({"to": address, "amount": "100"})).await;
+        app.dev(chain, "transfers", json!({"to": address, "amount": "100"}))
+            .await;
         let got = receiver.wait_for(n + 1, Duration::from_secs(20)).await;
         let callback = verify_callback(&got[n].body, SECRET2);
         assert_eq!(callback["orderid"], orderid.as_str());
@@ -206,7 +302,11 @@ async fn a_deposit_on_anvil_to_an_allocated_address_is_called_back() {
         return;
     };
     let receiver = TestReceiver::start(0, Duration::ZERO).await;
-    let extra = format!("{}{}", merchant_keys(true), crate::anvil::watching_tables(&node));
+    let extra = format!(
+        "{}{}",
+        merchant_keys(true),
+        crate::anvil::watching_tables(&node)
+    );
     let app = TestApp::start_on(TestEnv::build(&extra, false, &receiver.url).await).await;
     let (status, body) = app.address(&request("erin", "ERC20")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -217,10 +317,111 @@ async fn a_deposit_on_anvil_to_an_allocated_address_is_called_back() {
     let (status, body) = app.order(&order).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // 100 USDT at 6 decimals, then the 2 more blocks of the 3 confirmations.
-    node.transfer(&address.to_lowercase(), 100_000_000).await.unwrap();
+    node.transfer(&address.to_lowercase(), 100_000_000)
+        .await
+        .unwrap();
     node.mine(2).await.unwrap();
     let got = receiver.wait_for(1, Duration::from_secs(30)).await;
     let callback = verify_callback(&got[0].body, SECRET2);
     assert_eq!(callback["orderid"], orderid.as_str());
     assert_eq!(callback["amount"], "1000000");
+}
+
+#[test]
+fn address_derive_prints_the_vectors_and_refuses_private_keys() {
+    use crate::cli::{run, stdout};
+    let v = vectors();
+    let xpub = v[&("OMNI".to_owned(), 0)].0.clone();
+    let out = run(
+        &[
+            "address", "derive", "--xpub", &xpub, "--chain", "OMNI", "--from", "1", "--count", "4",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    for (line, index) in lines.iter().zip(1u64..) {
+        assert_eq!(line["index"], index);
+        assert_eq!(line["address"], v[&("OMNI".to_owned(), index)].1.as_str());
+    }
+    let xprv = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi";
+    let out = run(
+        &["address", "derive", "--xpub", xprv, "--chain", "TRC20"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("PRIVATE_KEY_REFUSED"), "{err}");
+    assert!(!err.contains(&xprv[4..]), "the key is never echoed: {err}");
+    // The sign of an address request, as the merchant computes it.
+    let out = run(
+        &[
+            "sign",
+            "address",
+            "--appid",
+            APPID2,
+            "--username",
+            "alice",
+            "--chain",
+            "ERC20",
+            "--secret",
+            SECRET2,
+        ],
+        None,
+    );
+    assert_eq!(
+        stdout(&out).trim(),
+        md5_sign(&[APPID2, "alice", "ERC20", SECRET2])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_key_in_the_configuration_stops_the_gateway_without_echoing_it() {
+    let xprv = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi";
+    let env = TestEnv::with_extra(&format!("xpubs = {{ TRC20 = \"{xprv}\" }}\n")).await;
+    let err = usdt_gateway::gateway::Gateway::start(&env.config(), None)
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    let message = format!("{err:#}");
+    assert!(message.contains("PRIVATE_KEY_REFUSED"), "{message}");
+    assert!(message.contains("merchants[1].xpubs.TRC20"), "{message}");
+    assert!(!message.contains(&xprv[4..]), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn address_list_prints_the_allocations() {
+    let app = TestApp::start_on(TestEnv::with_extra(&merchant_keys(false)).await).await;
+    app.address(&request("alice", "OMNI")).await;
+    app.address(&request("bob", "OMNI")).await;
+    let env = app.stop().await;
+    let config = env.config_path.to_str().unwrap().to_owned();
+    let out = crate::cli::run(&["address", "list", "--config", &config], None);
+    assert!(out.status.success(), "{out:?}");
+    let rows: Vec<Value> = crate::cli::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let v = vectors();
+    let got: Vec<(&str, u64, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["username"].as_str().unwrap(),
+                r["derivation_index"].as_u64().unwrap(),
+                r["address"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("alice", 0, v[&("OMNI".to_owned(), 0)].1.as_str()),
+            ("bob", 1, v[&("OMNI".to_owned(), 1)].1.as_str()),
+        ]
+    );
 }
