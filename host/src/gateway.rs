@@ -31,7 +31,9 @@ pub const DEV_APPID: &str = "demo";
 const DEV_SECRET_FILE: &str = "dev-merchant.secret";
 
 /// The component to run: `path` when given, else the one built into this binary. The
-/// gateway needs `usdt:recharge@2.1.0` (its order and query paths are one call each).
+/// gateway needs `usdt:recharge@2.1.0` (its order and query paths are one call each);
+/// merchants' `xpubs` need 2.2.0 (`check_protocol` refuses them on an older component,
+/// whose address endpoint answers `RULES_UNAVAILABLE`).
 pub fn load_rules(path: Option<&Path>, config: &Config) -> anyhow::Result<Arc<Rules>> {
     let limits = RulesLimits {
         max_memory_bytes: (config.rules.max_memory_mib as usize) << 20,
