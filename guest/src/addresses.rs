@@ -143,6 +143,29 @@ pub fn eip55_checksum(address: &str) -> Result<String, Rejection> {
     Ok(format!("0x{}", eip55(digits)))
 }
 
+/// The TRON address (`T…`) of a 20-byte account.
+pub(crate) fn tron_address(account: &[u8; 20]) -> String {
+    versioned_base58check(TRON_VERSION, account)
+}
+
+/// The EIP-55 checksummed Ethereum address of a 20-byte account.
+pub(crate) fn ethereum_address(account: &[u8; 20]) -> String {
+    format!("0x{}", eip55(&hex::encode(account)))
+}
+
+/// The Bitcoin mainnet pay-to-pubkey-hash address (`1…`) of a 20-byte key hash.
+pub(crate) fn p2pkh_address(key_hash: &[u8; 20]) -> String {
+    versioned_base58check(BTC_P2PKH_VERSION, key_hash)
+}
+
+/// base58check of a version byte and 20 bytes.
+fn versioned_base58check(version: u8, body: &[u8; 20]) -> String {
+    let mut payload = [0u8; 21];
+    payload[0] = version;
+    payload[1..].copy_from_slice(body);
+    bs58::encode(payload).with_check().into_string()
+}
+
 /// A TRON base58 address from `0x` + 40 hex (20 bytes) or `41` + 40 hex (21 bytes).
 pub fn tron_from_hex(hex_text: &str) -> Result<String, Rejection> {
     let digits = hex_text
@@ -150,11 +173,10 @@ pub fn tron_from_hex(hex_text: &str) -> Result<String, Rejection> {
         .or_else(|| hex_text.strip_prefix("41"))
         .filter(|d| d.len() == 40)
         .ok_or_else(|| invalid("TRON hex address must be 0x or 41 followed by 40 hex digits"))?;
-    let mut payload = [0u8; 21];
-    payload[0] = TRON_VERSION;
-    hex::decode_to_slice(digits, &mut payload[1..])
+    let mut account = [0u8; 20];
+    hex::decode_to_slice(digits, &mut account)
         .map_err(|_| invalid("TRON hex address has a non-hex digit"))?;
-    Ok(bs58::encode(payload).with_check().into_string())
+    Ok(tron_address(&account))
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use exports::usdt::recharge::types as wit;
 use exports::usdt::recharge::{
-    addresses, amounts, callbacks, confirmations, gateway, orders, protocol, signing,
+    addresses, amounts, callbacks, confirmations, derivation, gateway, orders, protocol, signing,
 };
 
 struct Component;
@@ -449,6 +449,85 @@ impl gateway::Guest for Component {
     fn parse_query(body: String) -> Result<gateway::OrderQuery, Vec<wit::Rejection>> {
         crate::gateway::parse_query(&body)
             .map(query_out)
+            .map_err(rejections_out)
+    }
+}
+
+impl From<crate::derivation::DerivationError> for derivation::DerivationError {
+    fn from(e: crate::derivation::DerivationError) -> Self {
+        use crate::derivation::DerivationCode as C;
+        use derivation::DerivationErrorCode as W;
+        Self {
+            code: match e.code {
+                C::InvalidXpub => W::InvalidXpub,
+                C::PrivateKeyRefused => W::PrivateKeyRefused,
+                C::InvalidIndex => W::InvalidIndex,
+                C::InvalidChildKey => W::InvalidChildKey,
+            },
+            message: e.message,
+        }
+    }
+}
+
+fn address_request_out(r: crate::address_requests::AddressRequest) -> derivation::AddressRequest {
+    derivation::AddressRequest {
+        appid: r.appid,
+        username: r.username,
+        chain: chain_out(r.chain),
+        sign: r.sign,
+    }
+}
+
+impl derivation::Guest for Component {
+    fn parse_xpub(xpub: String) -> Result<derivation::XpubInfo, derivation::DerivationError> {
+        let i = crate::derivation::parse_xpub(&xpub)?;
+        Ok(derivation::XpubInfo {
+            depth: i.depth,
+            parent_fingerprint: i.parent_fingerprint,
+            child_number: i.child_number,
+            fingerprint: i.fingerprint,
+            public_key: i.public_key,
+        })
+    }
+
+    fn derive_xpub(xpub: String, index: u32) -> Result<String, derivation::DerivationError> {
+        Ok(crate::derivation::derive_xpub(&xpub, index)?)
+    }
+
+    fn derive_address(
+        xpub: String,
+        chain: wit::Chain,
+        index: u32,
+    ) -> Result<derivation::DerivedAddress, derivation::DerivationError> {
+        let a = crate::derivation::derive_address(&xpub, chain_in(chain), index)?;
+        Ok(derivation::DerivedAddress {
+            chain: chain_out(a.chain),
+            index: a.index,
+            address: a.address,
+            public_key: a.public_key,
+        })
+    }
+
+    fn address_sign(appid: String, username: String, chain: wit::Chain, secret: String) -> String {
+        crate::signing::address_sign(&appid, &username, chain_in(chain), &secret)
+    }
+
+    fn parse_address_request(
+        body: String,
+    ) -> Result<derivation::AddressRequest, Vec<wit::Rejection>> {
+        crate::address_requests::parse_address_request(&body)
+            .map(address_request_out)
+            .map_err(rejections_out)
+    }
+
+    fn check_address_request(
+        keyring: gateway::KeyringBorrow<'_>,
+        body: String,
+    ) -> Result<derivation::AddressRequest, Vec<wit::Rejection>> {
+        keyring
+            .get::<crate::gateway::Keyring>()
+            .check_address_request(&body)
+            .map(address_request_out)
             .map_err(rejections_out)
     }
 }

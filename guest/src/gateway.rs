@@ -7,9 +7,10 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::address_requests::{AddressRequest, parse_address_request};
 use crate::confirmations::{ConfirmationPolicy, required_confirmations};
 use crate::orders::{OrderRequest, parse_object, parse_order, required, string_value};
-use crate::signing::{verify_order_sign, verify_query_sign};
+use crate::signing::{verify_address_sign, verify_order_sign, verify_query_sign};
 use crate::{ErrorCode, Rejection};
 
 /// An order query, parsed; its sign not yet checked.
@@ -153,6 +154,23 @@ impl Keyring {
         })
     }
 
+    /// Parse an address request and check its sign `md5(appid|username|chain|secret)`
+    /// (current secret, then the next one). Since 2.2.0.
+    pub fn check_address_request(&self, body: &str) -> Result<AddressRequest, Vec<Rejection>> {
+        let request = parse_address_request(body)?;
+        let secrets = self.secrets(&request.appid)?;
+        with_rotation(secrets, |secret| {
+            verify_address_sign(
+                &request.appid,
+                &request.username,
+                request.chain,
+                secret,
+                &request.sign,
+            )
+        })?;
+        Ok(request)
+    }
+
     /// Parse a query and check its sign (current secret, then the next one).
     pub fn check_query(&self, body: &str) -> Result<OrderQuery, Vec<Rejection>> {
         let query = parse_query(body)?;
@@ -210,5 +228,38 @@ mod tests {
         assert_eq!(codes(keyring.check_query(body)), [ErrorCode::UnknownAppid]);
         let body = r#"{"appid":"m","orderid":"o","sign":"BAD"}"#;
         assert_eq!(codes(keyring.check_query(body)), [ErrorCode::InvalidSign]);
+    }
+
+    #[test]
+    fn keyring_checks_address_requests() {
+        use crate::Chain;
+        use crate::signing::address_sign;
+        let keyring = Keyring::new(
+            vec![Merchant {
+                appid: "m".into(),
+                secret: "old".into(),
+                next_secret: Some("new".into()),
+            }],
+            ConfirmationPolicy::default(),
+        );
+        let body = |sign: &str| {
+            format!(r#"{{"appid":"m","username":"alice","chain":"ERC20","sign":"{sign}"}}"#)
+        };
+        for secret in ["old", "new"] {
+            let sign = address_sign("m", "alice", Chain::Erc20, secret);
+            let request = keyring.check_address_request(&body(&sign)).unwrap();
+            assert_eq!(
+                (request.chain, request.username.as_str()),
+                (Chain::Erc20, "alice")
+            );
+        }
+        // Signed for another chain: the chain is covered by the sign.
+        let sign = address_sign("m", "alice", Chain::Trc20, "old");
+        let err = keyring.check_address_request(&body(&sign)).unwrap_err();
+        assert_eq!(err[0].code, ErrorCode::SignMismatch);
+        let sign = address_sign("x", "alice", Chain::Erc20, "old");
+        let other = body(&sign).replace(r#""m""#, r#""x""#);
+        let err = keyring.check_address_request(&other).unwrap_err();
+        assert_eq!(err[0].code, ErrorCode::UnknownAppid);
     }
 }

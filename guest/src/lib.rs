@@ -2,7 +2,7 @@
 //!
 //! Pure Rust, no I/O, no clock, no randomness: time and entropy are parameters.
 //! The same modules compile natively (the host's tests and benchmarks use them as a
-//! reference) and to the WebAssembly component `usdt:recharge@2.1.0`, whose thin
+//! reference) and to the WebAssembly component `usdt:recharge@2.2.0`, whose thin
 //! adapter lives in `component.rs`. Every failure is a [`Rejection`] carrying a stable
 //! [`ErrorCode`]; no input makes any function panic.
 //!
@@ -10,10 +10,12 @@
 //! component whose order path hangs, exhausts its memory or traps on poisoned usernames
 //! (`faults.rs`), to prove the host's sandbox. It is never part of the shipped component.
 
+pub mod address_requests;
 pub mod addresses;
 pub mod amounts;
 pub mod callbacks;
 pub mod confirmations;
+pub mod derivation;
 mod error;
 mod fields;
 pub mod gateway;

@@ -144,7 +144,7 @@ impl Checker {
 }
 
 /// A required string field that passes `rule`.
-fn text_field(
+pub(crate) fn text_field(
     field: &'static str,
     value: Option<&RawValue>,
     rule: impl FnOnce(&str) -> Result<(), Rejection>,

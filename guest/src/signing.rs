@@ -8,7 +8,7 @@ use serde::Serialize;
 use subtle::ConstantTimeEq;
 
 use crate::fields::{LOCALUSERMARK_MAX, check_id, check_sign_format, check_signed_text};
-use crate::{ErrorCode, Rejection};
+use crate::{Chain, ErrorCode, Rejection};
 
 /// The signed fields of an order request, in signing order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,6 +144,32 @@ pub fn verify_query_sign(
     sign: &str,
 ) -> Result<(), Rejection> {
     verify(query_digest(appid, orderid, secret), sign)
+}
+
+/// `md5(appid|username|chain|secret)`, the address request's signature (our extension;
+/// `chain` is the wire name `TRC20`, `ERC20` or `OMNI`).
+pub fn address_sign(appid: &str, username: &str, chain: Chain, secret: &str) -> String {
+    as_string(address_digest(appid, username, chain, secret))
+}
+
+/// Verify an address request `sign` in constant time.
+pub fn verify_address_sign(
+    appid: &str,
+    username: &str,
+    chain: Chain,
+    secret: &str,
+    sign: &str,
+) -> Result<(), Rejection> {
+    verify(address_digest(appid, username, chain, secret), sign)
+}
+
+fn address_digest(appid: &str, username: &str, chain: Chain, secret: &str) -> Sign {
+    md5_joined(&[
+        appid.as_bytes(),
+        username.as_bytes(),
+        chain.as_str().as_bytes(),
+        secret.as_bytes(),
+    ])
 }
 
 /// The wire shape of a callback: all strings, in the template's order.

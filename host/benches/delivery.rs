@@ -84,6 +84,8 @@ async fn main() {
             next_secret: None,
             notify_url: Some(url),
             checkout_page: false,
+            xpubs: Default::default(),
+            allocated_addresses_only: false,
         }],
     ));
     let http = CallbackHttp::new(TransportConfig {

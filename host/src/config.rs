@@ -302,6 +302,15 @@ pub struct MerchantConfig {
     /// (off by default: the `ordersn` is then the only key to the page).
     #[serde(default)]
     pub checkout_page: bool,
+    /// Account-level extended public keys (`xpub…`, never a private key) by chain wire
+    /// name (`TRC20 = "xpub…"`): `POST /api/merchant/v2/TraderRechargeAddress` hands each
+    /// user the address `…/0/i` of the chain's key. A chain without one has no allocation.
+    #[serde(default)]
+    pub xpubs: BTreeMap<String, String>,
+    /// Refuse orders whose address was not allocated to the order's user by
+    /// `TraderRechargeAddress` (`ADDRESS_NOT_ALLOCATED`). Off by default.
+    #[serde(default)]
+    pub allocated_addresses_only: bool,
 }
 
 /// The top-level keys; environment variables are read only for these, so another
@@ -398,6 +407,11 @@ pub struct Merchant {
     pub notify_url: Option<String>,
     /// Whether the checkout page serves this merchant's orders.
     pub checkout_page: bool,
+    /// Account-level extended public keys by chain wire name (checked by the component
+    /// when the configuration is: `gateway::check_protocol`).
+    pub xpubs: BTreeMap<String, String>,
+    /// Whether orders must use an address allocated to their user.
+    pub allocated_addresses_only: bool,
 }
 
 impl Config {
@@ -637,6 +651,8 @@ impl Config {
                     next_secret,
                     notify_url: m.notify_url.clone(),
                     checkout_page: m.checkout_page,
+                    xpubs: m.xpubs.clone(),
+                    allocated_addresses_only: m.allocated_addresses_only,
                 })
             })
             .collect()

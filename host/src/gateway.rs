@@ -34,7 +34,9 @@ pub const DEV_APPID: &str = "demo";
 const DEV_SECRET_FILE: &str = "dev-merchant.secret";
 
 /// The component to run: `path` when given, else the one built into this binary. The
-/// gateway needs `usdt:recharge@2.1.0` (its order and query paths are one call each).
+/// gateway needs `usdt:recharge@2.1.0` (its order and query paths are one call each);
+/// merchants' `xpubs` need 2.2.0 (`check_protocol` refuses them on an older component,
+/// whose address endpoint answers `RULES_UNAVAILABLE`).
 pub fn load_rules(path: Option<&Path>, config: &Config) -> anyhow::Result<Arc<Rules>> {
     let limits = RulesLimits {
         max_memory_bytes: (config.rules.max_memory_mib as usize) << 20,
@@ -97,6 +99,27 @@ pub fn check_protocol(config: &Config, rules: &Rules) -> anyhow::Result<()> {
                 .validate_notify_url(url)?
                 .map_err(|r| ConfigError(format!("`merchants[{i}].notify_url`: {}", r.message)))?;
         }
+        check_xpubs(i, &m.xpubs, rules)?;
+    }
+    Ok(())
+}
+
+/// Each `merchants[i].xpubs` entry: a chain's wire name and an extended public key, both
+/// judged by the component (a private key is refused; neither is echoed).
+fn check_xpubs(
+    i: usize,
+    xpubs: &std::collections::BTreeMap<String, String>,
+    rules: &Rules,
+) -> anyhow::Result<()> {
+    for (chain, xpub) in xpubs {
+        let key = format!("merchants[{i}].xpubs.{chain}");
+        rules
+            .parse_chain(chain)?
+            .map_err(|r| ConfigError(format!("`{key}`: {}", r.message)))?;
+        let info = rules
+            .parse_xpub(xpub)
+            .map_err(|e| ConfigError(format!("`{key}`: {e}")))?;
+        info.map_err(|e| ConfigError(format!("`{key}`: {} ({})", e.code.as_str(), e.message)))?;
     }
     Ok(())
 }
@@ -159,6 +182,8 @@ pub fn merchants(config: &Config) -> anyhow::Result<(Vec<Merchant>, bool)> {
             next_secret: None,
             notify_url: None,
             checkout_page: true,
+            xpubs: Default::default(),
+            allocated_addresses_only: false,
         }],
         true,
     ))

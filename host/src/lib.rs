@@ -1,5 +1,5 @@
 //! `usdt-gateway`: the host that runs the USDT Recharge API V2 on the protocol
-//! component `usdt:recharge@2.1.0`.
+//! component `usdt:recharge@2.2.0`.
 //!
 //! - [`rules`]: the component, sandboxed (compiled once, pooled, capped, interruptible):
 //!   the crate `usdt-recharge-runtime`, re-exported.

@@ -43,6 +43,9 @@ enum Command {
     /// Callback deliveries: list them, send one again (reads the configured database).
     #[command(subcommand)]
     Callbacks(CallbacksCommand),
+    /// Deposit addresses from account keys (xpub): derive them, list the allocations.
+    #[command(subcommand)]
+    Address(AddressCommand),
 }
 
 #[derive(Debug, Args)]
@@ -190,6 +193,48 @@ enum SignCommand {
         #[command(flatten)]
         secret: SecretArgs,
     },
+    /// An address request: `md5(appid|username|chain|secret)`.
+    Address {
+        #[arg(long)]
+        appid: String,
+        #[arg(long)]
+        username: String,
+        /// `TRC20`, `ERC20` or `OMNI`.
+        #[arg(long)]
+        chain: String,
+        /// Print the whole JSON request body, not just the sign.
+        #[arg(long)]
+        body: bool,
+        #[command(flatten)]
+        secret: SecretArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AddressCommand {
+    /// Print the addresses `…/0/i` of an account's extended public key, one JSON line
+    /// each, to compare with a wallet (the protocol component derives them; a private
+    /// key is refused).
+    Derive {
+        /// The account-level extended public key (`xpub…`).
+        #[arg(long)]
+        xpub: String,
+        /// `TRC20`, `ERC20` or `OMNI`.
+        #[arg(long)]
+        chain: String,
+        /// The first index.
+        #[arg(long, default_value_t = 0)]
+        from: u32,
+        /// How many addresses (1..=1000).
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        count: u32,
+    },
+    /// Every allocated address, one JSON line each (reads the configured database).
+    List {
+        /// A TOML file over the documented defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -228,6 +273,7 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Check { config }) => config_check(config),
         Command::Dev(args) => dev(args),
         Command::Callbacks(command) => callbacks(command),
+        Command::Address(command) => address(command),
         Command::Config(ConfigCommand::Defaults) => {
             print!("{}", usdt_gateway::config::DEFAULTS);
             Ok(ExitCode::SUCCESS)
@@ -353,6 +399,25 @@ fn sign(command: SignCommand) -> anyhow::Result<ExitCode> {
                 println!("{sign}");
             }
         }
+        SignCommand::Address {
+            appid,
+            username,
+            chain,
+            body,
+            secret,
+        } => {
+            let wire = rules
+                .parse_chain(&chain)?
+                .map_err(|r| anyhow::anyhow!("--chain: {}", r.message))?;
+            let sign = rules.address_sign(&appid, &username, wire, &secret.resolve()?)?;
+            if body {
+                let value =
+                    json!({"appid": appid, "username": username, "chain": chain, "sign": sign});
+                println!("{value}");
+            } else {
+                println!("{sign}");
+            }
+        }
         SignCommand::Query {
             appid,
             orderid,
@@ -458,6 +523,49 @@ fn dev(args: DevArgs) -> anyhow::Result<ExitCode> {
             ExitCode::from(1)
         })
     })
+}
+
+fn address(command: AddressCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AddressCommand::Derive {
+            xpub,
+            chain,
+            from,
+            count,
+        } => address_derive(&xpub, &chain, from, count),
+        AddressCommand::List { config } => {
+            let config = Config::load(config.as_deref())?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.database()).await?;
+                for a in store.allocations().await? {
+                    println!("{}", serde_json::to_string(&a)?);
+                }
+                store.close().await;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+    }
+}
+
+/// `address derive`: each address with its index, or the component's refusal (exit 1).
+fn address_derive(xpub: &str, chain: &str, from: u32, count: u32) -> anyhow::Result<ExitCode> {
+    let rules = Rules::builtin(Default::default())?;
+    let wire = rules
+        .parse_chain(chain)?
+        .map_err(|r| anyhow::anyhow!("--chain: {}", r.message))?;
+    for index in (from..).take(count as usize) {
+        match rules.derive_address(xpub, wire, index)? {
+            Ok(a) => println!(
+                "{}",
+                json!({"chain": chain, "index": a.index, "address": a.address})
+            ),
+            Err(e) => {
+                eprintln!("{}: {}", e.code.as_str(), e.message);
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn callbacks(command: CallbacksCommand) -> anyhow::Result<ExitCode> {

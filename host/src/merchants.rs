@@ -11,7 +11,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::config::Merchant;
-use crate::rules::{AcceptedOrder, ConfirmationPolicy, OrderQuery, Rejection, Rules, RulesFault};
+use crate::rules::{
+    AcceptedOrder, AddressRequest, ConfirmationPolicy, OrderQuery, Rejection, Rules, RulesFault,
+};
 
 /// Merchants by appid, as one immutable snapshot.
 pub type MerchantTable = HashMap<String, Merchant>;
@@ -95,5 +97,14 @@ impl MerchantDirectory {
         body: &str,
     ) -> Result<Result<OrderQuery, Vec<Rejection>>, RulesFault> {
         self.rules.check_query(body)
+    }
+
+    /// Check an address request in one component call: parse, find the merchant, check
+    /// the sign `md5(appid|username|chain|secret)` (current secret, then `next_secret`).
+    pub fn check_address_request(
+        &self,
+        body: &str,
+    ) -> Result<Result<AddressRequest, Vec<Rejection>>, RulesFault> {
+        self.rules.check_address_request(body)
     }
 }

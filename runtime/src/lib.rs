@@ -1,4 +1,4 @@
-//! `usdt-recharge-runtime`: the protocol rules of `usdt:recharge@2.1.0`, run in the
+//! `usdt-recharge-runtime`: the protocol rules of `usdt:recharge@2.2.0`, run in the
 //! sandboxed component, for any Rust program to embed (the gateway, a merchant's
 //! receiver, tests, benchmarks). No HTTP, database or CLI dependency: wasmtime and the
 //! component built from `guest/`.
@@ -13,8 +13,8 @@
 //! bounds the worst case; an async program gives a [`RulesLimits::call_guard`] (e.g.
 //! tokio's `block_in_place`) so that such a call does not hold its runtime's worker.
 //!
-//! A component built against 2.0.0 loads too; the functions 2.1.0 added then fail with a
-//! [`RulesFault`] saying so (see [`Rules::version`]).
+//! A component built against 2.0.0 or 2.1.0 loads too; the functions added since then
+//! fail with a [`RulesFault`] saying so (see [`Rules::version`]).
 
 mod bindings;
 mod stats;
@@ -32,7 +32,7 @@ use wasmtime::{
 use stats::{Counters, FaultKind, Limiter};
 
 use bindings::exports::usdt::recharge::{
-    addresses, amounts, callbacks, confirmations, gateway, orders, protocol, signing,
+    addresses, amounts, callbacks, confirmations, derivation, gateway, orders, protocol, signing,
 };
 
 pub use bindings::exports::usdt::recharge::addresses::AddressInfo;
@@ -40,6 +40,9 @@ pub use bindings::exports::usdt::recharge::amounts::ChainAmount;
 pub use bindings::exports::usdt::recharge::callbacks::Callback;
 pub use bindings::exports::usdt::recharge::confirmations::{
     ConfirmationPolicy, ConfirmationRule, DepositState,
+};
+pub use bindings::exports::usdt::recharge::derivation::{
+    AddressRequest, DerivationError, DerivationErrorCode, DerivedAddress, XpubInfo,
 };
 pub use bindings::exports::usdt::recharge::gateway::{AcceptedOrder, Merchant, OrderQuery};
 use bindings::exports::usdt::recharge::orders::MerchantKey;
@@ -93,8 +96,10 @@ const EPOCH_TICK: Duration = Duration::from_millis(1);
 pub enum ContractVersion {
     /// `usdt:recharge@2.0.0`: no `protocol` or `gateway` interface.
     V2_0,
-    /// `usdt:recharge@2.1.0`: every interface.
+    /// `usdt:recharge@2.1.0`: no `derivation` interface.
     V2_1,
+    /// `usdt:recharge@2.2.0`: every interface.
+    V2_2,
 }
 
 impl std::fmt::Display for ContractVersion {
@@ -102,6 +107,7 @@ impl std::fmt::Display for ContractVersion {
         f.write_str(match self {
             Self::V2_0 => "usdt:recharge@2.0.0",
             Self::V2_1 => "usdt:recharge@2.1.0",
+            Self::V2_2 => "usdt:recharge@2.2.0",
         })
     }
 }
@@ -116,6 +122,8 @@ struct Indices {
     confirmations: confirmations::GuestIndices,
     /// Since 2.1.0: both or neither.
     v2_1: Option<(protocol::GuestIndices, gateway::GuestIndices)>,
+    /// Since 2.2.0 (only with `v2_1`).
+    v2_2: Option<derivation::GuestIndices>,
 }
 
 impl Indices {
@@ -127,6 +135,9 @@ impl Indices {
             (Ok(p), Ok(g)) => Some((p, g)),
             _ => None,
         };
+        let v2_2 = v2_1
+            .as_ref()
+            .and_then(|_| derivation::GuestIndices::new(pre).ok());
         Ok(Self {
             amounts: amounts::GuestIndices::new(pre)?,
             signing: signing::GuestIndices::new(pre)?,
@@ -135,6 +146,7 @@ impl Indices {
             addresses: addresses::GuestIndices::new(pre)?,
             confirmations: confirmations::GuestIndices::new(pre)?,
             v2_1,
+            v2_2,
         })
     }
 }
@@ -149,6 +161,7 @@ struct Exports {
     confirmations: confirmations::Guest,
     protocol: Option<protocol::Guest>,
     gateway: Option<gateway::Guest>,
+    derivation: Option<derivation::Guest>,
 }
 
 /// One live instance and the store it runs in.
@@ -214,6 +227,13 @@ fn needs_2_1(what: &str) -> wasmtime::Error {
     wasmtime::format_err!("`{what}` needs a usdt:recharge@2.1.0 component; this one is 2.0.0")
 }
 
+/// The error of a 2.2.0 function called on an older component.
+fn needs_2_2(what: &str) -> wasmtime::Error {
+    wasmtime::format_err!(
+        "`{what}` needs a usdt:recharge@2.2.0 component; this one is older (no `derivation`)"
+    )
+}
+
 impl Rules {
     /// The component this workspace builds, embedded in the binary.
     pub fn builtin(limits: RulesLimits) -> Result<Arc<Self>> {
@@ -230,7 +250,7 @@ impl Rules {
 
     /// Compile a component from its bytes and prepare instantiation. The linker is empty:
     /// a component that imports anything is refused here. It must export
-    /// `usdt:recharge@2.1.0`, or `@2.0.0` (then the 2.1.0 functions fail).
+    /// `usdt:recharge@2.2.0`, `@2.1.0` or `@2.0.0` (then the newer functions fail).
     pub fn from_bytes(bytes: &[u8], limits: RulesLimits) -> Result<Arc<Self>> {
         let mut pooling = PoolingAllocationConfig::default();
         pooling
@@ -251,7 +271,7 @@ impl Rules {
             .instantiate_pre(&component)
             .context("the component must import nothing")?;
         let indices = Indices::new(&pre)
-            .context("the component must export usdt:recharge/recharge@2.1.0 or @2.0.0")?;
+            .context("the component must export usdt:recharge/recharge@2.2.0, @2.1.0 or @2.0.0")?;
         let empty = ConfirmationPolicy {
             base: ConfirmationRule {
                 default_required: 1,
@@ -283,10 +303,10 @@ impl Rules {
 
     /// The contract version the component exports.
     pub fn version(&self) -> ContractVersion {
-        if self.indices.v2_1.is_some() {
-            ContractVersion::V2_1
-        } else {
-            ContractVersion::V2_0
+        match (&self.indices.v2_1, &self.indices.v2_2) {
+            (Some(_), Some(_)) => ContractVersion::V2_2,
+            (Some(_), None) => ContractVersion::V2_1,
+            (None, _) => ContractVersion::V2_0,
         }
     }
 
@@ -320,6 +340,10 @@ impl Rules {
             ),
             None => (None, None),
         };
+        let derivation = match &i.v2_2 {
+            Some(d) => Some(d.load(&mut store, &instance)?),
+            None => None,
+        };
         let exports = Exports {
             amounts: i.amounts.load(&mut store, &instance)?,
             signing: i.signing.load(&mut store, &instance)?,
@@ -329,6 +353,7 @@ impl Rules {
             confirmations: i.confirmations.load(&mut store, &instance)?,
             protocol,
             gateway,
+            derivation,
         };
         Ok(Instance {
             store,
@@ -568,12 +593,12 @@ impl Rules {
         }
     }
 
-    /// Run `f` with this instance's `gateway.keyring`, rebuilt when
+    /// Run `f` with this instance's exports and its `gateway.keyring`, rebuilt when
     /// [`Rules::set_keyring`] changed it.
     fn with_gateway_keyring<R>(
         &self,
         what: &str,
-        f: impl FnOnce(gateway::GuestKeyring<'_>, &mut Store<Limiter>, ResourceAny) -> Result<R>,
+        f: impl FnOnce(&Exports, &mut Store<Limiter>, ResourceAny) -> Result<R>,
     ) -> Result<R, RulesFault> {
         if self.indices.v2_1.is_none() {
             return Err(RulesFault(needs_2_1(what)));
@@ -603,8 +628,13 @@ impl Rules {
                     keyring
                 }
             };
-            f(keyrings, &mut i.store, keyring)
+            f(&i.exports, &mut i.store, keyring)
         })
+    }
+
+    /// The `gateway` interface of exports loaded for a 2.1.0 component or later.
+    fn gateway_of<'e>(exports: &'e Exports, what: &str) -> Result<&'e gateway::Guest> {
+        exports.gateway.as_ref().ok_or_else(|| needs_2_1(what))
     }
 
     /// `gateway.keyring.accept-order` (2.1.0) with the keyring of
@@ -614,8 +644,10 @@ impl Rules {
         &self,
         body: &str,
     ) -> Result<Result<AcceptedOrder, Vec<Rejection>>, RulesFault> {
-        self.with_gateway_keyring("accept-order", |k, s, keyring| {
-            k.call_accept_order(s, keyring, body)
+        self.with_gateway_keyring("accept-order", |e, s, keyring| {
+            Self::gateway_of(e, "accept-order")?
+                .keyring()
+                .call_accept_order(s, keyring, body)
         })
     }
 
@@ -625,8 +657,10 @@ impl Rules {
         &self,
         body: &str,
     ) -> Result<Result<OrderQuery, Vec<Rejection>>, RulesFault> {
-        self.with_gateway_keyring("check-query", |k, s, keyring| {
-            k.call_check_query(s, keyring, body)
+        self.with_gateway_keyring("check-query", |e, s, keyring| {
+            Self::gateway_of(e, "check-query")?
+                .keyring()
+                .call_check_query(s, keyring, body)
         })
     }
 
@@ -686,6 +720,89 @@ impl Rules {
     ) -> Result<Result<String, Rejection>, RulesFault> {
         self.call_protocol("to-chain-units", |p, s| {
             p.call_to_chain_units(s, amount, decimals)
+        })
+    }
+
+    /// Run `f` on the `derivation` interface of a pooled instance (2.2.0).
+    fn call_derivation<R>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&derivation::Guest, &mut Store<Limiter>) -> Result<R>,
+    ) -> Result<R, RulesFault> {
+        if self.indices.v2_2.is_none() {
+            return Err(RulesFault(needs_2_2(what)));
+        }
+        self.with_instance(|i| match &i.exports.derivation {
+            Some(d) => f(d, &mut i.store),
+            None => Err(needs_2_2(what)),
+        })
+    }
+
+    /// `derivation.parse-xpub` (2.2.0): what an extended public key is; a private key
+    /// is refused.
+    pub fn parse_xpub(&self, xpub: &str) -> Result<Result<XpubInfo, DerivationError>, RulesFault> {
+        self.call_derivation("parse-xpub", |d, s| d.call_parse_xpub(s, xpub))
+    }
+
+    /// `derivation.derive-xpub` (2.2.0): one public derivation step.
+    pub fn derive_xpub(
+        &self,
+        xpub: &str,
+        index: u32,
+    ) -> Result<Result<String, DerivationError>, RulesFault> {
+        self.call_derivation("derive-xpub", |d, s| d.call_derive_xpub(s, xpub, index))
+    }
+
+    /// `derivation.derive-address` (2.2.0): the address at `…/0/index` of an account
+    /// key, encoded for `chain`.
+    pub fn derive_address(
+        &self,
+        xpub: &str,
+        chain: Chain,
+        index: u32,
+    ) -> Result<Result<DerivedAddress, DerivationError>, RulesFault> {
+        self.call_derivation("derive-address", |d, s| {
+            d.call_derive_address(s, xpub, chain, index)
+        })
+    }
+
+    /// `derivation.address-sign` (2.2.0): `md5(appid|username|chain|secret)`.
+    pub fn address_sign(
+        &self,
+        appid: &str,
+        username: &str,
+        chain: Chain,
+        secret: &str,
+    ) -> Result<String, RulesFault> {
+        self.call_derivation("address-sign", |d, s| {
+            d.call_address_sign(s, appid, username, chain, secret)
+        })
+    }
+
+    /// `derivation.parse-address-request` (2.2.0).
+    pub fn parse_address_request(
+        &self,
+        body: &str,
+    ) -> Result<Result<AddressRequest, Vec<Rejection>>, RulesFault> {
+        self.call_derivation("parse-address-request", |d, s| {
+            d.call_parse_address_request(s, body)
+        })
+    }
+
+    /// `derivation.check-address-request` (2.2.0) with the keyring of
+    /// [`Rules::set_keyring`]: parse the address request and verify its sign (current or
+    /// next secret) in one call.
+    pub fn check_address_request(
+        &self,
+        body: &str,
+    ) -> Result<Result<AddressRequest, Vec<Rejection>>, RulesFault> {
+        const WHAT: &str = "check-address-request";
+        if self.indices.v2_2.is_none() {
+            return Err(RulesFault(needs_2_2(WHAT)));
+        }
+        self.with_gateway_keyring(WHAT, |e, s, keyring| {
+            let derivation = e.derivation.as_ref().ok_or_else(|| needs_2_2(WHAT))?;
+            derivation.call_check_address_request(s, keyring, body)
         })
     }
 
@@ -819,6 +936,18 @@ impl ErrorCode {
             Self::TimestampOutOfWindow => "TIMESTAMP_OUT_OF_WINDOW",
             Self::InvalidPolicy => "INVALID_POLICY",
             Self::UnknownAppid => "UNKNOWN_APPID",
+        }
+    }
+}
+
+impl DerivationErrorCode {
+    /// The stable code, e.g. `PRIVATE_KEY_REFUSED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidXpub => "INVALID_XPUB",
+            Self::PrivateKeyRefused => "PRIVATE_KEY_REFUSED",
+            Self::InvalidIndex => "INVALID_INDEX",
+            Self::InvalidChildKey => "INVALID_CHILD_KEY",
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The runtime on its own: the builtin 2.1.0 component, the keyring's one-call paths, and
-//! a component built against the frozen 2.0.0 contract.
+//! The runtime on its own: the builtin 2.2.0 component, the keyring's one-call paths, and
+//! components built against the frozen 2.0.0 and 2.1.0 contracts.
 
 #![allow(clippy::panic, clippy::expect_used, clippy::unwrap_used)] // a failed expectation is a failed test
 
@@ -12,6 +12,13 @@ use usdt_recharge_runtime::{
 /// from the commit before 2.1.0 (`git show 462e437:wit/recharge.wit`), kept as a binary
 /// so that this test proves a 2.0.0 build still loads.
 const COMPONENT_2_0: &[u8] = include_bytes!("fixtures/usdt_recharge_2.0.0.wasm");
+
+/// `usdt:recharge@2.1.0` exactly as released: `target/component/usdt_recharge.wasm` built
+/// from the commit before 2.2.0 (`git show c58bf3f:wit/recharge.wit`).
+const COMPONENT_2_1: &[u8] = include_bytes!("fixtures/usdt_recharge_2.1.0.wasm");
+
+/// BIP32 test vector 1's master key.
+const TV1_MASTER: &str = "xpub661MyMwAqRbcFtXgS5sYJABqqG9YLmC4Q1Rdap9gSE8NqtwybGhePY2gZ29ESFjqJoCu1Rupje8YtGqsefD265TMg7usUDFdp6W1EGMcet8";
 
 fn codes(rs: &[usdt_recharge_runtime::Rejection]) -> Vec<ErrorCode> {
     rs.iter().map(|r| r.code).collect()
@@ -51,9 +58,9 @@ fn order_body(rules: &Rules, address: &str, secret: &str) -> String {
 }
 
 #[test]
-fn the_builtin_component_is_2_1_and_states_the_protocol_facts() {
+fn the_builtin_component_is_2_2_and_states_the_protocol_facts() {
     let rules = Rules::builtin(RulesLimits::default()).unwrap();
-    assert_eq!(rules.version(), ContractVersion::V2_1);
+    assert_eq!(rules.version(), ContractVersion::V2_2);
     let facts = rules.facts().unwrap();
     assert_eq!(facts.callback_window, 300);
     assert_eq!(facts.max_retries, 8);
@@ -133,6 +140,8 @@ fn a_2_0_component_still_loads_and_runs_the_2_0_functions() {
         let message = fault.unwrap_err().to_string();
         assert!(message.contains("2.1.0"), "{message}");
     }
+    let message = rules.parse_xpub(TV1_MASTER).unwrap_err().to_string();
+    assert!(message.contains("2.2.0"), "{message}");
     assert_eq!(rules.count_confirmations(10, 5).unwrap(), 6);
 }
 
@@ -169,4 +178,51 @@ fn every_call_runs_through_the_call_guard_and_a_guard_that_skips_it_is_a_fault()
     .expect("component loads");
     let fault = rules.format_usdt(1).expect_err("the call never ran");
     assert!(fault.to_string().contains("call guard"), "{fault}");
+}
+
+#[test]
+fn a_2_1_component_still_loads_and_runs_the_2_1_functions() {
+    let rules = Rules::from_bytes(COMPONENT_2_1, RulesLimits::default()).unwrap();
+    assert_eq!(rules.version(), ContractVersion::V2_1);
+    rules.set_keyring(
+        vec![Merchant {
+            appid: "m".into(),
+            secret: "old".into(),
+            next_secret: None,
+        }],
+        policy(),
+    );
+    let body = order_body(&rules, "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", "old");
+    let accepted = rules.accept_order(&body).unwrap().unwrap();
+    assert_eq!(accepted.required_confirmations, 1);
+    assert_eq!(rules.facts().unwrap().callback_window, 300);
+    // The functions 2.2.0 added fail plainly, without trapping anything.
+    for fault in [
+        rules.parse_xpub(TV1_MASTER).map(|_| ()),
+        rules
+            .derive_address(TV1_MASTER, Chain::Trc20, 0)
+            .map(|_| ()),
+        rules.check_address_request("{}").map(|_| ()),
+    ] {
+        let message = fault.unwrap_err().to_string();
+        assert!(message.contains("2.2.0"), "{message}");
+    }
+    // The instance pool still serves 2.1.0 calls after the refusals.
+    assert!(rules.accept_order(&body).unwrap().is_ok());
+}
+
+#[test]
+fn the_builtin_component_derives_and_refuses_private_keys_without_echoing_them() {
+    let rules = Rules::builtin(RulesLimits::default()).unwrap();
+    let info = rules.parse_xpub(TV1_MASTER).unwrap().unwrap();
+    assert_eq!((info.depth, info.fingerprint), (0, 0x3442_193e));
+    let xprv = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi";
+    let refused = rules.parse_xpub(xprv).unwrap().unwrap_err();
+    assert_eq!(refused.code.as_str(), "PRIVATE_KEY_REFUSED");
+    assert!(!refused.message.contains(&xprv[4..20]), "{refused}");
+    let hardened = rules.derive_address(TV1_MASTER, Chain::Omni, 1 << 31);
+    assert_eq!(
+        hardened.unwrap().unwrap_err().code.as_str(),
+        "INVALID_INDEX"
+    );
 }

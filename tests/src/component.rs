@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 use usdt_recharge_runtime::{
-    AddressInfo, CallbackFields, Chain, ConfirmationPolicy, ConfirmationRule, Date, DepositState,
-    Merchant, OrderFields, OrderQuery, OrderRequest, Rejection, Rules, RulesFault, RulesLimits,
+    AddressInfo, AddressRequest, CallbackFields, Chain, ConfirmationPolicy, ConfirmationRule, Date,
+    DepositState, DerivationError, Merchant, OrderFields, OrderQuery, OrderRequest, Rejection,
+    Rules, RulesFault, RulesLimits,
 };
 
 use crate::{
@@ -27,6 +28,19 @@ fn merchants(list: &[MerchantV]) -> Vec<Merchant> {
 fn query_value(result: Result<OrderQuery, Vec<Rejection>>) -> Value {
     match result {
         Ok(q) => json!({ "accept": { "appid": q.appid, "orderid": q.orderid, "sign": q.sign } }),
+        Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
+    }
+}
+
+fn derivation_error(e: &DerivationError) -> Value {
+    error(e.code.as_str())
+}
+
+fn address_request_value(result: Result<AddressRequest, Vec<Rejection>>) -> Value {
+    match result {
+        Ok(r) => json!({ "accept": {
+            "appid": r.appid, "username": r.username, "chain": r.chain.as_str(), "sign": r.sign,
+        } }),
         Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
     }
 }
@@ -323,5 +337,56 @@ impl Protocol for ComponentRules {
             }),
             Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
         }
+    }
+
+    fn parse_xpub(&self, xpub: &str) -> Value {
+        match ok(self.0.parse_xpub(xpub)) {
+            Ok(i) => json!({
+                "depth": i.depth,
+                "parent_fingerprint": i.parent_fingerprint,
+                "child_number": i.child_number,
+                "fingerprint": i.fingerprint,
+                "public_key": i.public_key,
+            }),
+            Err(e) => derivation_error(&e),
+        }
+    }
+
+    fn derive_xpub(&self, xpub: &str, index: u32) -> Value {
+        match ok(self.0.derive_xpub(xpub, index)) {
+            Ok(child) => json!({ "child": child }),
+            Err(e) => derivation_error(&e),
+        }
+    }
+
+    fn derive_address(&self, xpub: &str, chain_name: &str, index: u32) -> Value {
+        match ok(self.0.derive_address(xpub, chain(chain_name), index)) {
+            Ok(a) => json!({
+                "chain": a.chain.as_str(),
+                "index": a.index,
+                "address": a.address,
+                "public_key": a.public_key,
+            }),
+            Err(e) => derivation_error(&e),
+        }
+    }
+
+    fn address_sign(&self, appid: &str, username: &str, chain_name: &str, secret: &str) -> Value {
+        json!(ok(self.0.address_sign(
+            appid,
+            username,
+            chain(chain_name),
+            secret
+        )))
+    }
+
+    fn parse_address_request(&self, body: &str) -> Value {
+        address_request_value(ok(self.0.parse_address_request(body)))
+    }
+
+    fn check_address_request(&self, body: &str, list: &[MerchantV]) -> Value {
+        self.0
+            .set_keyring(merchants(list), policy(&PolicyV::default()));
+        address_request_value(ok(self.0.check_address_request(body)))
     }
 }

@@ -53,7 +53,7 @@ pub struct CallbackFieldsV {
 }
 
 /// A confirmation rule of a vector.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct RuleV {
     /// default_required
     pub default_required: u32,
@@ -64,7 +64,7 @@ pub struct RuleV {
 }
 
 /// A confirmation policy of a vector.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct PolicyV {
     /// base
     pub base: RuleV,
@@ -154,6 +154,19 @@ pub trait Protocol {
     /// A keyring of `merchants` under `policy` accepts an order:
     /// `{"accept": {…}, "required_confirmations"}` or `{"reject": [codes]}`.
     fn accept_order(&self, body: &str, merchants: &[MerchantV], policy: &PolicyV) -> Value;
+    /// `{"depth","parent_fingerprint","child_number","fingerprint","public_key"}` or
+    /// `{"error"}`.
+    fn parse_xpub(&self, xpub: &str) -> Value;
+    /// `{"child"}` (the child's xpub) or `{"error"}`.
+    fn derive_xpub(&self, xpub: &str, index: u32) -> Value;
+    /// `{"chain","index","address","public_key"}` or `{"error"}`.
+    fn derive_address(&self, xpub: &str, chain: &str, index: u32) -> Value;
+    /// The address request's sign.
+    fn address_sign(&self, appid: &str, username: &str, chain: &str, secret: &str) -> Value;
+    /// `{"accept": {"appid","username","chain","sign"}}` or `{"reject": [codes]}`.
+    fn parse_address_request(&self, body: &str) -> Value;
+    /// A keyring of `merchants` checks an address request: as `parse_address_request`.
+    fn check_address_request(&self, body: &str, merchants: &[MerchantV]) -> Value;
 }
 
 /// `{"ok": true}` or `{"error": code}`.

@@ -1,7 +1,9 @@
 //! The native library as a [`Protocol`].
 
 use serde_json::{Value, json};
+use usdt_recharge::address_requests::{self, AddressRequest};
 use usdt_recharge::confirmations::{ConfirmationPolicy, ConfirmationRule, DepositState};
+use usdt_recharge::derivation::{self, DerivationError};
 use usdt_recharge::gateway::{Keyring, Merchant, OrderQuery};
 use usdt_recharge::orders::Date;
 use usdt_recharge::signing::{CallbackFields, OrderFields};
@@ -31,6 +33,19 @@ fn keyring(merchants: &[MerchantV], p: &PolicyV) -> Keyring {
 fn query_value(result: Result<OrderQuery, Vec<Rejection>>) -> Value {
     match result {
         Ok(q) => json!({ "accept": { "appid": q.appid, "orderid": q.orderid, "sign": q.sign } }),
+        Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
+    }
+}
+
+fn derivation_error(e: &DerivationError) -> Value {
+    error(e.code.as_str())
+}
+
+fn address_request_value(result: Result<AddressRequest, Vec<Rejection>>) -> Value {
+    match result {
+        Ok(r) => json!({ "accept": {
+            "appid": r.appid, "username": r.username, "chain": r.chain.as_str(), "sign": r.sign,
+        } }),
         Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
     }
 }
@@ -313,5 +328,55 @@ impl Protocol for Native {
             }),
             Err(rs) => json!({ "reject": rs.iter().map(code).collect::<Vec<_>>() }),
         }
+    }
+
+    fn parse_xpub(&self, xpub: &str) -> Value {
+        match derivation::parse_xpub(xpub) {
+            Ok(i) => json!({
+                "depth": i.depth,
+                "parent_fingerprint": i.parent_fingerprint,
+                "child_number": i.child_number,
+                "fingerprint": i.fingerprint,
+                "public_key": i.public_key,
+            }),
+            Err(e) => derivation_error(&e),
+        }
+    }
+
+    fn derive_xpub(&self, xpub: &str, index: u32) -> Value {
+        match derivation::derive_xpub(xpub, index) {
+            Ok(child) => json!({ "child": child }),
+            Err(e) => derivation_error(&e),
+        }
+    }
+
+    fn derive_address(&self, xpub: &str, chain_name: &str, index: u32) -> Value {
+        match derivation::derive_address(xpub, chain(chain_name), index) {
+            Ok(a) => json!({
+                "chain": a.chain.as_str(),
+                "index": a.index,
+                "address": a.address,
+                "public_key": a.public_key,
+            }),
+            Err(e) => derivation_error(&e),
+        }
+    }
+
+    fn address_sign(&self, appid: &str, username: &str, chain_name: &str, secret: &str) -> Value {
+        json!(signing::address_sign(
+            appid,
+            username,
+            chain(chain_name),
+            secret
+        ))
+    }
+
+    fn parse_address_request(&self, body: &str) -> Value {
+        address_request_value(address_requests::parse_address_request(body))
+    }
+
+    fn check_address_request(&self, body: &str, merchants: &[MerchantV]) -> Value {
+        let keyring = keyring(merchants, &PolicyV::default());
+        address_request_value(keyring.check_address_request(body))
     }
 }

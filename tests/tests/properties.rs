@@ -6,8 +6,17 @@ use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;
 use serde_json::json;
-use usdt_recharge::{amounts, orders, signing};
-use usdt_recharge_runtime::{Rules, RulesLimits};
+use usdt_recharge::{amounts, derivation, orders, signing};
+use usdt_recharge_runtime::{Chain, Rules, RulesLimits};
+
+/// The native library's chain for the runtime's.
+fn native_chain(chain: Chain) -> usdt_recharge::Chain {
+    match chain {
+        Chain::Trc20 => usdt_recharge::Chain::Trc20,
+        Chain::Erc20 => usdt_recharge::Chain::Erc20,
+        Chain::Omni => usdt_recharge::Chain::Omni,
+    }
+}
 
 fn component() -> &'static Arc<Rules> {
     static RULES: OnceLock<Arc<Rules>> = OnceLock::new();
@@ -121,6 +130,40 @@ proptest! {
         let _ = rules.tron_from_hex(&text).expect("tron-from-hex trapped");
         let _ = rules.check_orderid(&text).expect("check-orderid trapped");
         let _ = orders::parse_order(&text);
+    }
+
+    #[test]
+    fn any_extended_key_payload_never_traps(
+        payload in proptest::collection::vec(any::<u8>(), 70..86),
+        version in prop_oneof![Just([0x04u8, 0x88, 0xB2, 0x1E]), Just([0x04, 0x88, 0xAD, 0xE4]), any::<[u8; 4]>()],
+        prefix in prop_oneof![Just(2u8), Just(3), any::<u8>()],
+        index in any::<u32>(),
+        chain in prop_oneof![Just(Chain::Trc20), Just(Chain::Erc20), Just(Chain::Omni)],
+    ) {
+        // Well-checksummed bytes of about the right length, mostly the xpub version and a
+        // key prefix of 02/03: the paths past the checksum (curve points, depth rules,
+        // derivation) get exercised, not only the base58 decoder.
+        let mut bytes = version.to_vec();
+        bytes.extend_from_slice(&payload);
+        if let Some(key) = bytes.get_mut(45) {
+            *key = prefix;
+        }
+        let text = bs58::encode(&bytes).with_check().into_string();
+        let rules = component();
+        let native = derivation::derive_address(&text, native_chain(chain), index).map(|a| a.address);
+        let wasm = rules.derive_address(&text, chain, index).expect("derive-address trapped");
+        prop_assert_eq!(native.ok(), wasm.ok().map(|a| a.address));
+        let _ = rules.parse_xpub(&text).expect("parse-xpub trapped");
+        let _ = rules.derive_xpub(&text, index).expect("derive-xpub trapped");
+    }
+
+    #[test]
+    fn arbitrary_text_is_never_an_xpub(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let text = String::from_utf8_lossy(&bytes);
+        let rules = component();
+        let _ = rules.parse_xpub(&text).expect("parse-xpub trapped");
+        let _ = rules.parse_address_request(&text).expect("parse-address-request trapped");
+        prop_assert!(derivation::parse_xpub(&text).is_err());
     }
 
     #[test]

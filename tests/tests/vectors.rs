@@ -392,6 +392,78 @@ fn gateway() {
     run.finish("gateway.json");
 }
 
+fn index(v: &Value) -> u32 {
+    u32::try_from(u(v, "index")).expect("an index fits u32")
+}
+
+#[test]
+fn derivation() {
+    let file = vectors("derivation");
+    let mut run = Run::new();
+    for c in cases(&file, "steps") {
+        run.expect(c, outcome(c, &["child"]), |p| {
+            p.derive_xpub(s(c, "xpub"), index(c))
+        });
+    }
+    let info = [
+        "depth",
+        "parent_fingerprint",
+        "child_number",
+        "fingerprint",
+        "public_key",
+    ];
+    for c in cases(&file, "parse") {
+        run.expect(c, outcome(c, &info), |p| p.parse_xpub(s(c, "xpub")));
+    }
+    for c in cases(&file, "addresses") {
+        let want = outcome(c, &["chain", "index", "address", "public_key"]);
+        run.expect(c, want, |p| {
+            p.derive_address(s(c, "xpub"), s(c, "chain"), index(c))
+        });
+    }
+    run.finish("derivation.json");
+}
+
+#[test]
+fn address_requests() {
+    let file = vectors("derivation");
+    let requests = &file["requests"];
+    let merchants: Vec<MerchantV> = requests["keyring"]["merchants"]
+        .as_array()
+        .expect("merchants")
+        .iter()
+        .map(|m| MerchantV {
+            appid: s(m, "appid").into(),
+            secret: s(m, "secret").into(),
+            next_secret: m["next_secret"].as_str().map(str::to_owned),
+        })
+        .collect();
+    let verdict = |c: &Value| match c.get("reject") {
+        Some(codes) => json!({ "reject": codes }),
+        None => json!({ "accept": c["accept"] }),
+    };
+    let mut run = Run::new();
+    for c in cases(requests, "address_sign") {
+        run.expect(c, c["sign"].clone(), |p| {
+            p.address_sign(
+                s(c, "appid"),
+                s(c, "username"),
+                s(c, "chain"),
+                s(c, "secret"),
+            )
+        });
+    }
+    for c in cases(requests, "parse") {
+        run.expect(c, verdict(c), |p| p.parse_address_request(s(c, "body")));
+    }
+    for c in cases(requests, "check") {
+        run.expect(c, verdict(c), |p| {
+            p.check_address_request(s(c, "body"), &merchants)
+        });
+    }
+    run.finish("derivation.json requests");
+}
+
 #[test]
 fn vector_files_are_current() {
     // The vectors are produced by tests/vectors/generate.py; prove the committed JSON is

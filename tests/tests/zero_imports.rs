@@ -30,8 +30,9 @@ fn the_component_has_no_imports_and_instantiates_with_an_empty_linker() {
         "confirmations",
         "protocol",
         "gateway",
+        "derivation",
     ] {
-        let name = format!("usdt:recharge/{interface}@2.1.0");
+        let name = format!("usdt:recharge/{interface}@2.2.0");
         assert!(
             exports.contains(&name),
             "missing export {name} in {exports:?}"

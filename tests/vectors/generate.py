@@ -4,7 +4,7 @@
 Written from the integration guide (the "seed document": its `gen_sign`, its examples)
 and the protocol decisions only, as docs/protocol.md states them (§2-§9; both documents
 are described in its "Sources" section) -- never from the Rust guest. Python standard
-library only (hashlib, json, random with a fixed seed, argparse, re, unicodedata).
+library only (hashlib, hmac, json, random with a fixed seed, argparse, re, unicodedata).
 
     python3 tests/vectors/generate.py           # rewrite the JSON files next to this script
     python3 tests/vectors/generate.py --check   # exit 1 if a committed file is not current
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import hmac
 import json
 import random
 import re
@@ -515,9 +516,188 @@ def self_check() -> None:
     assert inspect_address(BTC_GENESIS) == ("OMNI", BTC_GENESIS, None)
     assert b58encode(b"\0\0\x01") == "112" and b58decode("112") == b"\0\0\x01"
     assert md5hex("") == "d41d8cd98f00b204e9800998ecf8427e"
+    # RIPEMD-160 paper, appendix B; secp256k1: 2G and n*G.
+    assert ripemd160(b"").hex() == "9c1185a5c5e9fc54612808977ee8f548b2258d31"
+    assert ripemd160(b"abc").hex() == "8eb208f7e05d987a9b044a8e98c6b087f15a0bfc"
+    assert ripemd160(b"a" * 1000).hex() == "aa69deee9a8922e92f8105e007f76110f381e9cf"
+    assert ec_mul(2)[0] == 0xC6047F9441ED7D6D3045406E95C07CD85C778E4B8CEF3CA7ABAC09B95C709EE5
+    assert ec_mul(SECP_N) is None
     assert parse_usdt("900719925474.0991") == JS_MAX
     assert parse_usdt("922337203685477.5807") == I64_MAX
     assert format_usdt(U64_MAX) == "1844674407370955.1615"
+
+
+# ---------------------------------------------------------------------------
+# secp256k1, RIPEMD-160, BIP32 (private and public derivation), BIP39 seeds
+# (SEC 2, the RIPEMD-160 paper, BIP32, BIP39; for the `derivation` interface, 2.2.0)
+# ---------------------------------------------------------------------------
+
+SECP_P = 2**256 - 2**32 - 977
+SECP_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+SECP_G = (0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
+          0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)
+
+
+def ec_add(a, b):
+    """Affine point addition; None is the point at infinity."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if a[0] == b[0] and (a[1] + b[1]) % SECP_P == 0:
+        return None
+    if a == b:
+        lam = 3 * a[0] * a[0] * pow(2 * a[1], -1, SECP_P)
+    else:
+        lam = (b[1] - a[1]) * pow(b[0] - a[0], -1, SECP_P)
+    x = (lam * lam - a[0] - b[0]) % SECP_P
+    return (x, (lam * (a[0] - x) - a[1]) % SECP_P)
+
+
+def ec_mul(k: int, point=SECP_G):
+    out = None
+    while k:
+        if k & 1:
+            out = ec_add(out, point)
+        point = ec_add(point, point)
+        k >>= 1
+    return out
+
+
+def ser_p(point, compressed: bool = True) -> bytes:
+    x, y = point
+    if compressed:
+        return bytes([2 + (y & 1)]) + x.to_bytes(32, "big")
+    return b"\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big")
+
+
+def lift_x(data: bytes):
+    """A compressed SEC1 point -> affine point, or None when it is not on the curve."""
+    if len(data) != 33 or data[0] not in (2, 3):
+        return None
+    x = int.from_bytes(data[1:], "big")
+    if x >= SECP_P:
+        return None
+    y = pow((x ** 3 + 7) % SECP_P, (SECP_P + 1) // 4, SECP_P)
+    if (y * y - x ** 3 - 7) % SECP_P:
+        return None
+    return (x, y if (y & 1) == (data[0] & 1) else SECP_P - y)
+
+
+_RMD_R1 = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 7, 4, 13, 1, 10, 6, 15, 3, 12, 0, 9, 5, 2, 14,
+           11, 8, 3, 10, 14, 4, 9, 15, 8, 1, 2, 7, 0, 6, 13, 11, 5, 12, 1, 9, 11, 10, 0, 8, 12, 4, 13, 3, 7, 15,
+           14, 5, 6, 2, 4, 0, 5, 9, 7, 12, 2, 10, 14, 1, 3, 8, 11, 6, 15, 13]
+_RMD_R2 = [5, 14, 7, 0, 9, 2, 11, 4, 13, 6, 15, 8, 1, 10, 3, 12, 6, 11, 3, 7, 0, 13, 5, 10, 14, 15, 8, 12, 4, 9,
+           1, 2, 15, 5, 1, 3, 7, 14, 6, 9, 11, 8, 12, 2, 10, 0, 4, 13, 8, 6, 4, 1, 3, 11, 15, 0, 5, 12, 2, 13, 9,
+           7, 10, 14, 12, 15, 10, 4, 1, 5, 8, 7, 6, 2, 13, 14, 0, 3, 9, 11]
+_RMD_S1 = [11, 14, 15, 12, 5, 8, 7, 9, 11, 13, 14, 15, 6, 7, 9, 8, 7, 6, 8, 13, 11, 9, 7, 15, 7, 12, 15, 9, 11,
+           7, 13, 12, 11, 13, 6, 7, 14, 9, 13, 15, 14, 8, 13, 6, 5, 12, 7, 5, 11, 12, 14, 15, 14, 15, 9, 8, 9, 14,
+           5, 6, 8, 6, 5, 12, 9, 15, 5, 11, 6, 8, 13, 12, 5, 12, 13, 14, 11, 8, 5, 6]
+_RMD_S2 = [8, 9, 9, 11, 13, 15, 15, 5, 7, 7, 8, 11, 14, 14, 12, 6, 9, 13, 15, 7, 12, 8, 9, 11, 7, 7, 12, 7, 6,
+           15, 13, 11, 9, 7, 15, 11, 8, 6, 6, 14, 12, 13, 5, 14, 13, 13, 7, 5, 15, 5, 8, 11, 14, 14, 6, 14, 6, 9,
+           12, 9, 12, 5, 15, 8, 8, 5, 12, 9, 12, 5, 14, 6, 8, 13, 6, 5, 15, 13, 11, 11]
+_RMD_K1 = [0x00000000, 0x5A827999, 0x6ED9EBA1, 0x8F1BBCDC, 0xA953FD4E]
+_RMD_K2 = [0x50A28BE6, 0x5C4DD124, 0x6D703EF3, 0x7A6D76E9, 0x00000000]
+_M32 = 0xFFFFFFFF
+
+
+def _rmd_f(j: int, x: int, y: int, z: int) -> int:
+    return [x ^ y ^ z, (x & y) | (~x & z), (x | ~y) ^ z, (x & z) | (y & ~z), x ^ (y | ~z)][j // 16] & _M32
+
+
+def _rol32(v: int, n: int) -> int:
+    return ((v << n) | (v >> (32 - n))) & _M32
+
+
+def ripemd160(data: bytes) -> bytes:
+    """RIPEMD-160 (Dobbertin, Bosselaers, Preneel); hashlib may lack it under OpenSSL 3."""
+    msg = bytearray(data) + b"\x80"
+    while len(msg) % 64 != 56:
+        msg.append(0)
+    msg += (8 * len(data)).to_bytes(8, "little")
+    h = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0]
+    for off in range(0, len(msg), 64):
+        x = [int.from_bytes(msg[off + 4 * i:off + 4 * i + 4], "little") for i in range(16)]
+        al, bl, cl, dl, el = h
+        ar, br, cr, dr, er = h
+        for j in range(80):
+            t = _rol32((al + _rmd_f(j, bl, cl, dl) + x[_RMD_R1[j]] + _RMD_K1[j // 16]) & _M32, _RMD_S1[j]) + el
+            al, el, dl, cl, bl = el, dl, _rol32(cl, 10), bl, t & _M32
+            t = _rol32((ar + _rmd_f(79 - j, br, cr, dr) + x[_RMD_R2[j]] + _RMD_K2[j // 16]) & _M32, _RMD_S2[j]) + er
+            ar, er, dr, cr, br = er, dr, _rol32(cr, 10), br, t & _M32
+        h = [(h[1] + cl + dr) & _M32, (h[2] + dl + er) & _M32, (h[3] + el + ar) & _M32,
+             (h[4] + al + br) & _M32, (h[0] + bl + cr) & _M32]
+    return b"".join(v.to_bytes(4, "little") for v in h)
+
+
+def hash160(data: bytes) -> bytes:
+    return ripemd160(hashlib.sha256(data).digest())
+
+
+XPUB_VERSION = bytes.fromhex("0488b21e")
+XPRV_VERSION = bytes.fromhex("0488ade4")
+HARDENED = 2**31
+
+
+class XKey:
+    """An extended key: private when `k` is set, public otherwise (point `K`)."""
+
+    def __init__(self, depth, parent_fp, child, chain_code, k=None, K=None):
+        self.depth, self.parent_fp, self.child, self.chain_code = depth, parent_fp, child, chain_code
+        self.k = k
+        self.K = K if K is not None else ec_mul(k)
+
+    @staticmethod
+    def master(seed: bytes) -> "XKey":
+        i = hmac.new(b"Bitcoin seed", seed, hashlib.sha512).digest()
+        return XKey(0, b"\0" * 4, 0, i[32:], k=int.from_bytes(i[:32], "big"))
+
+    def fingerprint(self) -> bytes:
+        return hash160(ser_p(self.K))[:4]
+
+    def child_key(self, index: int) -> "XKey":
+        """CKDpriv when private, CKDpub when public (BIP32)."""
+        if index >= HARDENED:
+            assert self.k is not None, "hardened needs the private key"
+            data = b"\0" + self.k.to_bytes(32, "big") + index.to_bytes(4, "big")
+        else:
+            data = ser_p(self.K) + index.to_bytes(4, "big")
+        i = hmac.new(self.chain_code, data, hashlib.sha512).digest()
+        il = int.from_bytes(i[:32], "big")
+        assert il < SECP_N
+        fp = self.fingerprint()
+        if self.k is not None:
+            k = (il + self.k) % SECP_N
+            assert k
+            return XKey(self.depth + 1, fp, index, i[32:], k=k)
+        return XKey(self.depth + 1, fp, index, i[32:], K=ec_add(ec_mul(il), self.K))
+
+    def path(self, path: str) -> "XKey":
+        key = self
+        for part in path.split("/")[1:]:
+            key = key.child_key(int(part.rstrip("'H")) + (HARDENED if part[-1] in "'H" else 0))
+        return key
+
+    def neuter(self) -> "XKey":
+        return XKey(self.depth, self.parent_fp, self.child, self.chain_code, K=self.K)
+
+    def serialize(self, private: bool = False) -> str:
+        body = (bytes([self.depth]) + self.parent_fp + self.child.to_bytes(4, "big") + self.chain_code)
+        if private:
+            return b58check_encode(XPRV_VERSION + body + b"\0" + self.k.to_bytes(32, "big"))
+        return b58check_encode(XPUB_VERSION + body + ser_p(self.K))
+
+
+def bip39_seed(mnemonic: str, passphrase: str = "") -> bytes:
+    return hashlib.pbkdf2_hmac("sha512", mnemonic.encode(), ("mnemonic" + passphrase).encode(), 2048)
+
+
+def key_address(point, chain: str) -> str:
+    """The deposit address of a public key on `chain` (TRC20, ERC20, OMNI)."""
+    if chain == "OMNI":
+        return b58check_encode(b"\0" + hash160(ser_p(point)))
+    account = keccak256(ser_p(point, compressed=False)[1:])[-20:]
+    return b58check_encode(b"\x41" + account) if chain == "TRC20" else eip55(account.hex())
 
 
 # ---------------------------------------------------------------------------
@@ -1721,6 +1901,272 @@ def build_gateway(pool: dict) -> dict:
             "accept_order": accept}
 
 
+# BIP32's own test vectors 1 and 2: each chain's extended public key, from the BIP text.
+BIP32_TV = [
+    ("000102030405060708090a0b0c0d0e0f", [
+        ("m", "xpub661MyMwAqRbcFtXgS5sYJABqqG9YLmC4Q1Rdap9gSE8NqtwybGhePY2gZ29ESFjqJoCu1Rupje8YtGqsefD265TMg7usUDFdp6W1EGMcet8"),
+        ("m/0H", "xpub68Gmy5EdvgibQVfPdqkBBCHxA5htiqg55crXYuXoQRKfDBFA1WEjWgP6LHhwBZeNK1VTsfTFUHCdrfp1bgwQ9xv5ski8PX9rL2dZXvgGDnw"),
+        ("m/0H/1", "xpub6ASuArnXKPbfEwhqN6e3mwBcDTgzisQN1wXN9BJcM47sSikHjJf3UFHKkNAWbWMiGj7Wf5uMash7SyYq527Hqck2AxYysAA7xmALppuCkwQ"),
+        ("m/0H/1/2H", "xpub6D4BDPcP2GT577Vvch3R8wDkScZWzQzMMUm3PWbmWvVJrZwQY4VUNgqFJPMM3No2dFDFGTsxxpG5uJh7n7epu4trkrX7x7DogT5Uv6fcLW5"),
+        ("m/0H/1/2H/2", "xpub6FHa3pjLCk84BayeJxFW2SP4XRrFd1JYnxeLeU8EqN3vDfZmbqBqaGJAyiLjTAwm6ZLRQUMv1ZACTj37sR62cfN7fe5JnJ7dh8zL4fiyLHV"),
+        ("m/0H/1/2H/2/1000000000", "xpub6H1LXWLaKsWFhvm6RVpEL9P4KfRZSW7abD2ttkWP3SSQvnyA8FSVqNTEcYFgJS2UaFcxupHiYkro49S8yGasTvXEYBVPamhGW6cFJodrTHy"),
+    ]),
+    ("fffcf9f6f3f0edeae7e4e1dedbd8d5d2cfccc9c6c3c0bdbab7b4b1aeaba8a5a29f9c999693908d8a8784817e7b7875726f6c696663605d5a5754514e4b484542", [
+        ("m", "xpub661MyMwAqRbcFW31YEwpkMuc5THy2PSt5bDMsktWQcFF8syAmRUapSCGu8ED9W6oDMSgv6Zz8idoc4a6mr8BDzTJY47LJhkJ8UB7WEGuduB"),
+        ("m/0", "xpub69H7F5d8KSRgmmdJg2KhpAK8SR3DjMwAdkxj3ZuxV27CprR9LgpeyGmXUbC6wb7ERfvrnKZjXoUmmDznezpbZb7ap6r1D3tgFxHmwMkQTPH"),
+        ("m/0/2147483647H", "xpub6ASAVgeehLbnwdqV6UKMHVzgqAG8Gr6riv3Fxxpj8ksbH9ebxaEyBLZ85ySDhKiLDBrQSARLq1uNRts8RuJiHjaDMBU4Zn9h8LZNnBC5y4a"),
+        ("m/0/2147483647H/1", "xpub6DF8uhdarytz3FWdA8TvFSvvAh8dP3283MY7p2V4SeE2wyWmG5mg5EwVvmdMVCQcoNJxGoWaU9DCWh89LojfZ537wTfunKau47EL2dhHKon"),
+        ("m/0/2147483647H/1/2147483646H", "xpub6ERApfZwUNrhLCkDtcHTcxd75RbzS1ed54G1LkBUHQVHQKqhMkhgbmJbZRkrgZw4koxb5JaHWkY4ALHY2grBGRjaDMzQLcgJvLJuZZvRcEL"),
+        ("m/0/2147483647H/1/2147483646H/2", "xpub6FnCn6nSzZAw5Tw7cgR9bi15UV96gLZhjDstkXXxvCLsUXBGXPdSnLFbdpq8p9HmGsApME5hQTZ3emM2rnY5agb9rXpVGyy3bdW6EEgAtqt"),
+    ]),
+]
+BIP32_TV1_MASTER_XPRV = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi"
+
+# The BIP39 test mnemonic and its BIP44 accounts (coin types: SLIP-44).
+TEST_MNEMONIC = " ".join(["abandon"] * 11 + ["about"])
+BIP44_ACCOUNTS = {"TRC20": "m/44'/195'/0'", "ERC20": "m/44'/60'/0'", "OMNI": "m/44'/0'/0'"}
+# Widely published first addresses of the test mnemonic (BIP44 m/44'/0'/0'/0/0 and m/44'/60'/0'/0/0).
+KNOWN_FIRST = {"OMNI": "1LqBGSKuX5yYUonjxT5qGfpUsXKYYWeabA", "ERC20": "0x9858EfFD232B4033E47d90003D41EC34EcaEda94"}
+# From another implementation: tests/vectors/oracle-derivation.mjs (npm tronweb 6.5.1 and
+# ethers 6.17.0) printed these for m/44'/195'/0'/0/i, m/44'/60'/0'/0/i and the account xpubs.
+ORACLE_ADDRESSES = {
+    "TRC20": ["TUEZSdKsoDHQMeZwihtdoBiN46zxhGWYdH", "TSeJkUh4Qv67VNFwY8LaAxERygNdy6NQZK",
+              "TYJPRrdB5APNeRs4R7fYZSwW3TcrTKw2gx", "TRhVWK5XEDkQBDevcdCWW7RW51aRncty4W",
+              "TT2X2yyubp7qpAWYYNE5JQWBtoZ7ikQFsY"],
+    "ERC20": ["0x9858EfFD232B4033E47d90003D41EC34EcaEda94", "0x6Fac4D18c912343BF86fa7049364Dd4E424Ab9C0",
+              "0xb6716976A3ebe8D39aCEB04372f22Ff8e6802D7A", "0xF3f50213C1d2e255e4B2bAD430F8A38EEF8D718E",
+              "0x51cA8ff9f1C0a99f88E86B8112eA3237F55374cA"],
+}
+ORACLE_ACCOUNT_XPUBS = {
+    "TRC20": "xpub6D1AabNHCupeiLM65ZR9UStMhJ1vCpyV4XbZdyhMZBiJXALQtmn9p42VTQckoHVn8WNqS7dqnJokZHAHcHGoaQgmv8D45oNUKx6DZMNZBCd",
+    "ERC20": "xpub6DCoCpSuQZB2jawqnGMEPS63ePKWkwWPH4TU45Q7LPXWuNd8TMtVxRrgjtEshuqpK3mdhaWHPFsBngh5GFZaM6si3yZdUsT8ddYM3PwnATt",
+    "OMNI": "xpub6BosfCnifzxcFwrSzQiqu2DBVTshkCXacvNsWGYJVVhhawA7d4R5WSWGFNbi8Aw6ZRc1brxMyWMzG3DSSSSoekkudhUd9yLb6qx39T9nMdj",
+}
+
+
+def reserialize(xkey: str, version: str | None = None, **over) -> str:
+    """An extended key with some of its 78 bytes replaced (fields by name), re-checksummed."""
+    raw = bytearray(b58decode(xkey)[:78])
+    if version:
+        raw[0:4] = bytes.fromhex(version)
+    spans = {"depth": (4, 5), "parent": (5, 9), "child": (9, 13), "chain_code": (13, 45), "key": (45, 78)}
+    for name, value in over.items():
+        a, b = spans[name]
+        assert len(value) == b - a, name
+        raw[a:b] = value
+    return b58check_encode(bytes(raw))
+
+
+def xpub_info(xpub: str):
+    """-> the parse-xpub record, or the error code (the rules of the `derivation` interface)."""
+    raw = b58decode(xpub) if xpub else b""
+    if raw is None or len(raw) < 4 or checksum4(raw[:-4]) != raw[-4:] or len(raw) != 82:
+        return "INVALID_XPUB"
+    version, depth, parent, child, key = raw[:4], raw[4], raw[5:9], raw[9:13], raw[45:78]
+    private_versions = ("0488ade4", "04358394", "049d7878", "0295b005", "04b2430c", "02aa7a99", "044a4e28", "045f18bc")
+    if version.hex() in private_versions or key[0] == 0:
+        return "PRIVATE_KEY_REFUSED"
+    if version != XPUB_VERSION or (depth == 0 and (parent != b"\0" * 4 or child != b"\0" * 4)):
+        return "INVALID_XPUB"
+    point = lift_x(key)
+    if point is None:
+        return "INVALID_XPUB"
+    return {"depth": depth, "parent_fingerprint": int.from_bytes(parent, "big"),
+            "child_number": int.from_bytes(child, "big"), "fingerprint": int.from_bytes(hash160(key)[:4], "big"),
+            "public_key": key.hex()}
+
+
+def parse_xpub_key(xpub: str) -> XKey:
+    raw = b58decode(xpub)
+    return XKey(raw[4], raw[5:9], int.from_bytes(raw[9:13], "big"), raw[13:45], K=lift_x(raw[45:78]))
+
+
+ADDRESS_REQUEST_KNOWN = ("appid", "username", "chain", "sign")
+
+
+def parse_address_request(body: str):
+    """-> ("accept", dict) or ("reject", [codes]), in field order appid, username, chain, sign."""
+    obj = load_object(body, ADDRESS_REQUEST_KNOWN)
+    if obj is None:
+        return ("reject", ["INVALID_JSON"])
+    g = {k: obj.get(k) for k in ADDRESS_REQUEST_KNOWN}
+    codes = []
+    for name, ok in (("appid", ok_id), ("username", lambda v: ok_text(v, 64)),
+                     ("chain", lambda v: isinstance(v, str) and v in CHAINS),
+                     ("sign", lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{32}", v))):
+        if g[name] is None:
+            codes.append("MISSING_FIELD")
+        elif not ok(g[name]):
+            codes.append({"chain": "UNSUPPORTED_CHAIN", "sign": "INVALID_SIGN"}.get(name, "INVALID_FIELD"))
+    return ("reject", codes) if codes else ("accept", g)
+
+
+def address_plain(appid: str, username: str, chain: str, secret: str) -> str:
+    return f"{appid}|{username}|{chain}|{secret}"
+
+
+def build_derivation_keys() -> tuple[dict, list]:
+    """The vectors of the BIP32 steps and the extended-key parsing."""
+    steps = []
+    for n, (seed, chains) in enumerate(BIP32_TV, start=1):
+        master = XKey.master(bytes.fromhex(seed))
+        for path, xpub in chains:
+            assert master.path(path).neuter().serialize() == xpub, (n, path)
+        for (parent_path, parent), (path, child) in zip(chains, chains[1:]):
+            last = path.split("/")[-1]
+            name = f"BIP32 test vector {n}: {parent_path} -> {path}"
+            if last.endswith("H"):
+                steps.append({"name": name + " (hardened: needs the private key)", "xpub": parent,
+                              "index": int(last[:-1]) + HARDENED, "error": "INVALID_INDEX"})
+            else:
+                public = parse_xpub_key(parent).child_key(int(last)).serialize()
+                assert public == child, name
+                steps.append({"name": name, "xpub": parent, "index": int(last), "child": child})
+    tv1 = BIP32_TV[0][1][0][1]
+    steps.append({"name": "index 2^32-1", "xpub": tv1, "index": 2**32 - 1, "error": "INVALID_INDEX"})
+    steps.append({"name": "an xprv is refused before the index", "xpub": BIP32_TV1_MASTER_XPRV, "index": 0,
+                  "error": "PRIVATE_KEY_REFUSED"})
+    public_step = parse_xpub_key(tv1).child_key(HARDENED - 1).serialize()
+    steps.append({"name": "largest normal index 2^31-1", "xpub": tv1, "index": HARDENED - 1, "child": public_step})
+    assert XKey.master(bytes.fromhex(BIP32_TV[0][0])).child_key(HARDENED - 1).neuter().serialize() == public_step
+
+    parse = []
+
+    def px(name, xpub, expect=None):
+        info = xpub_info(xpub)
+        if expect is not None:
+            assert info == expect, (name, info)
+        parse.append({"name": name, "xpub": xpub, **({"error": info} if isinstance(info, str) else info)})
+
+    master_xprv = BIP32_TV1_MASTER_XPRV
+    k = b58decode(master_xprv)[45:78]
+    px("BIP32 test vector 1 master", tv1)
+    assert parse[-1]["fingerprint"] == 0x3442193E
+    px("BIP32 test vector 2 m/0/2147483647H/1 (hardened parent)", BIP32_TV[1][1][3][1])
+    for chain, acct in ORACLE_ACCOUNT_XPUBS.items():
+        px(f"test mnemonic account {BIP44_ACCOUNTS[chain]}", acct)
+    px("xprv (BIP32 test vector 1 master)", master_xprv, "PRIVATE_KEY_REFUSED")
+    for v, name in (("04358394", "tprv"), ("049d7878", "yprv"), ("04b2430c", "zprv")):
+        px(f"{name} version", reserialize(master_xprv, v), "PRIVATE_KEY_REFUSED")
+    px("xpub version carrying private key data", reserialize(master_xprv, "0488b21e"), "PRIVATE_KEY_REFUSED")
+    px("unknown version with private key data", reserialize(master_xprv, "01020304"), "PRIVATE_KEY_REFUSED")
+    for v, name in (("043587cf", "tpub (testnet)"), ("049d7cb2", "ypub"), ("04b24746", "zpub"), ("01020304", "unknown")):
+        px(f"{name} version", reserialize(tv1, v), "INVALID_XPUB")
+    px("checksum broken", change_char(tv1, 20), "INVALID_XPUB")
+    px("character outside base58 (0)", tv1[:10] + "0" + tv1[11:], "INVALID_XPUB")
+    px("empty", "", "INVALID_XPUB")
+    px("an address, not a key", KNOWN_FIRST["OMNI"], "INVALID_XPUB")
+    raw = b58decode(tv1)[:78]
+    px("77 bytes", b58check_encode(raw[:77]), "INVALID_XPUB")
+    px("79 bytes", b58check_encode(raw + b"\0"), "INVALID_XPUB")
+    px("master with a parent fingerprint", reserialize(tv1, parent=b"\0\0\0\1"), "INVALID_XPUB")
+    px("master with an index", reserialize(tv1, child=b"\0\0\0\1"), "INVALID_XPUB")
+    px("key prefix 04", reserialize(tv1, key=b"\4" + raw[46:78]), "INVALID_XPUB")
+    px("key prefix 01", reserialize(tv1, key=b"\1" + raw[46:78]), "INVALID_XPUB")
+    x = 5
+    while lift_x(b"\2" + x.to_bytes(32, "big")) is not None:
+        x += 1
+    px(f"x = {x}: not on the curve", reserialize(tv1, key=b"\2" + x.to_bytes(32, "big")), "INVALID_XPUB")
+    px("x = p: not a field element", reserialize(tv1, key=b"\3" + SECP_P.to_bytes(32, "big")), "INVALID_XPUB")
+    assert k[0] == 0
+    return {"steps": steps, "parse": parse}, parse
+
+
+def build_derivation_addresses() -> list:
+    """Deposit addresses of the test mnemonic's accounts, by private derivation of the full path."""
+    root = XKey.master(bip39_seed(TEST_MNEMONIC))
+    cases = []
+    for chain, account_path in BIP44_ACCOUNTS.items():
+        account = root.path(account_path)
+        xpub = account.neuter().serialize()
+        assert xpub == ORACLE_ACCOUNT_XPUBS[chain], chain
+        for index in (0, 1, 2, 3, 4, 1000, HARDENED - 1):
+            key = account.child_key(0).child_key(index)
+            address = key_address(key.K, chain)
+            if index < 5 and chain in ORACLE_ADDRESSES:
+                assert address == ORACLE_ADDRESSES[chain][index], (chain, index)
+            if index == 0 and chain in KNOWN_FIRST:
+                assert address == KNOWN_FIRST[chain], chain
+            cases.append({"name": f"test mnemonic {account_path}/0/{index} {chain}", "xpub": xpub, "chain": chain,
+                          "index": index, "address": address, "public_key": ser_p(key.K).hex()})
+        for index in (HARDENED, 2**32 - 1):
+            cases.append({"name": f"{chain} index {index}: hardened", "xpub": xpub, "chain": chain, "index": index,
+                          "error": "INVALID_INDEX"})
+    master = XKey.master(bytes.fromhex(BIP32_TV[0][0]))
+    for chain in CHAINS:
+        key = master.child_key(0).child_key(7)
+        cases.append({"name": f"BIP32 test vector 1 master as an account: m/0/7 {chain}",
+                      "xpub": master.neuter().serialize(), "chain": chain, "index": 7,
+                      "address": key_address(key.K, chain), "public_key": ser_p(key.K).hex()})
+    cases.append({"name": "an xprv derives nothing", "xpub": BIP32_TV1_MASTER_XPRV, "chain": "TRC20", "index": 0,
+                  "error": "PRIVATE_KEY_REFUSED"})
+    cases.append({"name": "a garbled xpub derives nothing", "xpub": "xpub123", "chain": "ERC20", "index": 0,
+                  "error": "INVALID_XPUB"})
+    return cases
+
+
+def build_address_requests() -> dict:
+    merchants = [
+        {"appid": "demo_app", "secret": "s3cr3t-demo", "next_secret": None},
+        {"appid": "rotating", "secret": "old-secret", "next_secret": "new-secret"},
+    ]
+    secrets_of = {m["appid"]: [m["secret"]] + ([m["next_secret"]] if m["next_secret"] else []) for m in merchants}
+    signs, parse, check = [], [], []
+    for appid, username, chain, secret in (("demo_app", "alice", "TRC20", "s3cr3t-demo"),
+                                           ("demo_app", "张三", "ERC20", "s3cr3t-demo"),
+                                           ("rotating", "bob 2", "OMNI", "商户密钥🔑")):
+        plain = address_plain(appid, username, chain, secret)
+        signs.append({"name": f"{appid} {username} {chain}", "appid": appid, "username": username, "chain": chain,
+                      "secret": secret, "plain": plain, "sign": md5hex(plain)})
+
+    def case(name, body, secret=None, **f):
+        if body is None:
+            fields = {"appid": "demo_app", "username": "alice", "chain": "TRC20", **f}
+            if "sign" not in fields:
+                fields["sign"] = md5hex(address_plain(fields["appid"], fields["username"], fields["chain"], secret))
+            body = json.dumps(fields, ensure_ascii=False)
+        kind, got = parse_address_request(body)
+        parse.append({"name": name, "body": body, kind: got})
+        if kind == "accept" and got["appid"] not in secrets_of:
+            kind, got = "reject", ["UNKNOWN_APPID"]
+        elif kind == "accept":
+            code = check_sign(None, got["sign"], secrets_of[got["appid"]],
+                              lambda s: address_plain(got["appid"], got["username"], got["chain"], s))
+            if code:
+                kind, got = "reject", [code]
+        check.append({"name": name, "body": body, kind: got})
+
+    case("TRC20 for alice", None, "s3cr3t-demo")
+    case("ERC20 for a Chinese username", None, "s3cr3t-demo", username="张三", chain="ERC20")
+    case("OMNI, next secret of a rotation", None, "new-secret", appid="rotating", chain="OMNI")
+    case("current secret of a rotation", None, "old-secret", appid="rotating")
+    case("neither secret", None, "other", appid="rotating")
+    case("signed for another chain", None, None, sign=md5hex(address_plain("demo_app", "alice", "ERC20", "s3cr3t-demo")))
+    case("unknown appid", None, "s3cr3t-demo", appid="nobody")
+    case("uppercase sign", None, None, sign=md5hex(address_plain("demo_app", "alice", "TRC20", "s3cr3t-demo")).upper())
+    case("lowercase chain name", None, "s3cr3t-demo", chain="trc20")
+    case("chain BEP20", None, "s3cr3t-demo", chain="BEP20")
+    case("chain a number", '{"appid": "demo_app", "username": "alice", "chain": 20, "sign": "%s"}' % ("0" * 32))
+    case("username with |", None, "s3cr3t-demo", username="a|b")
+    case("username of 65 characters", None, "s3cr3t-demo", username="u" * 65)
+    case("appid with a space", None, "s3cr3t-demo", appid="demo app")
+    case("every field missing", "{}")
+    case("fields null", '{"appid": null, "username": null, "chain": null, "sign": null}')
+    case("not an object", "[]")
+    case("not JSON", "appid=demo_app")
+    case("repeated chain", '{"appid": "demo_app", "username": "alice", "chain": "TRC20", "chain": "OMNI", "sign": "%s"}'
+         % ("0" * 32))
+    case("unknown fields ignored", json.dumps({"x": 1, "appid": "demo_app", "username": "alice", "chain": "TRC20",
+                                               "sign": md5hex(address_plain("demo_app", "alice", "TRC20", "s3cr3t-demo"))}))
+    assert sum("accept" in c for c in check) == 5, [c["name"] for c in check if "accept" in c]
+    return {"keyring": {"merchants": merchants}, "address_sign": signs, "parse": parse, "check": check}
+
+
+def build_derivation() -> dict:
+    keys, _ = build_derivation_keys()
+    return {**keys, "addresses": build_derivation_addresses(), "requests": build_address_requests()}
+
+
 def build_all() -> dict[str, str]:
     self_check()
     gen = Gen()
@@ -1740,11 +2186,15 @@ def build_all() -> dict[str, str]:
         "confirmations.json": build_confirmations(),
         "protocol.json": build_protocol(),
         "gateway.json": build_gateway(pool),
+        "derivation.json": build_derivation(),
     }
     for fname, d in data.items():
         for section in d.values():
-            if isinstance(section, list):
-                names = [c["name"] for c in section]
+            for sub in [section] + ([v for v in section.values() if isinstance(v, list)]
+                                    if isinstance(section, dict) else []):
+                if not isinstance(sub, list) or not all(isinstance(c, dict) and "name" in c for c in sub):
+                    continue
+                names = [c["name"] for c in sub]
                 dup = {n for n in names if names.count(n) > 1}
                 assert not dup, (fname, dup)
     return {k: json.dumps(v, indent=2, ensure_ascii=False, sort_keys=True) + "\n" for k, v in data.items()}

@@ -117,6 +117,24 @@ export interface AddressInfo {
   evmHex: string | null;
 }
 
+/** An extended public key, parsed (2.2.0). */
+export interface XpubInfo {
+  depth: number;
+  parentFingerprint: number;
+  childNumber: number;
+  fingerprint: number;
+  /** Compressed, 66 lowercase hex digits. */
+  publicKey: string;
+}
+
+/** The address `…/0/index` of an account key on a chain (2.2.0). */
+export interface DerivedAddress {
+  chain: Chain;
+  index: number;
+  address: string;
+  publicKey: string;
+}
+
 export interface OrderDate {
   year: number;
   month: number;
@@ -237,6 +255,11 @@ export class Recharge {
   tronFromHex(hex: string): string;
   eip55Checksum(address: string): string;
 
+  parseXpub(xpub: string): XpubInfo;
+  deriveXpub(xpub: string, index: SmallArg): string;
+  deriveAddress(xpub: string, chain: Chain, index: SmallArg): DerivedAddress;
+  addressSign(appid: string, username: string, chain: Chain, secret: string): string;
+
   validatePolicy(policy: ConfirmationPolicy): void;
   requiredConfirmations(chain: Chain, amount: U64Arg, policy: ConfirmationPolicy): number;
   countConfirmations(head: U64Arg, block: U64Arg): bigint;
@@ -302,6 +325,10 @@ export function inspectAddress(address: string): AddressInfo;
 export function validateAddress(address: string, chain: Chain): AddressInfo;
 export function tronFromHex(hex: string): string;
 export function eip55Checksum(address: string): string;
+export function parseXpub(xpub: string): XpubInfo;
+export function deriveXpub(xpub: string, index: SmallArg): string;
+export function deriveAddress(xpub: string, chain: Chain, index: SmallArg): DerivedAddress;
+export function addressSign(appid: string, username: string, chain: Chain, secret: string): string;
 export function validatePolicy(policy: ConfirmationPolicy): void;
 export function requiredConfirmations(chain: Chain, amount: U64Arg, policy: ConfirmationPolicy): number;
 export function countConfirmations(head: U64Arg, block: U64Arg): bigint;

@@ -1,4 +1,4 @@
-// Node.js binding of the USDT Recharge protocol component (usdt:recharge@2.1.0).
+// Node.js binding of the USDT Recharge protocol component (usdt:recharge@2.2.0).
 //
 // The npm package `usdt-recharge`: the component, transpiled by jco (./gen/, made by
 // examples/node/build.mjs, not committed) into plain JavaScript + core WebAssembly with
@@ -256,7 +256,7 @@ export class Recharge {
   }
 
   /**
-   * The jco binding of `usdt:recharge/<iface>@2.1.0`, unchecked: jco wraps out-of-range
+   * The jco binding of `usdt:recharge/<iface>@2.2.0`, unchecked: jco wraps out-of-range
    * integers silently. Answers as `guarded`.
    */
   raw(iface, fn, ...args) {
@@ -385,6 +385,32 @@ export class Recharge {
 
   eip55Checksum(address) {
     return this.#call('addresses', 'eip55Checksum', stringArg('address', address));
+  }
+
+  // ---- derivation (2.2.0)
+  /** An extended public key -> { depth, parentFingerprint, childNumber, fingerprint, publicKey };
+   * throws RechargeError INVALID_XPUB or PRIVATE_KEY_REFUSED. */
+  parseXpub(xpub) {
+    return this.#call('derivation', 'parseXpub', stringArg('xpub', xpub));
+  }
+
+  /** The child xpub at a non-hardened `index` (one BIP32 public step). */
+  deriveXpub(xpub, index) {
+    return this.#call('derivation', 'deriveXpub', stringArg('xpub', xpub), numberArg('index', index, MAX_U32));
+  }
+
+  /** The deposit address `…/0/index` of the account key `xpub` on `chain` -> { chain, index,
+   * address, publicKey }: what a merchant runs to check an address the gateway answered. */
+  deriveAddress(xpub, chain, index) {
+    const a = this.#call('derivation', 'deriveAddress', stringArg('xpub', xpub), chainArg(chain),
+      numberArg('index', index, MAX_U32));
+    return { chain: CHAIN_NAMES[a.chain], index: a.index, address: a.address, publicKey: a.publicKey };
+  }
+
+  /** md5(appid|username|chain|secret): the gateway's address request. */
+  addressSign(appid, username, chain, secret) {
+    return this.#call('derivation', 'addressSign', stringArg('appid', appid), stringArg('username', username),
+      chainArg(chain), stringArg('secret', secret));
   }
 
   // ---- confirmations
@@ -636,6 +662,10 @@ export const inspectAddress = (address) => d().inspectAddress(address);
 export const validateAddress = (address, chain) => d().validateAddress(address, chain);
 export const tronFromHex = (hex) => d().tronFromHex(hex);
 export const eip55Checksum = (address) => d().eip55Checksum(address);
+export const parseXpub = (xpub) => d().parseXpub(xpub);
+export const deriveXpub = (xpub, index) => d().deriveXpub(xpub, index);
+export const deriveAddress = (xpub, chain, index) => d().deriveAddress(xpub, chain, index);
+export const addressSign = (appid, username, chain, secret) => d().addressSign(appid, username, chain, secret);
 export const validatePolicy = (policy) => d().validatePolicy(policy);
 export const requiredConfirmations = (chain, amount, policy) => d().requiredConfirmations(chain, amount, policy);
 export const countConfirmations = (head, block) => d().countConfirmations(head, block);

@@ -213,3 +213,20 @@ test('gateway keyring: accept an order with its confirmations, check a query; ro
   assert.equal(rc.gatewayKeyring({ demo_app: SECRET }, POLICY)
     .acceptOrder(JSON.stringify({ ...ORDER, amount: 1000000, sign: ur.signOrder(ORDER, SECRET) })).order.chain, 'TRC20');
 });
+
+// The BIP44 account m/44'/60'/0' of the BIP39 test mnemonic, and BIP32 test vector 1's
+// master private key: keys from published test vectors, never anyone's funds.
+const ETH_ACCOUNT = 'xpub6DCoCpSuQZB2jawqnGMEPS63ePKWkwWPH4TU45Q7LPXWuNd8TMtVxRrgjtEshuqpK3mdhaWHPFsBngh5GFZaM6si3yZdUsT8ddYM3PwnATt';
+const XPRV = 'xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi';
+
+test('a merchant checks an address the gateway answered against its own xpub (2.2.0)', () => {
+  const answer = { data: { chain: 'ERC20', index: 0, address: '0x9858EfFD232B4033E47d90003D41EC34EcaEda94' } };
+  const mine = ur.deriveAddress(ETH_ACCOUNT, answer.data.chain, answer.data.index);
+  assert.equal(mine.address, answer.data.address);
+  assert.notEqual(ur.deriveAddress(ETH_ACCOUNT, 'ERC20', 1).address, answer.data.address);
+  assert.equal(ur.parseXpub(ETH_ACCOUNT).depth, 3);
+  assert.throws(() => ur.parseXpub(XPRV),
+    (e) => e instanceof ur.RechargeError && e.code === 'PRIVATE_KEY_REFUSED' && !e.message.includes(XPRV.slice(4)));
+  assert.throws(() => ur.deriveAddress(ETH_ACCOUNT, 'ERC20', 2 ** 31), (e) => e instanceof ur.RechargeError && e.code === 'INVALID_INDEX');
+  outOfRange(() => ur.deriveAddress(ETH_ACCOUNT, 'ERC20', 2 ** 32), 'index');
+});

@@ -128,6 +128,18 @@ const P = {
   }),
   validateAddress: (address, chain) => verdict(() => rc.validateAddress(address, chain)) === 'OK',
   tronFromHex: (hex) => errorOr(() => ({ base58: rc.tronFromHex(hex) })),
+  parseXpub: (xpub) => errorOr(() => {
+    const i = rc.parseXpub(xpub);
+    return {
+      depth: BigInt(i.depth), parent_fingerprint: BigInt(i.parentFingerprint), child_number: BigInt(i.childNumber),
+      fingerprint: BigInt(i.fingerprint), public_key: i.publicKey,
+    };
+  }),
+  deriveXpub: (xpub, index) => errorOr(() => ({ child: rc.deriveXpub(xpub, index) })),
+  deriveAddress: (xpub, chain, index) => errorOr(() => {
+    const a = rc.deriveAddress(xpub, chain, index);
+    return { chain: a.chain, index: BigInt(a.index), address: a.address, public_key: a.publicKey };
+  }),
   eip55Checksum: (address) => errorOr(() => rc.eip55Checksum(address)),
   makeOrderid: (prefix, date, entropy) => errorOr(() => ({ orderid: rc.makeOrderid(prefix, date.map(num), entropy) })),
   checkOrderid: (orderid) => errorOr(() => {
@@ -354,8 +366,23 @@ test('gateway.json', () => {
   run.finish('gateway.json');
 });
 
+test('derivation.json', () => {
+  const file = load('derivation');
+  const run = new Run();
+  for (const c of cases(file, 'steps')) run.expect(c, outcome(c, ['child']), () => P.deriveXpub(c.xpub, c.index));
+  const info = ['depth', 'parent_fingerprint', 'child_number', 'fingerprint', 'public_key'];
+  for (const c of cases(file, 'parse')) run.expect(c, outcome(c, info), () => P.parseXpub(c.xpub));
+  for (const c of cases(file, 'addresses')) {
+    run.expect(c, outcome(c, ['chain', 'index', 'address', 'public_key']), () => P.deriveAddress(c.xpub, c.chain, c.index));
+  }
+  for (const c of cases(file.requests, 'address_sign')) {
+    run.expect(c, c.sign, () => rc.addressSign(c.appid, c.username, c.chain, c.secret));
+  }
+  run.finish('derivation.json');
+});
+
 test('every vector file is run, and out-of-range cases went through the raw binding', () => {
   const present = readdirSync(VECTORS).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
-  assert.deepEqual(present, ['addresses', 'amounts', 'callbacks', 'confirmations', 'gateway', 'orderids', 'orders', 'protocol', 'signs']);
+  assert.deepEqual(present, ['addresses', 'amounts', 'callbacks', 'confirmations', 'derivation', 'gateway', 'orderids', 'orders', 'protocol', 'signs']);
   assert.ok(rawCases > 0, 'no vector exercised the raw path');
 });

@@ -385,5 +385,39 @@ class GatewayValidate(unittest.TestCase):
             self.assertEqual(json.loads(out.stdout)["codes"], ["SIGN_MISMATCH"])
 
 
+# The BIP44 account m/44'/195'/0' of the BIP39 test mnemonic, and BIP32 test vector 1's master
+# private key: keys from published test vectors, never anyone's funds.
+TRON_ACCOUNT = ("xpub6D1AabNHCupeiLM65ZR9UStMhJ1vCpyV4XbZdyhMZBiJXALQtmn9p42VTQckoHVn8WNqS7dqnJokZHAH"
+                "cHGoaQgmv8D45oNUKx6DZMNZBCd")
+XPRV = ("xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3T"
+        "GtRBeJgk33yuGBxrMPHi")
+
+
+class Derivation(unittest.TestCase):
+    def test_a_merchant_checks_an_answered_address_against_its_xpub(self) -> None:
+        answer = {"data": {"chain": "TRC20", "index": 1, "address": "TSeJkUh4Qv67VNFwY8LaAxERygNdy6NQZK"}}
+        mine = ur.derive_address(TRON_ACCOUNT, answer["data"]["chain"], answer["data"]["index"])
+        self.assertEqual(mine.address, answer["data"]["address"])
+        self.assertEqual((mine.chain, mine.index), (ur.Chain.TRC20, 1))
+        self.assertNotEqual(ur.derive_address(TRON_ACCOUNT, "TRC20", 2).address, answer["data"]["address"])
+        self.assertEqual(ur.parse_xpub(TRON_ACCOUNT).depth, 3)
+
+    def test_private_keys_and_hardened_indices_are_refused(self) -> None:
+        with self.assertRaises(RechargeError) as cm:
+            ur.parse_xpub(XPRV)
+        self.assertEqual(cm.exception.code, "PRIVATE_KEY_REFUSED")
+        self.assertNotIn(XPRV[4:], str(cm.exception))
+        with self.assertRaises(RechargeError) as cm:
+            ur.derive_address(TRON_ACCOUNT, "TRC20", 2**31)
+        self.assertEqual(cm.exception.code, "INVALID_INDEX")
+        with self.assertRaises(OutOfRangeError):
+            ur.derive_address(TRON_ACCOUNT, "TRC20", 2**32)
+
+    def test_address_sign(self) -> None:
+        import hashlib
+        want = hashlib.md5("demo_app|alice|OMNI|s3cr3t".encode()).hexdigest()
+        self.assertEqual(ur.address_sign("demo_app", "alice", "OMNI", "s3cr3t"), want)
+
+
 if __name__ == "__main__":
     unittest.main()

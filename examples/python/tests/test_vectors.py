@@ -182,6 +182,28 @@ class Adapter:
         except ur.RechargeError as e:
             return {"error": e.code}
 
+    # derivation (2.2.0)
+    def parse_xpub(self, xpub: str) -> Any:
+        try:
+            i = self.rc.parse_xpub(xpub)
+        except ur.RechargeError as e:
+            return {"error": e.code}
+        return {"depth": i.depth, "parent_fingerprint": i.parent_fingerprint, "child_number": i.child_number,
+                "fingerprint": i.fingerprint, "public_key": i.public_key}
+
+    def derive_xpub(self, xpub: str, index: int) -> Any:
+        try:
+            return {"child": self.rc.derive_xpub(xpub, index)}
+        except ur.RechargeError as e:
+            return {"error": e.code}
+
+    def derive_address(self, xpub: str, chain: str, index: int) -> Any:
+        try:
+            a = self.rc.derive_address(xpub, chain, index)
+        except ur.RechargeError as e:
+            return {"error": e.code}
+        return {"chain": a.chain.value, "index": a.index, "address": a.address, "public_key": a.public_key}
+
     def eip55_checksum(self, address: str) -> Any:
         try:
             return self.rc.eip55_checksum(address)
@@ -474,9 +496,23 @@ class VectorsMixin:
             run.expect(c, want, lambda p: p.accept_order(kr, c["body"]))
         run.finish("gateway.json")
 
+    def test_derivation(self) -> None:
+        file, run = load("derivation"), self.run_()
+        for c in cases(file, "steps"):
+            run.expect(c, outcome(c, ["child"]), lambda p: p.derive_xpub(c["xpub"], c["index"]))
+        info = ["depth", "parent_fingerprint", "child_number", "fingerprint", "public_key"]
+        for c in cases(file, "parse"):
+            run.expect(c, outcome(c, info), lambda p: p.parse_xpub(c["xpub"]))
+        for c in cases(file, "addresses"):
+            run.expect(c, outcome(c, ["chain", "index", "address", "public_key"]),
+                       lambda p: p.derive_address(c["xpub"], c["chain"], c["index"]))
+        for c in cases(file["requests"], "address_sign"):
+            run.expect(c, c["sign"], lambda p: p.rc.address_sign(c["appid"], c["username"], c["chain"], c["secret"]))
+        run.finish("derivation.json")
+
     def test_every_vector_file_is_covered(self) -> None:
         covered = {"signs", "amounts", "addresses", "orders", "callbacks", "orderids", "confirmations",
-                   "protocol", "gateway"}
+                   "protocol", "gateway", "derivation"}
         present = {p.stem for p in VECTORS.glob("*.json")}
         self.assertEqual(present, covered, "a vector file is not run by this suite")  # type: ignore[attr-defined]
 

@@ -1,4 +1,4 @@
-//! The protocol component `usdt:recharge@2.1.0`, built from `guest/` by this crate's
+//! The protocol component `usdt:recharge@2.2.0`, built from `guest/` by this crate's
 //! build script: `cargo build -p usdt-recharge-component` writes it to
 //! `target/component/usdt_recharge.wasm`.
 //!

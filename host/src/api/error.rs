@@ -43,6 +43,13 @@ pub enum GatewayCode {
     DuplicateOrder,
     /// 409: the address belongs to another `(appid, username)`.
     AddressBoundToOtherUser,
+    /// 409: the merchant takes orders on allocated addresses only, and this address was
+    /// not allocated to this user (`allocated_addresses_only`).
+    AddressNotAllocated,
+    /// 409: the merchant has no account key (xpub) for the chain of an address request.
+    XpubNotConfigured,
+    /// 409: every index of the merchant's account key for the chain is allocated.
+    AddressesExhausted,
     /// 404: no such order for this appid.
     OrderNotFound,
     /// 415: not `application/json`.
@@ -73,6 +80,9 @@ impl GatewayCode {
             Self::Unauthorized => "UNAUTHORIZED",
             Self::DuplicateOrder => "DUPLICATE_ORDER",
             Self::AddressBoundToOtherUser => "ADDRESS_BOUND_TO_OTHER_USER",
+            Self::AddressNotAllocated => "ADDRESS_NOT_ALLOCATED",
+            Self::XpubNotConfigured => "XPUB_NOT_CONFIGURED",
+            Self::AddressesExhausted => "ADDRESSES_EXHAUSTED",
             Self::OrderNotFound => "ORDER_NOT_FOUND",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
@@ -91,7 +101,11 @@ impl GatewayCode {
                 StatusCode::BAD_REQUEST
             }
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::DuplicateOrder | Self::AddressBoundToOtherUser => StatusCode::CONFLICT,
+            Self::DuplicateOrder
+            | Self::AddressBoundToOtherUser
+            | Self::AddressNotAllocated
+            | Self::XpubNotConfigured
+            | Self::AddressesExhausted => StatusCode::CONFLICT,
             Self::OrderNotFound | Self::NotFound => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -2,6 +2,7 @@
 //! `app(state)` is the whole router, so tests drive it with `oneshot` and the server
 //! runs exactly the same thing.
 
+mod addresses;
 mod admin;
 mod body;
 mod dev;
@@ -40,6 +41,8 @@ pub use error::{AppError, GatewayCode};
 pub const ORDER_PATH: &str = "/api/merchant/v2/TraderRechargeorder";
 /// Path of the order query endpoint.
 pub const QUERY_PATH: &str = "/api/merchant/v2/TraderRechargeorderQuery";
+/// Path of the address endpoint (our extension): a user's deposit address on a chain.
+pub const ADDRESS_PATH: &str = "/api/merchant/v2/TraderRechargeAddress";
 
 /// What every handler shares: one allocation, cloned per request as one pointer.
 #[derive(Clone, Debug)]
@@ -136,6 +139,10 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
             post(orders::create).fallback(method_not_allowed),
         )
         .route(QUERY_PATH, post(orders::query).fallback(method_not_allowed))
+        .route(
+            ADDRESS_PATH,
+            post(addresses::allocate).fallback(method_not_allowed),
+        )
         .route("/admin/callbacks", get(admin::list_callbacks))
         .route("/admin/callbacks/{ordersn}", get(admin::show_callback))
         .route(

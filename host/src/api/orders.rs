@@ -13,6 +13,7 @@ use super::AppState;
 use super::body::JsonText;
 use super::error::{AppError, GatewayCode};
 use crate::clock::{millis, unix_millis};
+use crate::rules::OrderRequest;
 use crate::store::{
     CreateOutcome, DeliveryState, DepositRecord, NewOrder, OrderRecord, OrderState,
 };
@@ -28,7 +29,8 @@ pub struct Success<T> {
 }
 
 impl<T> Success<T> {
-    fn new(data: T) -> Json<Self> {
+    /// `{"status":1,"data":data}`.
+    pub(super) fn new(data: T) -> Json<Self> {
         Json(Self { status: 1, data })
     }
 }
@@ -62,6 +64,7 @@ pub async fn create(
         usdt_callback_http::check_target_url(url, state.allow_private_targets)
             .map_err(|e| AppError::gateway(GatewayCode::ForbiddenNotifyTarget, e.to_string()))?;
     }
+    check_allocated(&state, &order).await?;
     let amount = i64::try_from(order.fields.amount)
         .map_err(|_| AppError::gateway(GatewayCode::Internal, "amount out of range"))?;
     let now = unix_millis(SystemTime::now());
@@ -100,6 +103,32 @@ pub async fn create(
         CreateOutcome::AddressBound => Err(AppError::gateway(
             GatewayCode::AddressBoundToOtherUser,
             "this address is bound to another user",
+        )),
+    }
+}
+
+/// For a merchant with `allocated_addresses_only`: the order's address must have been
+/// allocated to the order's user by `TraderRechargeAddress` (allocations are never
+/// removed, so reading before the write is enough).
+async fn check_allocated(state: &AppState, order: &OrderRequest) -> Result<(), AppError> {
+    let fields = &order.fields;
+    let only_allocated = state
+        .merchants
+        .get(&fields.appid)
+        .is_some_and(|m| m.allocated_addresses_only);
+    if !only_allocated {
+        return Ok(());
+    }
+    let allocation = state
+        .store
+        .allocation_of(order.chain.as_str(), &order.canonical_address)
+        .await?;
+    match allocation {
+        Some(a) if a.appid == fields.appid && a.username == fields.username => Ok(()),
+        _ => Err(AppError::gateway(
+            GatewayCode::AddressNotAllocated,
+            "this merchant takes orders on addresses allocated to the user only \
+             (POST /api/merchant/v2/TraderRechargeAddress)",
         )),
     }
 }

@@ -8,6 +8,7 @@
 //!
 //! Schema changes are migrations in `host/migrations/{sqlite,postgres}`, applied at start.
 
+mod allocations;
 mod callbacks;
 mod console;
 mod counts;
@@ -26,6 +27,7 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
 use crate::config::Database;
 
+pub use allocations::{AllocateError, Allocation, AllocationRequest, Derived};
 pub use callbacks::{AttemptRecord, AttemptView, CallbackRecord, DueCallback};
 pub use console::{AssignOutcome, CursorRecord};
 pub use counts::{PoolUsage, StoreCounts};

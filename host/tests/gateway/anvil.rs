@@ -15,7 +15,12 @@ use crate::support::{
 
 /// A gateway watching ERC20 on `node` (no dev chains), 3 confirmations required.
 async fn watching(node: &TestNode, receiver: &TestReceiver) -> TestEnv {
-    let chain = format!(
+    TestEnv::build(&watching_tables(node), false, &receiver.url).await
+}
+
+/// The configuration tables of [`watching`].
+pub fn watching_tables(node: &TestNode) -> String {
+    format!(
         "[chains.ERC20]\nrpc_urls = [\"{}\"]\ntoken_contract = \"{}\"\ndecimals = 6\npoll_interval = \"100ms\"\n\
          start_block = {}\n\
          [notify]\nretry_delays = [\"1s\"]\ntimeout = \"2s\"\nallow_private_targets = true\nmax_in_flight_per_merchant = 4\n\
@@ -23,8 +28,7 @@ async fn watching(node: &TestNode, receiver: &TestReceiver) -> TestEnv {
         node.url(),
         node.token(),
         node.deploy_block()
-    );
-    TestEnv::build(&chain, false, &receiver.url).await
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,7 @@
     clippy::panic
 )]
 
+mod addresses;
 mod anvil;
 mod bad_input;
 mod cli;

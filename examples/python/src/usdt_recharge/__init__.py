@@ -1,4 +1,4 @@
-"""Python binding of the USDT Recharge protocol component (``usdt:recharge@2.1.0``).
+"""Python binding of the USDT Recharge protocol component (``usdt:recharge@2.2.0``).
 
 Every protocol rule (signatures, order validation, callback verification, amounts,
 addresses, confirmations) lives in one WebAssembly component that imports nothing.
@@ -59,7 +59,8 @@ from wasmtime.component import (
 
 __all__ = [
     "AcceptedOrder", "AddressInfo", "Callback", "CallbackFields", "Chain", "ChainAmount", "ChainFacts",
-    "ConfirmationPolicy", "ConfirmationRule", "GatewayKeyring", "Merchant", "MerchantKeyring",
+    "ConfirmationPolicy", "ConfirmationRule", "DerivedAddress", "GatewayKeyring", "Merchant",
+    "MerchantKeyring", "XpubInfo", "address_sign", "derive_address", "derive_xpub", "parse_xpub",
     "OrderFields", "OrderIdParts", "OrderQuery", "OrderRejected", "OrderRequest", "OutOfRangeError",
     "ProtocolFacts", "QueryRejected", "Recharge", "RechargeError", "Rejection", "Rejections",
     "MAX_ORDER_AMOUNT", "MAX_STORED_AMOUNT", "MAX_U64", "MAX_U32",
@@ -75,7 +76,7 @@ __all__ = [
 PACKAGE = "usdt:recharge"
 #: The component's file name inside this package.
 COMPONENT_FILE = "usdt_recharge.wasm"
-VERSION = "2.1.0"
+VERSION = "2.2.0"
 MAX_U8 = 2**8 - 1
 MAX_U16 = 2**16 - 1
 MAX_U32 = 2**32 - 1
@@ -260,6 +261,27 @@ class AddressInfo:
     chain: Chain
     canonical: str
     evm_hex: Optional[str]
+
+
+@dataclass(frozen=True)
+class XpubInfo:
+    """An extended public key, parsed (2.2.0)."""
+
+    depth: int  #: 0 for a master key, 3 for a BIP44 account key
+    parent_fingerprint: int
+    child_number: int
+    fingerprint: int
+    public_key: str  #: compressed, 66 lowercase hex digits
+
+
+@dataclass(frozen=True)
+class DerivedAddress:
+    """The address ``…/0/index`` of an account key on a chain (2.2.0)."""
+
+    chain: Chain
+    index: int
+    address: str
+    public_key: str
 
 
 @dataclass(frozen=True)
@@ -577,7 +599,7 @@ class Recharge:
         return fn
 
     def call(self, interface: str, name: str, *args: Any) -> Any:
-        """Call ``usdt:recharge/<interface>@2.1.0#<name>`` with raw wasmtime values.
+        """Call ``usdt:recharge/<interface>@2.2.0#<name>`` with raw wasmtime values.
 
         Integers are checked against their WIT types only (no protocol ranges); records
         are objects with the WIT field names as attributes. Results come back as wasmtime
@@ -788,6 +810,42 @@ class Recharge:
     def gateway_keyring(self, merchants: Any, policy: Any) -> "GatewayKeyring":
         """A :class:`GatewayKeyring` of this instance."""
         return GatewayKeyring(merchants, policy, recharge=self)
+
+    # ---- derivation (2.2.0)
+
+    def _derived(self, name: str, *args: Any) -> Any:
+        ok, payload = self.call_result("derivation", name, *args)
+        if not ok:
+            raise _derivation_error(payload)
+        return payload
+
+    def parse_xpub(self, xpub: str) -> XpubInfo:
+        """An account's extended public key; raises ``INVALID_XPUB`` or ``PRIVATE_KEY_REFUSED``."""
+        r = self._derived("parse-xpub", _check_str("xpub", xpub))
+        return XpubInfo(r.depth, _get(r, "parent-fingerprint"), _get(r, "child-number"), r.fingerprint,
+                        _get(r, "public-key"))
+
+    def derive_xpub(self, xpub: str, index: int) -> str:
+        """The child xpub at a non-hardened ``index`` (one BIP32 public step)."""
+        return self._derived("derive-xpub", _check_str("xpub", xpub), _check_int("index", index, 0, MAX_U32))
+
+    def derive_address(self, xpub: str, chain: Union[Chain, str], index: int) -> DerivedAddress:
+        """The deposit address ``…/0/index`` of the account key ``xpub`` on ``chain``: what a
+        merchant runs to check that an address the gateway answered is its own."""
+        r = self._derived("derive-address", _check_str("xpub", xpub), _CHAIN_TO_WIT[Chain.of(chain)],
+                          _check_int("index", index, 0, MAX_U32))
+        return DerivedAddress(_CHAIN_FROM_WIT[r.chain], r.index, r.address, _get(r, "public-key"))
+
+    def address_sign(self, appid: str, username: str, chain: Union[Chain, str], secret: str) -> str:
+        """``md5(appid|username|chain|secret)``: the gateway's address request."""
+        return self.call("derivation", "address-sign", _check_str("appid", appid),
+                         _check_str("username", username), _CHAIN_TO_WIT[Chain.of(chain)],
+                         _check_str("secret", secret))
+
+
+def _derivation_error(r: Any) -> RechargeError:
+    """A ``derivation-error`` (no field) as RechargeError: ``INVALID_XPUB``, ``PRIVATE_KEY_REFUSED``, …"""
+    return RechargeError(r.code.upper().replace("-", "_"), None, r.message)
 
 
 def _order_query(ok: bool, r: Any) -> OrderQuery:
@@ -1036,6 +1094,22 @@ def verify_callback(body: Union[str, bytes], secret: str, now: Optional[int] = N
 
 def inspect_address(address: str) -> AddressInfo:
     return default().inspect_address(address)
+
+
+def parse_xpub(xpub: str) -> XpubInfo:
+    return default().parse_xpub(xpub)
+
+
+def derive_xpub(xpub: str, index: int) -> str:
+    return default().derive_xpub(xpub, index)
+
+
+def derive_address(xpub: str, chain: Union[Chain, str], index: int) -> DerivedAddress:
+    return default().derive_address(xpub, chain, index)
+
+
+def address_sign(appid: str, username: str, chain: Union[Chain, str], secret: str) -> str:
+    return default().address_sign(appid, username, chain, secret)
 
 
 def validate_address(address: str, chain: Union[Chain, str]) -> AddressInfo:

@@ -1,0 +1,128 @@
+//! `POST /api/merchant/v2/TraderRechargeAddress` (our extension of the protocol): the
+//! user's own deposit address on a chain, derived by the component from the merchant's
+//! account key (xpub). The component parses the request and checks its sign
+//! `md5(appid|username|chain|secret)`; this module adds the database (one index per
+//! user, for good) and wakes the chain's watcher.
+
+use std::time::SystemTime;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+
+use super::AppState;
+use super::body::JsonText;
+use super::error::{AppError, GatewayCode};
+use super::orders::Success;
+use crate::clock::unix_millis;
+use crate::rules::{Chain, DerivationErrorCode, Rules, RulesFault};
+use crate::store::{AllocateError, AllocationRequest, Derived};
+
+/// The data of an answered address request.
+#[derive(Debug, Serialize)]
+pub struct AddressData {
+    appid: String,
+    username: String,
+    chain: String,
+    /// The deposit address (ERC20: EIP-55).
+    address: String,
+    /// Its index on the account key's external chain: the address is `…/0/index` of
+    /// the merchant's xpub for the chain, which the merchant can check.
+    index: i64,
+}
+
+/// Why an address could not be derived.
+#[derive(Debug, thiserror::Error)]
+enum DeriveFault {
+    /// The component failed.
+    #[error(transparent)]
+    Rules(#[from] RulesFault),
+    /// The configured key or the derived address was refused (never expected: the
+    /// configuration is checked at start).
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// The address at `index` of `xpub` for `chain`, with its canonical form; `None` when
+/// the index has no key (BIP32: take the next one).
+fn derive(
+    rules: &Rules,
+    xpub: &str,
+    chain: Chain,
+    index: u32,
+) -> Result<Option<Derived>, DeriveFault> {
+    let derived = match rules.derive_address(xpub, chain, index)? {
+        Ok(derived) => derived,
+        Err(e) if e.code == DerivationErrorCode::InvalidChildKey => return Ok(None),
+        Err(e) => return Err(DeriveFault::Refused(e.code.as_str().to_owned())),
+    };
+    let info = rules
+        .validate_address(&derived.address, chain)?
+        .map_err(|r| DeriveFault::Refused(r.message))?;
+    Ok(Some(Derived {
+        address: derived.address,
+        canonical_address: info.canonical,
+    }))
+}
+
+impl From<AllocateError<DeriveFault>> for AppError {
+    fn from(e: AllocateError<DeriveFault>) -> Self {
+        match e {
+            AllocateError::Store(e) => e.into(),
+            AllocateError::Derive(DeriveFault::Rules(fault)) => fault.into(),
+            AllocateError::Derive(DeriveFault::Refused(why)) => {
+                tracing::error!(why, "a configured account key derived no address");
+                Self::gateway(GatewayCode::Internal, "the account key derived no address")
+            }
+            AllocateError::Exhausted => Self::gateway(
+                GatewayCode::AddressesExhausted,
+                "every index of this merchant's account key for the chain is allocated",
+            ),
+        }
+    }
+}
+
+/// Answer the user's address on the chain: the one allocated before, or a new one
+/// (committed, binding included, before the answer; the watcher is woken at once).
+pub async fn allocate(
+    State(state): State<AppState>,
+    JsonText(body): JsonText,
+) -> Result<Json<Success<AddressData>>, AppError> {
+    let request = state
+        .merchants
+        .check_address_request(&body)?
+        .map_err(AppError::Rejected)?;
+    let chain = request.chain.as_str();
+    let xpub = state
+        .merchants
+        .get(&request.appid)
+        .and_then(|m| m.xpubs.get(chain).cloned())
+        .ok_or_else(|| {
+            AppError::gateway(
+                GatewayCode::XpubNotConfigured,
+                "this merchant has no account key (xpub) for this chain",
+            )
+        })?;
+    let ask = AllocationRequest {
+        appid: &request.appid,
+        chain,
+        username: &request.username,
+        now: unix_millis(SystemTime::now()),
+    };
+    let (allocation, created) = state
+        .store
+        .allocate_address(ask, |index| {
+            derive(&state.rules, &xpub, request.chain, index)
+        })
+        .await?;
+    if created {
+        state.wake_watcher(request.chain);
+    }
+    Ok(Success::new(AddressData {
+        appid: allocation.appid,
+        username: allocation.username,
+        chain: allocation.chain,
+        address: allocation.address,
+        index: allocation.derivation_index,
+    }))
+}

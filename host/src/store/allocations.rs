@@ -1,0 +1,237 @@
+//! Deposit address allocations (`POST /api/merchant/v2/TraderRechargeAddress`): each
+//! `(appid, chain, username)` gets the next free index of the merchant's account key for
+//! the chain and the address derived there, once and for good, together with the
+//! address binding the watchers read. One transaction decides and writes both; the
+//! unique keys of `address_allocations` make two replicas that race retry and find the
+//! winner's row.
+
+use super::{Store, StoreError, Tx, on_pool, on_tx};
+
+/// The first index that needs a private key: allocations stop below it.
+const INDEX_LIMIT: i64 = 1 << 31;
+
+/// How often a transaction that lost a race to another writer is tried again.
+const MAX_ATTEMPTS: u32 = 10;
+
+/// One allocated address.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow, serde::Serialize)]
+pub struct Allocation {
+    /// The merchant.
+    pub appid: String,
+    /// The chain's wire name.
+    pub chain: String,
+    /// The index on the account key's external chain (`…/0/index`).
+    pub derivation_index: i64,
+    /// The merchant's user, the address's one owner.
+    pub username: String,
+    /// The address as handed out (ERC20: EIP-55).
+    pub address: String,
+    /// The address as bound and watched (ERC20: lowercase).
+    pub canonical_address: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// The address derived at one index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Derived {
+    /// As handed out.
+    pub address: String,
+    /// As bound and watched.
+    pub canonical_address: String,
+}
+
+/// Who asks for an address, and when.
+#[derive(Clone, Copy, Debug)]
+pub struct AllocationRequest<'a> {
+    /// The merchant.
+    pub appid: &'a str,
+    /// The chain's wire name.
+    pub chain: &'a str,
+    /// The merchant's user.
+    pub username: &'a str,
+    /// Unix milliseconds.
+    pub now: i64,
+}
+
+/// Why no address was allocated.
+#[derive(Debug, thiserror::Error)]
+pub enum AllocateError<E> {
+    /// The database failed; nothing was allocated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Deriving an address failed.
+    #[error("deriving the address: {0}")]
+    Derive(E),
+    /// Every index below 2^31 of this account key is used.
+    #[error("every index of this account key is allocated")]
+    Exhausted,
+}
+
+const COLUMNS: &str =
+    "appid, chain, derivation_index, username, address, canonical_address, created_at";
+
+impl Store {
+    /// The user's address on the chain: the one allocated before, or a new one at the
+    /// next free index, derived by `derive` (`Ok(None)`: no address at this index, take
+    /// the next). An address bound to another user (say by an earlier order) is skipped.
+    /// Returns after the commit, with whether the allocation is new.
+    pub async fn allocate_address<E>(
+        &self,
+        request: AllocationRequest<'_>,
+        mut derive: impl FnMut(u32) -> Result<Option<Derived>, E>,
+    ) -> Result<(Allocation, bool), AllocateError<E>> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tx = self.begin_write().await.map_err(StoreError::from)?;
+            let result = allocate_in(&mut tx, request, &mut derive).await;
+            let result = match result {
+                Ok(found) => tx.commit().await.map(|()| found).map_err(StoreError::from),
+                Err(AllocateError::Store(e)) => Err(e),
+                Err(other) => return Err(other),
+            };
+            match result {
+                Err(e) if attempt < MAX_ATTEMPTS && (e.is_conflict() || e.is_transient()) => {
+                    tracing::debug!(attempt, error = %e, "address allocation retried");
+                    tokio::time::sleep(std::time::Duration::from_millis(2 * u64::from(attempt)))
+                        .await;
+                }
+                other => return Ok(other?),
+            }
+        }
+    }
+
+    /// The allocation of a canonical address on a chain, if it is one.
+    pub async fn allocation_of(
+        &self,
+        chain: &str,
+        canonical_address: &str,
+    ) -> Result<Option<Allocation>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM address_allocations WHERE chain = $1 AND canonical_address = $2"
+        );
+        Ok(on_pool!(self.pool(), db => sqlx::query_as(&sql)
+            .bind(chain)
+            .bind(canonical_address)
+            .fetch_optional(db)
+            .await?))
+    }
+
+    /// Every allocation, by merchant, chain and index (`address list`).
+    pub async fn allocations(&self) -> Result<Vec<Allocation>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM address_allocations ORDER BY appid, chain, derivation_index"
+        );
+        Ok(on_pool!(self.pool(), db => sqlx::query_as(&sql).fetch_all(db).await?))
+    }
+}
+
+/// Decide and write the allocation in `tx`.
+async fn allocate_in<E>(
+    tx: &mut Tx<'_>,
+    r: AllocationRequest<'_>,
+    derive: &mut impl FnMut(u32) -> Result<Option<Derived>, E>,
+) -> Result<(Allocation, bool), AllocateError<E>> {
+    if let Some(existing) = user_allocation(tx, r).await? {
+        return Ok((existing, false));
+    }
+    let mut index = next_index(tx, r).await?;
+    loop {
+        let small = u32::try_from(index)
+            .ok()
+            .filter(|_| index < INDEX_LIMIT)
+            .ok_or(AllocateError::Exhausted)?;
+        if let Some(derived) = derive(small).map_err(AllocateError::Derive)? {
+            match binding_owner(tx, r.chain, &derived.canonical_address).await? {
+                Some((appid, username)) if appid != r.appid || username != r.username => {}
+                owner => {
+                    let allocation = Allocation {
+                        appid: r.appid.to_owned(),
+                        chain: r.chain.to_owned(),
+                        derivation_index: index,
+                        username: r.username.to_owned(),
+                        address: derived.address,
+                        canonical_address: derived.canonical_address,
+                        created_at: r.now,
+                    };
+                    insert(tx, &allocation, owner.is_none()).await?;
+                    return Ok((allocation, true));
+                }
+            }
+        }
+        index += 1;
+    }
+}
+
+async fn user_allocation(
+    tx: &mut Tx<'_>,
+    r: AllocationRequest<'_>,
+) -> Result<Option<Allocation>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM address_allocations \
+         WHERE appid = $1 AND chain = $2 AND username = $3"
+    );
+    Ok(on_tx!(tx, db => sqlx::query_as(&sql)
+        .bind(r.appid)
+        .bind(r.chain)
+        .bind(r.username)
+        .fetch_optional(db)
+        .await?))
+}
+
+/// One past the highest index allocated for `(appid, chain)`, or 0.
+async fn next_index(tx: &mut Tx<'_>, r: AllocationRequest<'_>) -> Result<i64, StoreError> {
+    let sql = "SELECT COALESCE(MAX(derivation_index) + 1, 0) FROM address_allocations \
+               WHERE appid = $1 AND chain = $2";
+    Ok(on_tx!(tx, db => sqlx::query_scalar(sql)
+        .bind(r.appid)
+        .bind(r.chain)
+        .fetch_one(db)
+        .await?))
+}
+
+/// The `(appid, username)` an address is bound to, if any.
+async fn binding_owner(
+    tx: &mut Tx<'_>,
+    chain: &str,
+    address: &str,
+) -> Result<Option<(String, String)>, StoreError> {
+    let sql = "SELECT appid, username FROM address_bindings WHERE chain = $1 AND address = $2";
+    Ok(on_tx!(tx, db => sqlx::query_as(sql)
+        .bind(chain)
+        .bind(address)
+        .fetch_optional(db)
+        .await?))
+}
+
+/// Insert the allocation and, unless the user's binding exists, the binding.
+async fn insert(tx: &mut Tx<'_>, a: &Allocation, bind: bool) -> Result<(), StoreError> {
+    let sql =
+        format!("INSERT INTO address_allocations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    on_tx!(tx, db => sqlx::query(&sql)
+        .bind(&a.appid)
+        .bind(&a.chain)
+        .bind(a.derivation_index)
+        .bind(&a.username)
+        .bind(&a.address)
+        .bind(&a.canonical_address)
+        .bind(a.created_at)
+        .execute(db)
+        .await
+        .map(drop)?);
+    if bind {
+        let sql = "INSERT INTO address_bindings (chain, address, appid, username, created_at) \
+                   VALUES ($1, $2, $3, $4, $5)";
+        on_tx!(tx, db => sqlx::query(sql)
+            .bind(&a.chain)
+            .bind(&a.canonical_address)
+            .bind(&a.appid)
+            .bind(&a.username)
+            .bind(a.created_at)
+            .execute(db)
+            .await
+            .map(drop)?);
+    }
+    Ok(())
+}

@@ -1,0 +1,427 @@
+//! `POST /api/merchant/v2/TraderRechargeAddress`: each user gets one address per chain,
+//! derived from the merchant's account key (the BIP39 test mnemonic's, so the expected
+//! addresses come from `tests/vectors/derivation.json`, made by an independent
+//! generator); each address goes to one user, even with two gateways racing on one
+//! database; allocated addresses take orders and deposits like any other.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{
+    APPID, APPID2, SECRET, SECRET2, TestEnv, TestReceiver, fresh_address, fresh_orderid, md5_sign,
+    order_body, verify_callback,
+};
+use crate::{TestApp, error_code};
+
+/// The address vectors of the test mnemonic: `(chain, index)` → `(xpub, address)`.
+fn vectors() -> HashMap<(String, u64), (String, String)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/vectors/derivation.json"
+    );
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    file["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["name"].as_str().unwrap().starts_with("test mnemonic") && c["address"].is_string()
+        })
+        .map(|c| {
+            let key = (
+                c["chain"].as_str().unwrap().to_owned(),
+                c["index"].as_u64().unwrap(),
+            );
+            let value = (
+                c["xpub"].as_str().unwrap().to_owned(),
+                c["address"].as_str().unwrap().to_owned(),
+            );
+            (key, value)
+        })
+        .collect()
+}
+
+/// `APPID2`'s account keys (the test mnemonic's) and its `allocated_addresses_only`,
+/// as keys of its `[[merchants]]` table (the last one of the test configuration).
+fn merchant_keys(only_allocated: bool) -> String {
+    let v = vectors();
+    let xpub = |chain: &str| v[&(chain.to_owned(), 0)].0.clone();
+    format!(
+        "allocated_addresses_only = {only_allocated}\n\
+         xpubs = {{ TRC20 = \"{}\", ERC20 = \"{}\", OMNI = \"{}\" }}\n",
+        xpub("TRC20"),
+        xpub("ERC20"),
+        xpub("OMNI"),
+    )
+}
+
+/// An address request of `APPID2`'s user, signed with plain MD5 as a merchant would.
+fn request(username: &str, chain: &str) -> Value {
+    let sign = md5_sign(&[APPID2, username, chain, SECRET2]);
+    json!({"appid": APPID2, "username": username, "chain": chain, "sign": sign})
+}
+
+impl TestApp {
+    /// POST an address request; the status and the answer.
+    pub async fn address(&self, body: &Value) -> (StatusCode, Value) {
+        self.post(usdt_gateway::api::ADDRESS_PATH, body).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_user_gets_one_address_per_chain_derived_from_the_merchants_xpub() {
+    let app = TestApp::start_on(TestEnv::with_extra(&merchant_keys(true)).await).await;
+    let v = vectors();
+    for chain in ["TRC20", "ERC20", "OMNI"] {
+        for (user, index) in [("alice", 0), ("bob", 1), ("alice", 0)] {
+            let (status, body) = app.address(&request(user, chain)).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let want = &v[&(chain.to_owned(), index)].1;
+            assert_eq!(body["status"], 1);
+            assert_eq!(body["data"]["address"], want.as_str(), "{chain} {user}");
+            assert_eq!(body["data"]["index"], index);
+            assert_eq!(body["data"]["username"], user);
+            assert_eq!(body["data"]["chain"], chain);
+        }
+    }
+    // The sign covers the chain; another merchant's secret does not sign.
+    let mut wrong = request("carol", "TRC20");
+    wrong["chain"] = json!("ERC20");
+    let (status, body) = app.address(&wrong).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::UNAUTHORIZED, "SIGN_MISMATCH")
+    );
+    let (status, body) = app
+        .address(
+            &json!({"appid": APPID2, "username": "c", "chain": "BEP20", "sign": "0".repeat(32)}),
+        )
+        .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::BAD_REQUEST, "UNSUPPORTED_CHAIN")
+    );
+    // A merchant without an account key for the chain has no allocation.
+    let sign = md5_sign(&[APPID, "alice", "TRC20", SECRET]);
+    let body = json!({"appid": APPID, "username": "alice", "chain": "TRC20", "sign": sign});
+    let (status, body) = app.address(&body).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "XPUB_NOT_CONFIGURED")
+    );
+
+    // Orders: alice on her address is the usual path; with allocated_addresses_only,
+    // bob on alice's address and alice on an address not allocated to her are refused.
+    let alice_erc = v[&("ERC20".to_owned(), 0)].1.clone();
+    let (status, body) = app
+        .order(&order_body(
+            APPID2,
+            SECRET2,
+            "alice",
+            &alice_erc,
+            &fresh_orderid(),
+            10_000,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .order(&order_body(
+            APPID2,
+            SECRET2,
+            "bob",
+            &alice_erc,
+            &fresh_orderid(),
+            10_000,
+        ))
+        .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "ADDRESS_NOT_ALLOCATED")
+    );
+    let (status, body) = app
+        .order(&order_body(
+            APPID2,
+            SECRET2,
+            "alice",
+            &fresh_address(),
+            &fresh_orderid(),
+            10_000,
+        ))
+        .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "ADDRESS_NOT_ALLOCATED")
+    );
+    // The other merchant keeps taking orders on its own addresses.
+    let (status, _) = app
+        .order(&order_body(
+            APPID,
+            SECRET,
+            "alice",
+            &fresh_address(),
+            &fresh_orderid(),
+            10_000,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Durable: a restarted gateway answers the same addresses and goes on counting.
+    let env = app.stop().await;
+    let app = TestApp::start_on(env).await;
+    let (_, body) = app.address(&request("alice", "TRC20")).await;
+    assert_eq!(
+        body["data"]["address"],
+        v[&("TRC20".to_owned(), 0)].1.as_str()
+    );
+    let (_, body) = app.address(&request("dave", "TRC20")).await;
+    assert_eq!(body["data"]["index"], 2);
+    assert_eq!(
+        body["data"]["address"],
+        v[&("TRC20".to_owned(), 2)].1.as_str()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_gateways_on_one_database_never_share_an_index_or_give_a_user_two_addresses() {
+    let env = TestEnv::with_extra(&merchant_keys(false)).await;
+    let config_path = env.config_path.clone();
+    let first = TestApp::start_on(env).await;
+    let second_env = TestEnv {
+        dir: tempfile::tempdir().unwrap(),
+        config_path,
+    };
+    let second = TestApp::start_on(second_env).await;
+    let users: Vec<String> = (0..16).map(|i| format!("racer{i}")).collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for round in 0..3 {
+        for (i, user) in users.iter().enumerate() {
+            let app = if (i + round) % 2 == 0 {
+                &first
+            } else {
+                &second
+            };
+            let router = app.router.clone();
+            let body = request(user, "TRC20").to_string();
+            let user = user.clone();
+            tasks.spawn(async move {
+                let req = crate::json_request(usdt_gateway::api::ADDRESS_PATH, body);
+                let response = tower::ServiceExt::oneshot(router, req).await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                let bytes = http_body_util::BodyExt::collect(response.into_body())
+                    .await
+                    .unwrap()
+                    .to_bytes();
+                let body: Value = serde_json::from_slice(&bytes).unwrap();
+                (
+                    user,
+                    body["data"]["index"].as_u64().unwrap(),
+                    body["data"]["address"].as_str().unwrap().to_owned(),
+                )
+            });
+        }
+    }
+    let mut by_user: HashMap<String, HashSet<(u64, String)>> = HashMap::new();
+    for (user, index, address) in tasks.join_all().await {
+        by_user.entry(user).or_default().insert((index, address));
+    }
+    assert_eq!(by_user.len(), users.len());
+    let mut indices = Vec::new();
+    let mut addresses = HashSet::new();
+    for (user, answers) in &by_user {
+        assert_eq!(answers.len(), 1, "{user} got one address: {answers:?}");
+        let (index, address) = answers.iter().next().unwrap();
+        indices.push(*index);
+        assert!(addresses.insert(address.clone()), "{address} given twice");
+    }
+    indices.sort_unstable();
+    assert_eq!(
+        indices,
+        (0..16).collect::<Vec<u64>>(),
+        "no index skipped or shared"
+    );
+    // The binding was written with the allocation: without allocated_addresses_only,
+    // another user's order on an allocated address meets ADDRESS_BOUND_TO_OTHER_USER.
+    let (_, taken) = by_user["racer0"].iter().next().unwrap();
+    let (status, body) = second
+        .order(&order_body(
+            APPID2,
+            SECRET2,
+            "racer1",
+            taken,
+            &fresh_orderid(),
+            10_000,
+        ))
+        .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "ADDRESS_BOUND_TO_OTHER_USER")
+    );
+    let v = vectors();
+    for (index, address) in by_user.values().flatten() {
+        if let Some((_, want)) = v.get(&("TRC20".to_owned(), *index)) {
+            assert_eq!(address, want);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposit_to_an_allocated_address_is_confirmed_and_called_back() {
+    let receiver = TestReceiver::start(0, Duration::ZERO).await;
+    let extra = format!(
+        "{}[notify]\nallow_private_targets = true\n[confirmations]\ndefault = 1\n",
+        merchant_keys(true)
+    );
+    let app = TestApp::start_on(TestEnv::dev(&receiver.url, &extra).await).await;
+    for (n, (chain, user)) in [("TRC20", "alice"), ("ERC20", "bob")]
+        .into_iter()
+        .enumerate()
+    {
+        let (status, body) = app.address(&request(user, chain)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let address = body["data"]["address"].as_str().unwrap().to_owned();
+        let orderid = fresh_orderid();
+        let mut order = order_body(APPID2, SECRET2, user, &address, &orderid, 1_000_000);
+        order["notify_url"] = json!(receiver.url);
+        let (status, body) = app.order(&order).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        app.dev(chain, "transfers", json!({"to": address, "amount": "100"}))
+            .await;
+        let got = receiver.wait_for(n + 1, Duration::from_secs(20)).await;
+        let callback = verify_callback(&got[n].body, SECRET2);
+        assert_eq!(callback["orderid"], orderid.as_str());
+        assert_eq!(callback["amount"], "1000000");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposit_on_anvil_to_an_allocated_address_is_called_back() {
+    let Some(node) = usdt_evm_rpc::testnode::TestNode::start_or_skip().await else {
+        return;
+    };
+    let receiver = TestReceiver::start(0, Duration::ZERO).await;
+    let extra = format!(
+        "{}{}",
+        merchant_keys(true),
+        crate::anvil::watching_tables(&node)
+    );
+    let app = TestApp::start_on(TestEnv::build(&extra, false, &receiver.url).await).await;
+    let (status, body) = app.address(&request("erin", "ERC20")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let address = body["data"]["address"].as_str().unwrap().to_owned();
+    let orderid = fresh_orderid();
+    let mut order = order_body(APPID2, SECRET2, "erin", &address, &orderid, 1_000_000);
+    order["notify_url"] = json!(receiver.url);
+    let (status, body) = app.order(&order).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // 100 USDT at 6 decimals, then the 2 more blocks of the 3 confirmations.
+    node.transfer(&address.to_lowercase(), 100_000_000)
+        .await
+        .unwrap();
+    node.mine(2).await.unwrap();
+    let got = receiver.wait_for(1, Duration::from_secs(30)).await;
+    let callback = verify_callback(&got[0].body, SECRET2);
+    assert_eq!(callback["orderid"], orderid.as_str());
+    assert_eq!(callback["amount"], "1000000");
+}
+
+#[test]
+fn address_derive_prints_the_vectors_and_refuses_private_keys() {
+    use crate::cli::{run, stdout};
+    let v = vectors();
+    let xpub = v[&("OMNI".to_owned(), 0)].0.clone();
+    let out = run(
+        &[
+            "address", "derive", "--xpub", &xpub, "--chain", "OMNI", "--from", "1", "--count", "4",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    for (line, index) in lines.iter().zip(1u64..) {
+        assert_eq!(line["index"], index);
+        assert_eq!(line["address"], v[&("OMNI".to_owned(), index)].1.as_str());
+    }
+    let xprv = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi";
+    let out = run(
+        &["address", "derive", "--xpub", xprv, "--chain", "TRC20"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("PRIVATE_KEY_REFUSED"), "{err}");
+    assert!(!err.contains(&xprv[4..]), "the key is never echoed: {err}");
+    // The sign of an address request, as the merchant computes it.
+    let out = run(
+        &[
+            "sign",
+            "address",
+            "--appid",
+            APPID2,
+            "--username",
+            "alice",
+            "--chain",
+            "ERC20",
+            "--secret",
+            SECRET2,
+        ],
+        None,
+    );
+    assert_eq!(
+        stdout(&out).trim(),
+        md5_sign(&[APPID2, "alice", "ERC20", SECRET2])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_key_in_the_configuration_stops_the_gateway_without_echoing_it() {
+    let xprv = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi";
+    let env = TestEnv::with_extra(&format!("xpubs = {{ TRC20 = \"{xprv}\" }}\n")).await;
+    let err = usdt_gateway::gateway::Gateway::start(&env.config(), None)
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    let message = format!("{err:#}");
+    assert!(message.contains("PRIVATE_KEY_REFUSED"), "{message}");
+    assert!(message.contains("merchants[1].xpubs.TRC20"), "{message}");
+    assert!(!message.contains(&xprv[4..]), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn address_list_prints_the_allocations() {
+    let app = TestApp::start_on(TestEnv::with_extra(&merchant_keys(false)).await).await;
+    app.address(&request("alice", "OMNI")).await;
+    app.address(&request("bob", "OMNI")).await;
+    let env = app.stop().await;
+    let config = env.config_path.to_str().unwrap().to_owned();
+    let out = crate::cli::run(&["address", "list", "--config", &config], None);
+    assert!(out.status.success(), "{out:?}");
+    let rows: Vec<Value> = crate::cli::stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let v = vectors();
+    let got: Vec<(&str, u64, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["username"].as_str().unwrap(),
+                r["derivation_index"].as_u64().unwrap(),
+                r["address"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("alice", 0, v[&("OMNI".to_owned(), 0)].1.as_str()),
+            ("bob", 1, v[&("OMNI".to_owned(), 1)].1.as_str()),
+        ]
+    );
+}
