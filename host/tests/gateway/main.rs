@@ -10,6 +10,7 @@
 )]
 
 mod anvil;
+mod audit;
 mod bad_input;
 mod cli;
 mod concurrency;
@@ -18,6 +19,7 @@ mod deposits;
 mod dev_mode;
 mod leases;
 mod limits;
+mod openapi;
 mod orders;
 mod pages;
 mod process;
