@@ -8,9 +8,5 @@ use sha2::{Digest, Sha256};
 /// Stable across restarts (the same token has the same id), and no use for logging in.
 pub fn credential_id(credential: &str) -> String {
     let digest = Sha256::digest(credential.as_bytes());
-    digest
-        .iter()
-        .take(6)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }

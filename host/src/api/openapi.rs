@@ -22,11 +22,10 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi, RefOr};
 use utoipa::{IntoResponses, Modify, PartialSchema, ToSchema};
 
-use super::error::{
-    Failure, FailureData, GatewayCode, RejectionItem, rejection_status,
-};
+use super::error::{Failure, FailureData, GatewayCode, RejectionItem, rejection_status};
 use crate::rules::ErrorCode;
 use crate::store::DeliveryState;
+use Code::{Component as C, Gateway as G};
 
 /// Where the document is served.
 pub const PATH: &str = "/openapi.json";
@@ -111,17 +110,27 @@ impl Code {
     /// What it means, for the document.
     fn meaning(self) -> &'static str {
         match self.wire() {
-            "INVALID_JSON" => "The body is not one JSON object (or not UTF-8), or repeats a known field.",
+            "INVALID_JSON" => {
+                "The body is not one JSON object (or not UTF-8), or repeats a known field."
+            }
             "MISSING_FIELD" => "A required field is absent or null.",
             "INVALID_FIELD" => "A field has the wrong JSON type, length or characters.",
-            "INVALID_AMOUNT" => "The amount is not an integer token in 1..=2^53-1 (orders), or not a valid USDT decimal text (dev transfers).",
-            "INVALID_ADDRESS" => "Not a valid TRC20, ERC20 or OMNI address, or not valid for the chain named.",
+            "INVALID_AMOUNT" => {
+                "The amount is not an integer token in 1..=2^53-1 (orders), or not a valid USDT decimal text (dev transfers)."
+            }
+            "INVALID_ADDRESS" => {
+                "Not a valid TRC20, ERC20 or OMNI address, or not valid for the chain named."
+            }
             "UNSUPPORTED_CHAIN" => "`chain` is not exactly TRC20, ERC20 or OMNI.",
             "CHAIN_MISMATCH" => "`chain` disagrees with the chain of the address.",
             "INVALID_NOTIFY_URL" => "`notify_url` breaks the URL rules.",
-            "FORBIDDEN_NOTIFY_TARGET" => "`notify_url` points at a loopback, private or metadata address (outside dev mode).",
+            "FORBIDDEN_NOTIFY_TARGET" => {
+                "`notify_url` points at a loopback, private or metadata address (outside dev mode)."
+            }
             "INVALID_SIGN" => "`sign` is not exactly 32 lowercase hex digits (never normalised).",
-            "SIGN_MISMATCH" => "The sign does not match the fields and the merchant's secret (nor its next secret during a rotation).",
+            "SIGN_MISMATCH" => {
+                "The sign does not match the fields and the merchant's secret (nor its next secret during a rotation)."
+            }
             "UNKNOWN_APPID" => "The appid is not a registered merchant.",
             "UNAUTHORIZED" => "The admin bearer token is missing or wrong.",
             "DUPLICATE_ORDER" => "The same appid and orderid were placed with other signed fields.",
@@ -130,12 +139,22 @@ impl Code {
             "NOT_FOUND" => "No such endpoint, dev chain, or the admin API is off (no admin.token).",
             "METHOD_NOT_ALLOWED" => "Any method but POST on this path (sent with `Allow: POST`).",
             "PAYLOAD_TOO_LARGE" => "The body is over 64 KiB.",
-            "UNSUPPORTED_MEDIA_TYPE" => "Content-Type is not application/json (a charset=utf-8 parameter is fine).",
-            "CONFIG_REJECTED" => "The configuration is invalid; the merchants in use did not change.",
+            "UNSUPPORTED_MEDIA_TYPE" => {
+                "Content-Type is not application/json (a charset=utf-8 parameter is fine)."
+            }
+            "CONFIG_REJECTED" => {
+                "The configuration is invalid; the merchants in use did not change."
+            }
             "TIMEOUT" => "The request took longer than request_timeout. Safe to retry.",
-            "OVERLOADED" => "The order queue is full; nothing was recorded. Retry after Retry-After.",
-            "RULES_UNAVAILABLE" => "The protocol component could not judge the input (trap, deadline, memory cap). Nothing was recorded; retry.",
-            "STORE_UNAVAILABLE" => "The database failed; nothing was recorded or acknowledged. Retry.",
+            "OVERLOADED" => {
+                "The order queue is full; nothing was recorded. Retry after Retry-After."
+            }
+            "RULES_UNAVAILABLE" => {
+                "The protocol component could not judge the input (trap, deadline, memory cap). Nothing was recorded; retry."
+            }
+            "STORE_UNAVAILABLE" => {
+                "The database failed; nothing was recorded or acknowledged. Retry."
+            }
             _ => "An unexpected gateway fault; never a client's mistake.",
         }
     }
@@ -239,7 +258,10 @@ impl ToSchema for WireCode {}
 fn failures(codes: &[Code]) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
     let mut by_status: BTreeMap<u16, Vec<Code>> = BTreeMap::new();
     for code in codes {
-        by_status.entry(code.status().as_u16()).or_default().push(*code);
+        by_status
+            .entry(code.status().as_u16())
+            .or_default()
+            .push(*code);
     }
     by_status
         .into_iter()
@@ -284,7 +306,6 @@ macro_rules! failure_set {
 
         impl IntoResponses for $name {
             fn responses() -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
-                use Code::{Component as C, Gateway as G};
                 failures(&[$($code),+])
             }
         }

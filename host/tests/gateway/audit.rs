@@ -84,10 +84,16 @@ async fn admin_actions_are_audited_by_token_id_and_no_secret_reaches_the_log() {
     let ordersn = reply["data"]["ordersn"].as_str().unwrap().to_owned();
 
     // Two admin actions, and one refused for a wrong token.
-    assert_eq!(admin_post(&process, "/admin/merchants/reload", ADMIN).await, 200);
+    assert_eq!(
+        admin_post(&process, "/admin/merchants/reload", ADMIN).await,
+        200
+    );
     let resend = format!("/admin/callbacks/{ordersn}/resend");
     assert_eq!(admin_post(&process, &resend, ADMIN).await, 404);
-    assert_eq!(admin_post(&process, "/admin/merchants/reload", "wrong-token").await, 401);
+    assert_eq!(
+        admin_post(&process, "/admin/merchants/reload", "wrong-token").await,
+        401
+    );
 
     process.signal("TERM");
     process.wait(Duration::from_secs(20));
@@ -126,10 +132,10 @@ async fn admin_actions_are_audited_by_token_id_and_no_secret_reaches_the_log() {
     assert_eq!(span["ordersn"], ordersn.as_str(), "{span}");
     // A route with an id is logged by its pattern.
     assert!(
-        lines
-            .iter()
-            .any(|l| l["span"]["route"] == "/admin/callbacks/{ordersn}/resend"
-                && l["span"]["status"] == 404),
+        lines.iter().any(
+            |l| l["span"]["route"] == "/admin/callbacks/{ordersn}/resend"
+                && l["span"]["status"] == 404
+        ),
         "no span line for the resend in:\n{text}"
     );
 
