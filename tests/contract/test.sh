@@ -6,7 +6,7 @@
 # its body and headers must match the document (hooks.py signs bodies with the test
 # merchant's secret so the accepting paths run too). Tools pinned in requirements.txt,
 # installed into a fresh venv (.venv). CONTRACT_MAX_EXAMPLES sets the examples per
-# operation (default 60).
+# operation (default 100).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -26,6 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 export CONTRACT_APPID=contract
+export CONTRACT_STATUSES="$work/statuses"
 CONTRACT_SECRET=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export CONTRACT_SECRET
 admin_token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -72,13 +73,22 @@ SCHEMATHESIS_HOOKS=hooks PYTHONPATH=. .venv/bin/schemathesis run "$base/openapi.
   --checks all \
   --exclude-checks positive_data_acceptance \
   --header "Authorization: Bearer $admin_token" \
-  --max-examples "${CONTRACT_MAX_EXAMPLES:-60}" \
+  --max-examples "${CONTRACT_MAX_EXAMPLES:-100}" \
   --phases examples,coverage,fuzzing \
   --seed "${CONTRACT_SEED:-20250905}" \
-  --workers 2 \
+  --workers 1 \
   --request-timeout 20 \
   --no-color \
   --report junit --report-dir "$work/report"
+
+# The signing hooks reached the accepting paths: orders created and found again.
+for reached in "POST /api/merchant/v2/TraderRechargeorder 200" \
+  "POST /api/merchant/v2/TraderRechargeorderQuery 200" \
+  "POST /api/merchant/v2/TraderRechargeorder 401" \
+  "POST /dev/chains/{chain}/transfers 200"; do
+  grep -qxF "$reached" "$CONTRACT_STATUSES" || { echo "never answered: $reached" >&2; exit 1; }
+done
+grep -v " 405$" "$CONTRACT_STATUSES" | sort | uniq -c
 
 # No 5xx may have been logged as a fault either.
 if grep -E '"level":"ERROR"|ERROR' "$work/stderr"; then
