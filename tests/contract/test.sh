@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 (cd ../.. && cargo build --locked -p usdt-gateway --bin usdt-gateway)
 bin="${CARGO_TARGET_DIR:-$(cd ../.. && pwd)/target}/debug/usdt-gateway"
 
-rm -rf .venv
+rm -rf .venv .schemathesis
 "${PYTHON:-python3}" -m venv .venv
 .venv/bin/python -m pip install --disable-pip-version-check --quiet -r requirements.txt
 
