@@ -39,7 +39,8 @@ pub struct MineBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReorgBody {
-    /// Newest blocks to replace (1..=the chain's head; the genesis block stays).
+    /// Newest blocks to replace (1..=1000, at most the chain's head: the genesis block
+    /// stays).
     #[schema(minimum = 0)]
     depth: u64,
 }
