@@ -187,6 +187,9 @@ impl Dispatcher {
 
     /// One attempt of one delivery: what to record; `None` when it was not sent because
     /// `lease` would not outlast it (the delivery is claimed again once the lease ends).
+    #[tracing::instrument(name = "callback_attempt", skip_all, fields(
+        appid = %due.appid, orderid = %due.orderid, ordersn = %due.ordersn, attempt = due.next_number
+    ))]
     async fn attempt(&self, due: &DueCallback, lease: &Lease) -> Option<AttemptRecord> {
         let started_at = now_millis();
         let t = SystemTime::now()

@@ -328,11 +328,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if let Some(addr) = gateway.metrics_addr() {
             println!("usdt-gateway metrics on http://{addr}/metrics");
         }
+        let shutdown = gateway::shutdown_signal();
         println!("usdt-gateway listening on http://{local}");
         tokio::spawn(reload_on_hangup(Arc::clone(&gateway.state().reload)));
         tracing::info!(%local, database = %config.database().describe(), "usdt-gateway started");
         gateway
-            .serve(listener, config.request_timeout, gateway::shutdown_signal())
+            .serve(listener, config.request_timeout, shutdown)
             .await?;
         tracing::info!("usdt-gateway stopped");
         Ok(ExitCode::SUCCESS)

@@ -138,7 +138,11 @@ impl Watcher {
         tracing::info!(chain, "chain watcher stopped");
     }
 
-    /// One round: reorg check, scan to the head, confirmations.
+    /// One round: reorg check, scan to the head, confirmations. Its span is the scan's:
+    /// the chain and the block range (`from`..=`to`, the head).
+    #[tracing::instrument(name = "watcher_scan", skip_all, fields(
+        chain = self.source.chain().as_str(), from = tracing::field::Empty, to = tracing::field::Empty
+    ))]
     pub async fn round(&mut self) -> anyhow::Result<Round> {
         let chain = self.source.chain().as_str();
         let head = self.source.head().await?;
@@ -163,6 +167,9 @@ impl Watcher {
             next = next.min(fork + 1);
         }
 
+        let span = tracing::Span::current();
+        span.record("from", next);
+        span.record("to", head);
         self.refresh_watch_list().await?;
         while next <= head {
             let to = head.min(next + self.config.max_blocks_per_scan.max(1) - 1);

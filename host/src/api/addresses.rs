@@ -10,19 +10,26 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
-use super::AppState;
+use utoipa::ToSchema;
+
 use super::body::JsonText;
 use super::error::{AppError, GatewayCode};
+use super::openapi::{AddressFailures, AddressRequest};
 use super::orders::Success;
+use super::{ADDRESS_PATH, AppState};
 use crate::clock::unix_millis;
 use crate::rules::{Chain, DerivationErrorCode, Rules, RulesFault};
 use crate::store::{AllocateError, AllocationRequest, Derived};
 
 /// The data of an answered address request.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"appid": "yourAppId", "username": "alice", "chain": "TRC20", "address": "TUEZSdKsoDHQMeZwihtdoBiN46zxhGWYdH", "index": 0}))]
 pub struct AddressData {
+    /// The merchant's id.
     appid: String,
+    /// The user the address belongs to, for good.
     username: String,
+    /// The chain: `TRC20`, `ERC20` or `OMNI`.
     chain: String,
     /// The deposit address (ERC20: EIP-55).
     address: String,
@@ -84,6 +91,15 @@ impl From<AllocateError<DeriveFault>> for AppError {
 
 /// Answer the user's address on the chain: the one allocated before, or a new one
 /// (committed, binding included, before the answer; the watcher is woken at once).
+#[utoipa::path(
+    post,
+    path = ADDRESS_PATH,
+    tag = "orders",
+    summary = "The user's deposit address on a chain (our extension)",
+    description = "Signed with `sign = md5(appid|username|chain|secret)` (lowercase hex; `chain` exactly `TRC20`, `ERC20` or `OMNI`). Answers the user's own address: `…/0/index` of the merchant's account key (xpub) for the chain, derived by the component, so the merchant can check it against its xpub. The same user and chain always get the same address; a new allocation and its binding are committed before the answer. A merchant without an xpub for the chain gets 409 `XPUB_NOT_CONFIGURED`.",
+    request_body(content = AddressRequest, content_type = "application/json"),
+    responses((status = 200, description = "The user's address (allocated now or before).", body = Success<AddressData>), AddressFailures),
+)]
 pub async fn allocate(
     State(state): State<AppState>,
     JsonText(body): JsonText,

@@ -4,7 +4,10 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::openapi::WireCode;
 
 use crate::metrics::RejectionCode;
 use crate::rules::{ErrorCode, Rejection, RulesFault};
@@ -95,7 +98,8 @@ impl GatewayCode {
         }
     }
 
-    fn status(self) -> StatusCode {
+    /// Its HTTP status.
+    pub(super) fn status(self) -> StatusCode {
         match self {
             Self::InvalidJson | Self::InvalidField | Self::ForbiddenNotifyTarget => {
                 StatusCode::BAD_REQUEST
@@ -118,7 +122,7 @@ impl GatewayCode {
 }
 
 /// The HTTP status of a component rejection (`docs/protocol.md` §10).
-fn rejection_status(code: ErrorCode) -> StatusCode {
+pub(super) fn rejection_status(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidSign | ErrorCode::SignMismatch => StatusCode::UNAUTHORIZED,
         ErrorCode::UnknownAppid => StatusCode::FORBIDDEN,
@@ -177,48 +181,103 @@ impl From<WriteError> for AppError {
     }
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
+/// The failure envelope `{"status":0,"data":{…}}`, as every failure is sent.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": 0, "data": {"code": "SIGN_MISMATCH", "msg": "the sign does not match the fields and the secret", "field": "sign", "errors": [{"code": "SIGN_MISMATCH", "field": "sign", "msg": "the sign does not match the fields and the secret"}]}}))]
+pub struct Failure {
+    /// Always `0`.
+    #[schema(minimum = 0, maximum = 0)]
+    pub status: u8,
+    /// What went wrong.
+    pub data: FailureData,
+}
+
+/// `data` of a failure: a stable code, a message for people (not part of the contract)
+/// and, when the component refused the input, the first rejection's field and every
+/// rejection.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FailureData {
+    /// Stable upper-snake-case code (`docs/protocol.md` §10); the first rejection's
+    /// when there are several.
+    #[schema(value_type = WireCode)]
+    pub code: &'static str,
+    /// Human-readable; not part of the contract.
+    pub msg: String,
+    /// The field of the first rejection, when it names one (component rejections only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Every rejection, in field order (component rejections only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<RejectionItem>>,
+}
+
+/// One rejection of the component.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RejectionItem {
+    /// Its stable code.
+    #[schema(value_type = WireCode)]
+    pub code: &'static str,
+    /// The field it is about, if any.
+    pub field: Option<String>,
+    /// Human-readable.
+    pub msg: String,
+}
+
+impl AppError {
+    /// The HTTP status and `data` this error answers with (5xx faults are logged here).
+    fn status_and_data(&self) -> (StatusCode, FailureData) {
         let code = self.code();
-        let (status, body) = match &self {
+        let plain = |msg: &str| FailureData {
+            code,
+            msg: msg.to_owned(),
+            field: None,
+            errors: None,
+        };
+        match self {
             Self::Rejected(list) => {
                 let first = list.first();
                 let status = first.map_or(StatusCode::BAD_REQUEST, |r| rejection_status(r.code));
-                let errors: Vec<_> = list
+                let errors = list
                     .iter()
-                    .map(|r| json!({"code": r.code.as_str(), "field": r.field, "msg": r.message}))
+                    .map(|r| RejectionItem {
+                        code: r.code.as_str(),
+                        field: r.field.clone(),
+                        msg: r.message.clone(),
+                    })
                     .collect();
-                let mut data = serde_json::Map::new();
-                data.insert("code".into(), json!(code));
-                data.insert(
-                    "msg".into(),
-                    json!(first.map_or("", |r| r.message.as_str())),
-                );
-                if let Some(field) = first.and_then(|r| r.field.as_deref()) {
-                    data.insert("field".into(), json!(field));
-                }
-                data.insert("errors".into(), json!(errors));
-                let data = serde_json::Value::Object(data);
+                let data = FailureData {
+                    code,
+                    msg: first.map_or_else(String::new, |r| r.message.clone()),
+                    field: first.and_then(|r| r.field.clone()),
+                    errors: Some(errors),
+                };
                 (status, data)
             }
-            Self::Gateway(gateway, msg) => (gateway.status(), json!({"code": code, "msg": msg})),
-            Self::Dev(_, msg) => (StatusCode::BAD_REQUEST, json!({"code": code, "msg": msg})),
+            Self::Gateway(gateway, msg) => (gateway.status(), plain(msg)),
+            Self::Dev(_, msg) => (StatusCode::BAD_REQUEST, plain(msg)),
             Self::Rules(fault) => {
                 tracing::error!(error = %fault, "rules component fault");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    json!({"code": code, "msg": "the protocol rules could not judge this request; retry"}),
+                    plain("the protocol rules could not judge this request; retry"),
                 )
             }
             Self::Store(e) => {
                 tracing::error!(error = %e, "storage fault");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    json!({"code": code, "msg": "the order store is unavailable; nothing was recorded, retry"}),
+                    plain("the order store is unavailable; nothing was recorded, retry"),
                 )
             }
-        };
-        let mut response = (status, Json(json!({"status": 0, "data": body}))).into_response();
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, data) = self.status_and_data();
+        let code = data.code;
+        let mut response = (status, Json(Failure { status: 0, data })).into_response();
         if matches!(self, Self::Gateway(GatewayCode::MethodNotAllowed, _)) {
             response
                 .headers_mut()

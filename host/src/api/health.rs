@@ -4,17 +4,56 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 
+/// `{"status":"ok"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Alive {
+    /// Always `ok`.
+    #[schema(value_type = String, pattern = "^ok$")]
+    status: &'static str,
+}
+
+/// Whether the gateway can serve, and each part's state.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok", "store": "ok", "rules": "ok"}))]
+pub struct Readiness {
+    /// `ok` or `unavailable`.
+    #[schema(value_type = String, pattern = "^(ok|unavailable)$")]
+    status: &'static str,
+    /// `ok`, or why the database does not answer.
+    store: String,
+    /// `ok`, or why the component does not answer.
+    rules: String,
+}
+
 /// The process is alive.
-pub async fn alive() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    summary = "Liveness",
+    responses((status = 200, description = "The process answers.", body = Alive)),
+)]
+pub async fn alive() -> Json<Alive> {
+    Json(Alive { status: "ok" })
 }
 
 /// The database answers and the component runs a call.
-pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    summary = "Readiness: send traffic here",
+    responses(
+        (status = 200, description = "The database and the component answer.", body = Readiness),
+        (status = 503, description = "The database or the component does not answer.", body = Readiness),
+    ),
+)]
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let store = state.store.ping().await.map_err(|e| e.to_string());
     let rules = state
         .rules
@@ -35,10 +74,10 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         } else {
             StatusCode::SERVICE_UNAVAILABLE
         },
-        Json(json!({
-            "status": if ok { "ok" } else { "unavailable" },
-            "store": show(store),
-            "rules": show(rules),
-        })),
+        Json(Readiness {
+            status: if ok { "ok" } else { "unavailable" },
+            store: show(store),
+            rules: show(rules),
+        }),
     )
 }

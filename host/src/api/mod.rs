@@ -4,11 +4,14 @@
 
 mod addresses;
 mod admin;
+pub mod audit;
 mod body;
 mod dev;
 mod error;
 mod health;
+pub mod openapi;
 mod orders;
+mod trace;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,12 +19,16 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
-use axum::http::{HeaderName, Request};
-use axum::routing::{get, post};
+use axum::extract::Extension;
+use axum::http::HeaderName;
+use axum::routing::get;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
 use tracing::Level;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 use tokio::sync::Notify;
 
@@ -118,59 +125,22 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
             // trace layer keeps it at debug, so shedding load never floods the log.
             TraceLayer::new_for_http()
                 .on_failure(DefaultOnFailure::new().level(Level::DEBUG))
-                .make_span_with(|req: &Request<_>| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), id)
-            }),
+                .make_span_with(trace::request_span)
+                .on_response(trace::on_response),
         )
         .layer(PropagateRequestIdLayer::new(request_id))
         .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
             AppError::gateway(GatewayCode::Timeout, "the request took too long; retry")
         }))
         .timeout(request_timeout);
-    let dev_mode = state.dev_mode;
-    let router = Router::new()
-        .route(
-            ORDER_PATH,
-            post(orders::create).fallback(method_not_allowed),
-        )
-        .route(QUERY_PATH, post(orders::query).fallback(method_not_allowed))
-        .route(
-            ADDRESS_PATH,
-            post(addresses::allocate).fallback(method_not_allowed),
-        )
-        .route("/admin/callbacks", get(admin::list_callbacks))
-        .route("/admin/callbacks/{ordersn}", get(admin::show_callback))
-        .route(
-            "/admin/callbacks/{ordersn}/resend",
-            post(admin::resend_callback),
-        )
-        .route("/admin/deposits/unmatched", get(admin::unmatched_deposits))
-        .route(
-            "/admin/merchants/reload",
-            post(admin::reload_merchants).fallback(method_not_allowed),
-        )
-        .route("/healthz", get(health::alive))
-        .route("/readyz", get(health::ready));
-    let router = if dev_mode {
-        router.merge(dev_routes())
-    } else {
-        router
-    };
-    let router = if state.metrics_route {
-        router.route("/metrics", get(metrics::http::scrape))
-    } else {
-        router
-    };
-    // The front door, the checkout page and the operator console.
+    let (router, doc) = documented_routes(state.dev_mode, state.metrics_route).split_for_parts();
+    // The front door, the checkout page and the operator console (HTML, not in the
+    // document).
     let router = router.merge(crate::pages::router(state.clone()));
     let counted = axum::middleware::from_fn_with_state(Arc::clone(&state.metrics), metrics::track);
     router
         .fallback(not_found)
+        .layer(Extension(Arc::new(doc)))
         .layer(middleware)
         .layer(counted)
         .with_state(state)
@@ -183,21 +153,42 @@ pub fn metrics_app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The embedded dev chains' routes: mounted in dev mode only, absent (404) otherwise.
-fn dev_routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/dev/chains/{chain}/transfers",
-            post(dev::transfer).fallback(method_not_allowed),
-        )
-        .route(
-            "/dev/chains/{chain}/mine",
-            post(dev::mine).fallback(method_not_allowed),
-        )
-        .route(
-            "/dev/chains/{chain}/reorg",
-            post(dev::reorg).fallback(method_not_allowed),
-        )
+/// The API's routes, each registered together with its OpenAPI operation (so the
+/// document served at `/openapi.json` lists exactly what the router serves); the dev
+/// routes only in dev mode, `/metrics` only when it is served on this port.
+fn documented_routes(dev_mode: bool, metrics_route: bool) -> OpenApiRouter<AppState> {
+    let router = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(post_only(routes!(orders::create)))
+        .routes(post_only(routes!(orders::query)))
+        .routes(post_only(routes!(addresses::allocate)))
+        .routes(routes!(admin::list_callbacks))
+        .routes(routes!(admin::show_callback))
+        .routes(post_only(routes!(admin::resend_callback)))
+        .routes(routes!(admin::unmatched_deposits))
+        .routes(post_only(routes!(admin::reload_merchants)))
+        .routes(routes!(health::alive))
+        .routes(routes!(health::ready))
+        .routes(routes!(openapi::document));
+    let router = if metrics_route {
+        router.routes(routes!(metrics::http::scrape))
+    } else {
+        router
+    };
+    if dev_mode {
+        router
+            .routes(post_only(routes!(dev::transfer)))
+            .routes(post_only(routes!(dev::mine)))
+            .routes(post_only(routes!(dev::reorg)))
+    } else {
+        router
+    }
+}
+
+/// A POST endpoint's routes: any other method is 405 `METHOD_NOT_ALLOWED` with
+/// `Allow: POST`, in the failure envelope.
+fn post_only(routes: UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+    let (schemas, paths, method_router) = routes;
+    (schemas, paths, method_router.fallback(method_not_allowed))
 }
 
 async fn method_not_allowed() -> AppError {

@@ -8,12 +8,15 @@ use std::time::SystemTime;
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::body::JsonText;
 use super::error::{AppError, GatewayCode};
+use super::openapi::{OrderFailures, OrderRequest, QueryFailures, QueryRequest};
+use super::{ORDER_PATH, QUERY_PATH, trace};
 use crate::clock::{millis, unix_millis};
-use crate::rules::OrderRequest;
+use crate::rules::OrderRequest as CheckedOrder;
 use crate::store::{
     CreateOutcome, DeliveryState, DepositRecord, NewOrder, OrderRecord, OrderState,
 };
@@ -22,9 +25,12 @@ use crate::store::{
 const ACCEPTED: &str = "订单已受理";
 
 /// `{"status":1,"data":…}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Success<T> {
+    /// Always `1`.
+    #[schema(minimum = 1, maximum = 1)]
     status: u8,
+    /// The answer.
     data: T,
 }
 
@@ -36,20 +42,39 @@ impl<T> Success<T> {
 }
 
 /// The data of an accepted order.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"msg": "订单已受理", "ordersn": "cz-7ac8c6f2-abcd-4c55-b4f1-2b5c7e871036", "orderid": "myplat-1662299838", "chain": "TRC20", "address": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", "amount": 1000000, "required_confirmations": 1}))]
 pub struct Accepted {
+    /// `订单已受理` ("order accepted").
+    #[schema(value_type = String)]
     msg: &'static str,
+    /// The gateway's order number: `cz-` and a UUID v4.
+    #[schema(pattern = "^cz-[0-9a-f-]{36}$")]
     ordersn: String,
+    /// The merchant's order id.
     orderid: String,
+    /// The chain: `TRC20`, `ERC20` or `OMNI`.
     chain: String,
+    /// The deposit address, as sent.
     address: String,
+    /// The ordered amount in scaled units (1/10000 USDT).
     amount: i64,
+    /// Confirmations a deposit of this amount needs.
     required_confirmations: i64,
 }
 
 /// Create an order: the component parses, finds the merchant, checks the sign and says
 /// how many confirmations the deposit needs, in one call; the writer stores it (or finds
 /// the identical earlier one) and answers after the commit.
+#[utoipa::path(
+    post,
+    path = ORDER_PATH,
+    tag = "orders",
+    summary = "Create a deposit order",
+    description = "Signed with `sign = md5(appid|username|localusermark|address|orderid|amount|secret)` (lowercase hex; `amount` as decimal text, `address` exactly as sent). The order and its address binding are committed before `status: 1` is sent. An identical retry (same signed fields) returns the original `ordersn`; the same `orderid` with other signed fields is 409 `DUPLICATE_ORDER`; an address belongs to one `(appid, username)`. `status: 1` means the order was created, not that funds arrived.",
+    request_body(content = OrderRequest, content_type = "application/json"),
+    responses((status = 200, description = "The order was created (or an identical one already was).", body = Success<Accepted>), OrderFailures),
+)]
 pub async fn create(
     State(state): State<AppState>,
     JsonText(body): JsonText,
@@ -59,6 +84,7 @@ pub async fn create(
         .accept_order(&body)?
         .map_err(AppError::Rejected)?;
     let (order, required) = (accepted.order, accepted.required_confirmations);
+    trace::record_order(&order.fields.appid, &order.fields.orderid, None);
     // The component judged the URL's form; whether it may be contacted is the network's.
     if let Some(url) = &order.notify_url {
         usdt_callback_http::check_target_url(url, state.allow_private_targets)
@@ -86,6 +112,7 @@ pub async fn create(
     };
     match state.writer.submit(new).await? {
         CreateOutcome::Created(stored) | CreateOutcome::Existing(stored) => {
+            trace::record_order(&stored.appid, &stored.orderid, Some(&stored.ordersn));
             Ok(Success::new(Accepted {
                 msg: ACCEPTED,
                 ordersn: stored.ordersn,
@@ -110,7 +137,7 @@ pub async fn create(
 /// For a merchant with `allocated_addresses_only`: the order's address must have been
 /// allocated to the order's user by `TraderRechargeAddress` (allocations are never
 /// removed, so reading before the write is enough).
-async fn check_allocated(state: &AppState, order: &OrderRequest) -> Result<(), AppError> {
+async fn check_allocated(state: &AppState, order: &CheckedOrder) -> Result<(), AppError> {
     let fields = &order.fields;
     let only_allocated = state
         .merchants
@@ -134,29 +161,53 @@ async fn check_allocated(state: &AppState, order: &OrderRequest) -> Result<(), A
 }
 
 /// An order as the query endpoint shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"ordersn": "cz-7ac8c6f2-abcd-4c55-b4f1-2b5c7e871036", "orderid": "myplat-1662299838", "state": "confirmed", "chain": "TRC20", "address": "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t", "amount": 1000000, "received_amount": 1000000, "txid": "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060", "block_height": 1042, "confirmations": 1, "required_confirmations": 1, "callback": "delivered", "created_at": 1757030400, "expires_at": 1757116800}))]
 pub struct OrderView {
+    /// The gateway's order number.
     ordersn: String,
+    /// The merchant's order id.
     orderid: String,
     /// `pending`, `confirming`, `confirmed` or `expired`.
+    #[schema(value_type = String)]
     state: &'static str,
+    /// The chain.
     chain: String,
+    /// The deposit address, as sent.
     address: String,
+    /// The ordered amount (scaled units).
     amount: i64,
+    /// The amount received (scaled units; may differ from `amount`).
     received_amount: i64,
+    /// The deposit's transaction, once one is matched.
     txid: Option<String>,
+    /// The deposit's block, once one is matched.
     block_height: Option<i64>,
+    /// The deposit's confirmations so far.
     confirmations: i64,
+    /// Confirmations the order's amount needs.
     required_confirmations: i64,
     /// `none` until a deposit is confirmed, then `pending`, `delivered`, `failed` or
     /// `not_configured` (no callback URL: nothing sent).
+    #[schema(value_type = String)]
     callback: &'static str,
+    /// When the order was created (Unix seconds).
     created_at: i64,
+    /// When a pending order expires (Unix seconds).
     expires_at: i64,
 }
 
 /// Query an order: the body parsed and `md5(appid|orderid|secret)` checked by the
 /// component in one call.
+#[utoipa::path(
+    post,
+    path = QUERY_PATH,
+    tag = "orders",
+    summary = "Query an order",
+    description = "Signed with `sign = md5(appid|orderid|secret)` (lowercase hex). Answers the order's state (`pending`, `confirming`, `confirmed`, `expired`), ordered and received amounts, chain, address, txid, block height, confirmations and the callback's state. Another merchant's order is not found.",
+    request_body(content = QueryRequest, content_type = "application/json"),
+    responses((status = 200, description = "The order.", body = Success<OrderView>), QueryFailures),
+)]
 pub async fn query(
     State(state): State<AppState>,
     JsonText(body): JsonText,
@@ -165,6 +216,7 @@ pub async fn query(
         .merchants
         .check_query(&body)?
         .map_err(AppError::Rejected)?;
+    trace::record_order(&query.appid, &query.orderid, None);
     let record = state
         .store
         .find_order(&query.appid, &query.orderid)
@@ -172,6 +224,7 @@ pub async fn query(
         .ok_or_else(|| {
             AppError::gateway(GatewayCode::OrderNotFound, "no such order for this appid")
         })?;
+    trace::record_order(&query.appid, &query.orderid, Some(&record.order.ordersn));
     let deposit = state.store.order_deposit(&record.order.ordersn).await?;
     let confirmations = match &deposit {
         Some(d) => {

@@ -25,6 +25,10 @@ struct LedgerTransfer {
 /// Most blocks one `mine` call may add.
 pub const MAX_MINE: u64 = 100_000;
 
+/// Deepest reorg one `reorg` call may make: each replaced block is rewritten, so a
+/// deeper one could outlast the request deadline (found by the contract test).
+pub const MAX_REORG: u64 = 1_000;
+
 /// A refused dev-chain operation (a client's mistake: bad address, amount, depth).
 #[derive(Debug, thiserror::Error)]
 pub enum DevError {
@@ -240,10 +244,13 @@ impl DevChain {
     /// their transfers: the transfers left the canonical chain. Returns the head.
     pub async fn reorg(&self, depth: u64) -> Result<u64, DevError> {
         let head = self.head().await?;
-        if depth == 0 || depth > head {
+        let deepest = head.min(MAX_REORG);
+        if depth == 0 || depth > deepest {
             return Err(DevError::Invalid {
                 code: "INVALID_FIELD",
-                message: format!("depth must be 1..={head} (the genesis block stays)"),
+                message: format!(
+                    "depth must be 1..={deepest} (at most {MAX_REORG}; the genesis block stays)"
+                ),
             });
         }
         let fork = head - depth;

@@ -143,6 +143,14 @@ fn method_label(method: &Method) -> &'static str {
 /// `GET /metrics`: the gauges read from the database and the process refreshed, then
 /// every metric in the Prometheus text format. No authentication: serve it on a
 /// private address (`metrics.listen`) where the main port is public.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    summary = "Prometheus metrics",
+    description = "Every metric in the Prometheus text format (0.0.4), no authentication. On the main port unless `metrics.listen` serves it on an address of its own (then this port answers 404). See docs/operations.md.",
+    responses((status = 200, description = "The metrics.", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)),
+)]
 pub async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
     state.metrics.refresh(&state).await;
     (

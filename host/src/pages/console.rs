@@ -20,7 +20,7 @@ use subtle::ConstantTimeEq;
 
 use super::session::{Session, set_cookie};
 use super::{CSP_CONSOLE, PageError, Pages, message_page, order_state, render, usdt, utc};
-use crate::api::AppState;
+use crate::api::{AppState, audit};
 use crate::clock::now_millis;
 use crate::store::DeliveryState;
 use crate::store::{AssignOutcome, DepositRecord, OrderRecord};
@@ -92,9 +92,19 @@ fn segment(text: &str) -> String {
         .collect()
 }
 
-/// A short, non-secret tag of a session for the audit log.
-fn session_tag(session: &Session) -> &str {
-    session.id.get(..8).unwrap_or("")
+/// The id of a session for the audit log: a short hash of its id, never the cookie's
+/// value itself.
+fn session_tag(session: &Session) -> String {
+    audit::credential_id(&session.id)
+}
+
+/// Who acts, for the audit log: the admin token's id (never the token).
+fn who(pages: &Pages) -> String {
+    pages
+        .app
+        .admin_token
+        .as_ref()
+        .map_or_else(String::new, |t| audit::credential_id(t.expose()))
 }
 
 // ---- login ----------------------------------------------------------------------
@@ -162,7 +172,7 @@ pub(super) async fn login(
         );
     }
     let session = pages.sessions.start();
-    tracing::info!(target: "audit", action = "console_login", ok = true, session = session_tag(&session), "console login");
+    tracing::info!(target: "audit", who = who(&pages), action = "console_login", ok = true, session = session_tag(&session), "console login");
     let mut response = Redirect::to("/admin/orders").into_response();
     response
         .headers_mut()
@@ -186,6 +196,7 @@ pub(super) async fn logout(
 ) -> Result<Response, PageError> {
     let session = operator.act(&form.csrf)?;
     pages.sessions.end(&session.id);
+    tracing::info!(target: "audit", who = who(&pages), action = "console_logout", session = session_tag(&session), "console logout");
     let mut response = Redirect::to("/admin/login").into_response();
     response
         .headers_mut()
@@ -546,6 +557,7 @@ pub(super) async fn assign(
         .await?;
     tracing::info!(
         target: "audit",
+        who = who(&pages),
         action = "assign_deposit",
         chain = %form.chain,
         txid = %form.txid,
@@ -659,6 +671,7 @@ pub(super) async fn resend(
         .await?;
     tracing::info!(
         target: "audit",
+        who = who(&pages),
         action = "resend_callback",
         ordersn = %ordersn,
         found,

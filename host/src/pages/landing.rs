@@ -1,5 +1,5 @@
 //! The front door `GET /`: what this gateway is, its version, where the console, the
-//! health checks and the protocol document are; in dev mode, the demo merchant's appid
+//! health checks, the protocol document and the OpenAPI document are; in dev mode, the demo merchant's appid
 //! and a ready-to-copy order (its secret is never shown: it is printed at start).
 
 use askama::Template;
@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{CSP_PUBLIC, Pages, render};
-use crate::api::{ORDER_PATH, QUERY_PATH};
+use crate::api::{ORDER_PATH, QUERY_PATH, openapi};
 use crate::gateway::DEV_APPID;
 
 #[derive(Template)]
@@ -19,6 +19,7 @@ struct LandingPage {
     version: &'static str,
     order_path: &'static str,
     query_path: &'static str,
+    openapi_path: &'static str,
     console: bool,
     dev_appid: Option<&'static str>,
 }
@@ -34,6 +35,7 @@ pub(super) async fn landing(State(pages): State<Pages>) -> Response {
             version: env!("CARGO_PKG_VERSION"),
             order_path: ORDER_PATH,
             query_path: QUERY_PATH,
+            openapi_path: openapi::PATH,
             console: pages.app.admin_token.is_some(),
             dev_appid: dev.then_some(DEV_APPID),
         },

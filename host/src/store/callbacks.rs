@@ -51,7 +51,7 @@ pub struct AttemptRecord {
 }
 
 /// A delivery as the operator sees it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CallbackRecord {
     /// The order.
     pub ordersn: String,
@@ -70,7 +70,7 @@ pub struct CallbackRecord {
 }
 
 /// One recorded attempt.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AttemptView {
     /// Its number in the history.
     pub attempt: i64,

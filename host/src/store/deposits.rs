@@ -60,7 +60,7 @@ pub struct OpenDeposit {
 }
 
 /// A deposit as the query API and the operator see it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct DepositRecord {
     /// The chain.
     pub chain: String,

@@ -21,7 +21,8 @@ pub struct UnknownState {
 }
 
 /// An enum stored as one of a fixed set of lowercase words: the variants and their
-/// words, once. It binds and decodes as text on every backend and serializes as its word.
+/// words, once. It binds and decodes as text on every backend, serializes as its word and
+/// is documented (OpenAPI) as the enum of its words.
 macro_rules! stored_text {
     (
         $(#[$meta:meta])*
@@ -63,6 +64,17 @@ macro_rules! stored_text {
                 f.write_str(self.as_str())
             }
         }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .enum_values(Some(Self::ALL.iter().map(|v| v.as_str())))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

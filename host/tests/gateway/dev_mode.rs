@@ -165,3 +165,39 @@ async fn dev_mode_warns_at_start_and_refuses_a_public_address_without_the_opt_in
             .any(|l| l.starts_with("WARNING: dev mode is on"))
     );
 }
+
+/// Found by the contract test: a reorg of a million blocks rewrote each one and outlasted
+/// the request deadline (503). A reorg is now at most `MAX_REORG` deep, refused at once
+/// beyond that, and the deepest allowed one answers well within the deadline.
+#[tokio::test]
+async fn a_reorg_deeper_than_the_limit_is_refused_at_once() {
+    use usdt_gateway::chain::dev::MAX_REORG;
+    let app = TestApp::start_on(TestEnv::dev("http://127.0.0.1:9/notify", "").await).await;
+    let (status, reply) = app
+        .post(
+            "/dev/chains/TRC20/mine",
+            &json!({"blocks": MAX_REORG + 500}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    for depth in [MAX_REORG + 1, 1_446_036] {
+        let started = std::time::Instant::now();
+        let (status, reply) = app
+            .post("/dev/chains/TRC20/reorg", &json!({"depth": depth}))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{reply}");
+        assert_eq!(error_code(&reply), "INVALID_FIELD");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+    let started = std::time::Instant::now();
+    let (status, reply) = app
+        .post("/dev/chains/TRC20/reorg", &json!({"depth": MAX_REORG}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    app.stop().await;
+}

@@ -11,6 +11,7 @@
 
 mod addresses;
 mod anvil;
+mod audit;
 mod bad_input;
 mod cli;
 mod concurrency;
@@ -20,6 +21,7 @@ mod dev_mode;
 mod leases;
 mod limits;
 mod metrics;
+mod openapi;
 mod orders;
 mod pages;
 mod process;

@@ -171,12 +171,19 @@ pub struct Process {
 impl Process {
     /// Start the binary with `args` in `cwd` and wait until it prints its address.
     pub fn start(cwd: &Path, args: &[&str]) -> Self {
+        Self::start_with(cwd, args, &[], Stdio::inherit())
+    }
+
+    /// Like [`Process::start`], with environment variables `env` and its standard error
+    /// (the log) going to `stderr`.
+    pub fn start_with(cwd: &Path, args: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_usdt-gateway"))
             .args(args)
             .current_dir(cwd)
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start usdt-gateway");
         let stdout = child.stdout.take().expect("stdout");
