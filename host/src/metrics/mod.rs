@@ -26,7 +26,7 @@ use crate::rules::Rules;
 
 pub use http::{RejectionCode, track};
 pub use recorders::{CallbackMetrics, ChainMetrics, ChainRecorder, WriterMetrics};
-pub use scrape::ScrapeGauges;
+pub use scrape::{ProviderErrors, ScrapeGauges};
 
 /// The `Content-Type` of `GET /metrics`: the Prometheus text format 0.0.4.
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
@@ -62,6 +62,8 @@ pub struct Metrics {
     pub callbacks: CallbackMetrics,
     /// Values read when scraped.
     pub gauges: ScrapeGauges,
+    /// The chain node endpoints, for their errors.
+    providers: scrape::Providers,
 }
 
 impl Metrics {
@@ -74,7 +76,7 @@ impl Metrics {
         let chains = ChainMetrics::register(&mut registry);
         let callbacks = CallbackMetrics::register(&mut registry);
         let gauges = ScrapeGauges::register(&mut registry);
-        registry.register_collector(Box::new(scrape::Sandbox::new(rules, providers)));
+        registry.register_collector(Box::new(scrape::Sandbox::new(rules, providers.clone())));
         Self {
             registry,
             http,
@@ -82,7 +84,13 @@ impl Metrics {
             chains,
             callbacks,
             gauges,
+            providers,
         }
+    }
+
+    /// Each chain node endpoint's failed calls since start (the operator console shows them).
+    pub fn provider_errors(&self) -> Vec<scrape::ProviderErrors> {
+        self.providers.errors()
     }
 
     /// The text of a scrape (call [`ScrapeGauges::refresh`] first).

@@ -127,6 +127,17 @@ impl Metrics {
     }
 }
 
+/// One chain node endpoint's failed calls since start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProviderErrors {
+    /// The chain it serves.
+    pub chain: String,
+    /// The endpoint, redacted (`#0 https://host/…`: no credentials, path or query).
+    pub provider: String,
+    /// Calls it failed (and was failed over from).
+    pub failed: u64,
+}
+
 /// The EVM sources whose endpoints' errors are exported, by chain.
 #[derive(Clone, Debug, Default)]
 pub struct Providers(Arc<Mutex<Vec<(String, EvmSource)>>>);
@@ -135,6 +146,23 @@ impl Providers {
     /// Export `source`'s endpoint errors under `chain`.
     pub fn add(&self, chain: &str, source: EvmSource) {
         self.lock().push((chain.to_owned(), source));
+    }
+
+    /// Each chain's endpoints (redacted) with the calls they failed since start.
+    pub fn errors(&self) -> Vec<ProviderErrors> {
+        self.lock()
+            .iter()
+            .flat_map(|(chain, source)| {
+                source
+                    .endpoint_errors()
+                    .into_iter()
+                    .map(|(provider, failed)| ProviderErrors {
+                        chain: chain.clone(),
+                        provider,
+                        failed,
+                    })
+            })
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, EvmSource)>> {
@@ -204,14 +232,12 @@ impl Collector for Sandbox {
             None,
             MetricType::Counter,
         )?;
-        for (chain, source) in self.providers.lock().iter() {
-            for (provider, n) in source.endpoint_errors() {
-                let labels = ProviderLabels {
-                    chain: chain.clone(),
-                    provider,
-                };
-                ConstCounter::new(n).encode(errors.encode_family(&labels)?)?;
-            }
+        for e in self.providers.errors() {
+            let labels = ProviderLabels {
+                chain: e.chain,
+                provider: e.provider,
+            };
+            ConstCounter::new(e.failed).encode(errors.encode_family(&labels)?)?;
         }
         Ok(())
     }

@@ -22,6 +22,7 @@ use super::session::{Session, set_cookie};
 use super::{CSP_CONSOLE, PageError, Pages, message_page, order_state, render, usdt, utc};
 use crate::api::{AppState, audit};
 use crate::clock::now_millis;
+use crate::metrics::ProviderErrors;
 use crate::store::DeliveryState;
 use crate::store::{AssignOutcome, DepositRecord, OrderRecord};
 
@@ -707,9 +708,11 @@ struct WatchersPage {
     title: &'static str,
     frame: Frame,
     rows: Vec<WatcherRow>,
+    providers: Vec<ProviderErrors>,
 }
 
-/// `GET /admin/watchers`: each chain's head, cursor and lag.
+/// `GET /admin/watchers`: each chain's head, cursor and lag, and each chain node
+/// endpoint's failed calls since start.
 pub(super) async fn watchers(
     State(pages): State<Pages>,
     operator: Operator,
@@ -739,6 +742,7 @@ pub(super) async fn watchers(
                 here: "watchers",
             },
             rows,
+            providers: pages.app.metrics.provider_errors(),
         },
         CSP_CONSOLE,
     ))

@@ -469,3 +469,37 @@ async fn wait_status_db(app: &TestApp, ordersn: &str, status: &str) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
+
+#[tokio::test]
+async fn the_watchers_page_shows_each_chain_node_endpoints_failed_calls() {
+    // One ERC20 node that refuses every connection; its URL carries a key.
+    let tables = format!(
+        "[admin]\ntoken = \"{TOKEN}\"\n\
+         [chains.ERC20]\nrpc_urls = [\"http://127.0.0.1:9/rpc?apikey=hidden-key\"]\n\
+         token_contract = \"0xdac17f958d2ee523a2206206994597c13d831ec7\"\n\
+         poll_interval = \"100ms\"\nstart_block = 1\n"
+    );
+    let app =
+        TestApp::start_on(TestEnv::build(&tables, false, "http://127.0.0.1:9/none").await).await;
+    let (cookie, _) = app.login().await;
+    let mut failed = 0;
+    for _ in 0..200 {
+        let page = app.get_page("/admin/watchers", Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        assert!(!page.text.contains("hidden-key"), "the key is never shown");
+        let row = page
+            .text
+            .split("<tr>")
+            .find(|row| row.contains("<td>ERC20</td>") && row.contains("127.0.0.1:9"));
+        failed = row
+            .and_then(|row| row.rsplit("<td>").next())
+            .and_then(|cell| cell.split('<').next())
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0);
+        if failed > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(failed > 0, "the endpoint's failed calls are shown");
+}
