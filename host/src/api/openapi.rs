@@ -346,7 +346,6 @@ failure_set! {
         G(GatewayCode::AddressesExhausted), G(GatewayCode::MethodNotAllowed),
         G(GatewayCode::PayloadTooLarge), G(GatewayCode::UnsupportedMediaType),
         G(GatewayCode::Timeout), Code::RulesUnavailable, Code::StoreUnavailable,
-        G(GatewayCode::Internal),
     ]
 }
 
