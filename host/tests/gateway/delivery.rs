@@ -348,10 +348,18 @@ async fn the_operator_commands_pay_list_and_resend() {
     let again = verify_callback(&got[1].body, SECRET);
     assert_eq!(again["orderid"], orderid.as_str());
     assert_eq!(again["amount"], "20000");
-    let (ok, out) = cli(&["callbacks", "show", "--config", &config, &ordersn]);
-    assert!(ok, "{out}");
-    let shown: Value = serde_json::from_str(&out).unwrap();
-    assert!(shown["attempts"].as_array().unwrap().len() >= 2, "{shown}");
+    // The receiver answers before the dispatcher records the attempt: wait for the record.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (ok, out) = cli(&["callbacks", "show", "--config", &config, &ordersn]);
+        assert!(ok, "{out}");
+        let shown: Value = serde_json::from_str(&out).unwrap();
+        if shown["attempts"].as_array().unwrap().len() >= 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{shown}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let (ok, _) = cli(&[
         "callbacks",
         "resend",
