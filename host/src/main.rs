@@ -316,6 +316,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let secret = gateway
                 .state()
                 .merchants
+                .snapshot()
                 .get(gateway::DEV_APPID)
                 .map(|m| m.secret.expose().to_owned())
                 .unwrap_or_default();

@@ -52,11 +52,6 @@ impl MerchantDirectory {
         }
     }
 
-    /// One merchant, as it is now.
-    pub fn get(&self, appid: &str) -> Option<Merchant> {
-        self.snapshot().get(appid).cloned()
-    }
-
     /// Replace every merchant at once (keyring first, so no order is judged against a
     /// table the keyring does not have yet).
     pub fn replace(&self, merchants: Vec<Merchant>) {

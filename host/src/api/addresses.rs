@@ -111,6 +111,7 @@ pub async fn allocate(
     let chain = request.chain.as_str();
     let xpub = state
         .merchants
+        .snapshot()
         .get(&request.appid)
         .and_then(|m| m.xpubs.get(chain).cloned())
         .ok_or_else(|| {

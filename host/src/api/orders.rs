@@ -141,6 +141,7 @@ async fn check_allocated(state: &AppState, order: &CheckedOrder) -> Result<(), A
     let fields = &order.fields;
     let only_allocated = state
         .merchants
+        .snapshot()
         .get(&fields.appid)
         .is_some_and(|m| m.allocated_addresses_only);
     if !only_allocated {

@@ -26,7 +26,7 @@ struct LandingPage {
 
 /// `GET /`.
 pub(super) async fn landing(State(pages): State<Pages>) -> Response {
-    let dev = pages.app.dev_mode && pages.app.merchants.get(DEV_APPID).is_some();
+    let dev = pages.app.dev_mode && pages.app.merchants.snapshot().contains_key(DEV_APPID);
     render(
         StatusCode::OK,
         &LandingPage {
