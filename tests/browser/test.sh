@@ -9,6 +9,8 @@ cd "$(dirname "$0")"
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 [ -x "$chromium" ] || { echo "no browser at $chromium: apt-get install -y chromium (or set CHROMIUM)" >&2; exit 1; }
 
-(cd ../.. && cargo build --locked -p usdt-gateway --bin usdt-gateway)
+# The gateway binary as the workspace's tests build it (same features: nothing is
+# recompiled after scripts/test's `cargo test --workspace`).
+(cd ../.. && cargo test --locked --workspace --no-run)
 npm ci --no-audit --no-fund
 node --test --test-concurrency=1 pages.test.mjs

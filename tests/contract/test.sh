@@ -10,7 +10,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-(cd ../.. && cargo build --locked -p usdt-gateway --bin usdt-gateway)
+# The gateway binary as the workspace's tests build it (same features: nothing is
+# recompiled after scripts/test's `cargo test --workspace`).
+(cd ../.. && cargo test --locked --workspace --no-run)
 bin="${CARGO_TARGET_DIR:-$(cd ../.. && pwd)/target}/debug/usdt-gateway"
 
 rm -rf .venv .schemathesis
