@@ -234,8 +234,15 @@ async fn write_orders(
     Ok(outcomes)
 }
 
-/// Insert the address bindings of `orders`, [`CHUNK`] rows per statement.
+/// Insert the address bindings of `orders`: on SQLite [`CHUNK`] rows per statement, on
+/// PostgreSQL one statement over arrays.
 async fn insert_bindings(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sqlx::Error> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    if let Tx::Postgres(tx) = tx {
+        return pg::insert_bindings(&mut **tx, orders).await;
+    }
     let backend = tx.backend();
     for chunk in orders.chunks(CHUNK) {
         let sql = format!(
@@ -258,8 +265,15 @@ async fn insert_bindings(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sq
     Ok(())
 }
 
-/// Insert `orders`, [`CHUNK`] rows per statement.
+/// Insert `orders`: on SQLite [`CHUNK`] rows per statement, on PostgreSQL one statement
+/// over arrays.
 async fn insert_orders(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sqlx::Error> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    if let Tx::Postgres(tx) = tx {
+        return pg::insert_orders(&mut **tx, orders).await;
+    }
     let backend = tx.backend();
     for chunk in orders.chunks(CHUNK) {
         let sql = format!(
@@ -292,11 +306,19 @@ async fn insert_orders(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sqlx
     Ok(())
 }
 
-/// The stored orders with the batch's `(appid, orderid)` pairs, one query per appid.
+/// The stored orders with the batch's `(appid, orderid)` pairs: on SQLite one query per
+/// appid, on PostgreSQL one query over arrays.
 async fn existing_orders(
     tx: &mut Tx<'_>,
     batch: &[NewOrder],
 ) -> Result<HashMap<(String, String), NewOrder>, sqlx::Error> {
+    if let Tx::Postgres(tx) = tx {
+        let rows = pg::existing_orders(&mut **tx, batch).await?;
+        return Ok(rows
+            .into_iter()
+            .map(|r| ((r.order.appid.clone(), r.order.orderid.clone()), r.order))
+            .collect());
+    }
     let backend = tx.backend();
     let mut by_appid: HashMap<&str, Vec<&str>> = HashMap::new();
     for o in batch {
@@ -328,11 +350,19 @@ async fn existing_orders(
     Ok(found)
 }
 
-/// The stored bindings of the batch's addresses, one query per chain.
+/// The stored bindings of the batch's addresses: on SQLite one query per chain, on
+/// PostgreSQL one query over arrays.
 async fn existing_bindings(
     tx: &mut Tx<'_>,
     batch: &[NewOrder],
 ) -> Result<HashMap<(String, String), (String, String)>, sqlx::Error> {
+    if let Tx::Postgres(tx) = tx {
+        let rows = pg::existing_bindings(&mut **tx, batch).await?;
+        return Ok(rows
+            .into_iter()
+            .map(|b| ((b.chain, b.address), (b.appid, b.username)))
+            .collect());
+    }
     let backend = tx.backend();
     let mut by_chain: HashMap<&str, Vec<&str>> = HashMap::new();
     for o in batch {
@@ -363,4 +393,106 @@ async fn existing_bindings(
         }
     }
     Ok(found)
+}
+
+/// PostgreSQL's batch statements: the batch is bound as arrays (`UNNEST`), so each
+/// statement's text is the same whatever the batch size, is prepared once per
+/// connection and keeps its plan, and a batch of any size is one round trip.
+mod pg {
+    use sqlx::{PgConnection, Postgres};
+
+    use super::{NewOrder, ORDER_COLUMNS, OrderRecord};
+
+    /// A stored binding with its chain.
+    #[derive(sqlx::FromRow)]
+    pub(super) struct ChainBinding {
+        pub(super) chain: String,
+        pub(super) address: String,
+        pub(super) appid: String,
+        pub(super) username: String,
+    }
+
+    /// One column of the batch as an array parameter.
+    fn column<'a, T>(orders: &[&'a NewOrder], field: impl Fn(&'a NewOrder) -> T) -> Vec<T> {
+        orders.iter().map(|o| field(o)).collect()
+    }
+
+    pub(super) async fn existing_orders(
+        conn: &mut PgConnection,
+        batch: &[NewOrder],
+    ) -> Result<Vec<OrderRecord>, sqlx::Error> {
+        let orders: Vec<&NewOrder> = batch.iter().collect();
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders \
+             WHERE (appid, orderid) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))"
+        );
+        sqlx::query_as::<Postgres, OrderRecord>(&sql)
+            .bind(column(&orders, |o| o.appid.as_str()))
+            .bind(column(&orders, |o| o.orderid.as_str()))
+            .fetch_all(conn)
+            .await
+    }
+
+    pub(super) async fn existing_bindings(
+        conn: &mut PgConnection,
+        batch: &[NewOrder],
+    ) -> Result<Vec<ChainBinding>, sqlx::Error> {
+        let orders: Vec<&NewOrder> = batch.iter().collect();
+        sqlx::query_as(
+            "SELECT chain, address, appid, username FROM address_bindings \
+             WHERE (chain, address) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))",
+        )
+        .bind(column(&orders, |o| o.chain.as_str()))
+        .bind(column(&orders, |o| o.canonical_address.as_str()))
+        .fetch_all(conn)
+        .await
+    }
+
+    pub(super) async fn insert_bindings(
+        conn: &mut PgConnection,
+        orders: &[&NewOrder],
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO address_bindings (chain, address, appid, username, created_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[])",
+        )
+        .bind(column(orders, |o| o.chain.as_str()))
+        .bind(column(orders, |o| o.canonical_address.as_str()))
+        .bind(column(orders, |o| o.appid.as_str()))
+        .bind(column(orders, |o| o.username.as_str()))
+        .bind(column(orders, |o| o.created_at))
+        .execute(conn)
+        .await
+        .map(drop)
+    }
+
+    pub(super) async fn insert_orders(
+        conn: &mut PgConnection,
+        orders: &[&NewOrder],
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO orders (ordersn, appid, orderid, username, localusermark, address, \
+             canonical_address, chain, amount, notify_url, required_confirmations, \
+             created_at, expires_at) \
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+             $6::text[], $7::text[], $8::text[], $9::int8[], $10::text[], $11::int8[], \
+             $12::int8[], $13::int8[])",
+        )
+        .bind(column(orders, |o| o.ordersn.as_str()))
+        .bind(column(orders, |o| o.appid.as_str()))
+        .bind(column(orders, |o| o.orderid.as_str()))
+        .bind(column(orders, |o| o.username.as_str()))
+        .bind(column(orders, |o| o.localusermark.as_str()))
+        .bind(column(orders, |o| o.address.as_str()))
+        .bind(column(orders, |o| o.canonical_address.as_str()))
+        .bind(column(orders, |o| o.chain.as_str()))
+        .bind(column(orders, |o| o.amount))
+        .bind(column(orders, |o| o.notify_url.as_deref()))
+        .bind(column(orders, |o| o.required_confirmations))
+        .bind(column(orders, |o| o.created_at))
+        .bind(column(orders, |o| o.expires_at))
+        .execute(conn)
+        .await
+        .map(drop)
+    }
 }
