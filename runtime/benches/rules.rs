@@ -10,25 +10,37 @@ use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use usdt_recharge::signing::{CallbackFields, OrderFields, build_callback_body, order_sign};
-use usdt_recharge::{callbacks, orders};
+use usdt_recharge::{addresses, callbacks, orders};
 use usdt_recharge_runtime::{ConfirmationPolicy, ConfirmationRule, Merchant, Rules, RulesLimits};
 
 const SECRET: &str = "s3cr3t-demo-0123456789abcdef";
 const NOW: u64 = 1_764_000_000;
 
-fn order_body() -> String {
+/// The bench's signed order body, paying to `address` (a TRON address).
+fn order_body(address: &str) -> String {
     let fields = OrderFields {
         appid: "demo".into(),
         username: "alice".into(),
         localusermark: "uid123".into(),
-        address: "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t".into(),
+        address: address.into(),
         orderid: "demo-20261125-a1b2c3".into(),
         amount: 1_000_000,
     };
     let sign = order_sign(&fields, SECRET);
     format!(
-        r#"{{"username":"alice","appid":"demo","localusermark":"uid123","address":"TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t","orderid":"demo-20261125-a1b2c3","amount":1000000,"notify_url":"https://shop.example/usdt_notify","sign":"{sign}"}}"#
+        r#"{{"username":"alice","appid":"demo","localusermark":"uid123","address":"{address}","orderid":"demo-20261125-a1b2c3","amount":1000000,"notify_url":"https://shop.example/usdt_notify","sign":"{sign}"}}"#
     )
+}
+
+/// Ten thousand order bodies, each to its own address: orders as they come from many
+/// users, so no cache between the bench and the decoder can make one address cheap.
+fn distinct_address_orders() -> Vec<String> {
+    (0..10_000_u64)
+        .map(|i| {
+            let account = format!("41{:040x}", u128::from(i) * 0x9e37_79b9_7f4a_7c15 + 1);
+            order_body(&addresses::tron_from_hex(&account).expect("a 21-byte TRON payload"))
+        })
+        .collect()
 }
 
 fn callback_body() -> String {
@@ -47,7 +59,8 @@ fn component_parse_verify(rules: &Rules, body: &str) -> bool {
 }
 
 fn bench(c: &mut Criterion) {
-    let order = order_body();
+    let order = order_body("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
+    let distinct = distinct_address_orders();
     let callback = callback_body();
     let pooled = Rules::builtin(RulesLimits::default()).expect("component loads");
     let per_call = Rules::builtin(RulesLimits {
@@ -111,6 +124,24 @@ fn bench(c: &mut Criterion) {
                 .is_ok()
         })
     });
+    // Every order to a new address.
+    let mut next = distinct.iter().cycle();
+    g.bench_function("native (a new address each order)", |b| {
+        b.iter(|| {
+            let body = next.next().expect("cycles");
+            let o = orders::parse_order(black_box(body)).expect("accepted");
+            orders::verify_order(&o, SECRET).is_ok()
+        })
+    });
+    g.bench_function(
+        "component accept-order (pooled instance, a new address each order)",
+        |b| {
+            b.iter(|| {
+                let body = next.next().expect("cycles");
+                pooled.accept_order(black_box(body)).expect("no trap").is_ok()
+            })
+        },
+    );
     g.bench_function(
         "component check-order + required-confirmations (pooled instance)",
         |b| {
