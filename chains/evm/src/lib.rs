@@ -369,8 +369,8 @@ impl EvmRpc {
                 &("finalized", false),
                 false,
                 |raw| {
-                    let block: Option<RawBlock> = serde_json::from_str(raw)
-                        .map_err(|e| format!("finalized block: {e}"))?;
+                    let block: Option<RawBlock> =
+                        serde_json::from_str(raw).map_err(|e| format!("finalized block: {e}"))?;
                     let Some(block) = block else {
                         return Ok(None);
                     };
@@ -840,8 +840,12 @@ mod tests {
             matches!(EvmRpc::new(c), Err(RpcError::Config(_)))
         };
         assert!(bad(&|c| c.providers.clear()));
-        assert!(bad(&|c| c.providers.push(Provider::new("ftp://node.example"))));
-        assert!(bad(&|c| c.providers.push(Provider::new("node.example:8545"))));
+        assert!(bad(&|c| c
+            .providers
+            .push(Provider::new("ftp://node.example"))));
+        assert!(bad(&|c| c
+            .providers
+            .push(Provider::new("node.example:8545"))));
         assert!(bad(&|c| c.providers[0].timeout = Some(Duration::ZERO)));
         assert!(bad(&|c| c.providers[0]
             .headers

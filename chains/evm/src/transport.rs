@@ -12,8 +12,8 @@ use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
-use crate::{Provider, RpcError};
 use crate::classify::{Class, classify};
+use crate::{Provider, RpcError};
 
 /// One configured endpoint: the URL (with any credentials), its redacted label, its own
 /// headers (values hidden from `Debug`), timeout and request-rate limit, its circuit

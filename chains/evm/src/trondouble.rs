@@ -374,9 +374,9 @@ impl State {
                 list.iter()
                     .enumerate()
                     .map(|(i, a)| {
-                        a.as_str().and_then(parse_address).ok_or_else(|| {
-                            invalid(format!("invalid address at index {i}: {a}"))
-                        })
+                        a.as_str()
+                            .and_then(parse_address)
+                            .ok_or_else(|| invalid(format!("invalid address at index {i}: {a}")))
                     })
                     .collect::<Result<_, _>>()?
             }
@@ -493,7 +493,9 @@ impl State {
             "eth_blockNumber" => Ok(json!(quantity(self.head()))),
             "eth_getBlockByNumber" => {
                 let tag = param(0);
-                let tag = tag.as_str().ok_or_else(|| invalid("invalid block number"))?;
+                let tag = tag
+                    .as_str()
+                    .ok_or_else(|| invalid("invalid block number"))?;
                 let number = self.block_param(tag)?;
                 Ok(self.block_json(number))
             }
@@ -567,9 +569,7 @@ async fn handle(state: Arc<Mutex<State>>, headers: HeaderMap, body: Bytes) -> Re
         .to_owned();
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     let mut state = lock(&state);
-    let refusal = state
-        .forced_failure()
-        .or_else(|| state.throttled(now));
+    let refusal = state.forced_failure().or_else(|| state.throttled(now));
     state.received.push(Received {
         at: now,
         method: method.clone(),
@@ -743,10 +743,12 @@ impl TronDouble {
         let contract = parse_address(USDT_CONTRACT).unwrap_or([0; 20]);
         let list = transfers
             .iter()
-            .map(|(to, amount)| match parse_address(&to.to_ascii_lowercase()) {
-                Some(to) => (contract, to, *amount),
-                None => panic!("TRON double: {to:?} is not 0x + 40 hex"),
-            })
+            .map(
+                |(to, amount)| match parse_address(&to.to_ascii_lowercase()) {
+                    Some(to) => (contract, to, *amount),
+                    None => panic!("TRON double: {to:?} is not 0x + 40 hex"),
+                },
+            )
             .collect();
         let (block, txids) = lock(&self.state).push(list);
         (block, txids.iter().map(|t| hex(t)).collect())
@@ -836,7 +838,10 @@ mod tests {
         let state = State::new(100);
         assert_eq!(state.block_param("latest").unwrap(), 100);
         assert_eq!(state.block_param("earliest").unwrap(), 0);
-        assert_eq!(state.block_param("finalized").unwrap(), 100 - SOLIDIFIED_LAG);
+        assert_eq!(
+            state.block_param("finalized").unwrap(),
+            100 - SOLIDIFIED_LAG
+        );
         assert_eq!(state.block_param("0x10").unwrap(), 16);
         for (tag, message) in [
             ("pending", "TAG pending not supported"),
@@ -852,7 +857,8 @@ mod tests {
     #[test]
     fn get_logs_limits_are_java_tron_s() {
         let state = State::new(20_000);
-        let range = |from: u64, to: u64| json!({"fromBlock": quantity(from), "toBlock": quantity(to)});
+        let range =
+            |from: u64, to: u64| json!({"fromBlock": quantity(from), "toBlock": quantity(to)});
         assert!(state.get_logs(&range(0, 5_000)).is_ok(), "5001 blocks pass");
         let fault = state.get_logs(&range(0, 5_001)).unwrap_err();
         assert_eq!(

@@ -33,7 +33,14 @@ async fn a_trc20_transfer_is_found_with_tron_s_field_formats() {
     tron.mine(3);
     let rpc = tron.rpc();
     assert_eq!(rpc.block_number().await.unwrap(), block + 3);
-    let found = rpc.transfers(block - 10, block + 3, &[to.to_uppercase().replacen("0X", "0x", 1)]).await.unwrap();
+    let found = rpc
+        .transfers(
+            block - 10,
+            block + 3,
+            &[to.to_uppercase().replacen("0X", "0x", 1)],
+        )
+        .await
+        .unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
     let t = &found[0];
     assert_eq!(t.txid, txid);
@@ -57,9 +64,15 @@ async fn a_trc20_transfer_is_found_with_tron_s_field_formats() {
 async fn finalized_is_the_solidified_block() {
     let tron = TronDouble::start_at(500).await;
     let rpc = tron.rpc();
-    assert_eq!(rpc.finalized_block().await.unwrap(), Some(500 - SOLIDIFIED_LAG));
+    assert_eq!(
+        rpc.finalized_block().await.unwrap(),
+        Some(500 - SOLIDIFIED_LAG)
+    );
     tron.mine(7);
-    assert_eq!(rpc.finalized_block().await.unwrap(), Some(507 - SOLIDIFIED_LAG));
+    assert_eq!(
+        rpc.finalized_block().await.unwrap(),
+        Some(507 - SOLIDIFIED_LAG)
+    );
     tron.set_solidified_lag(0);
     assert_eq!(rpc.finalized_block().await.unwrap(), Some(507));
 }
@@ -71,7 +84,13 @@ async fn a_reorg_changes_the_block_id_and_drops_the_transfer() {
     let (_, block) = tron.transfer(&to, 1_000_000);
     let rpc = tron.rpc();
     let before = rpc.block_hash(block).await.unwrap().unwrap();
-    assert_eq!(rpc.transfers(block, block, &[to.clone()]).await.unwrap().len(), 1);
+    assert_eq!(
+        rpc.transfers(block, block, &[to.clone()])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     tron.reorg(1);
     let after = rpc.block_hash(block).await.unwrap().unwrap();
     assert_ne!(before, after, "a replaced block has a new id");
@@ -117,7 +136,13 @@ async fn catch_up_over_20000_blocks_goes_through_the_5000_block_limit() {
 async fn more_than_1000_addresses_are_chunked_under_java_tron_s_topic_limit() {
     let tron = TronDouble::start().await;
     let watched: Vec<String> = (0..2_500).map(address).collect();
-    let first = tron.block_with(&[(watched[0].as_str(), 1), (watched[1_499].as_str(), 2), (watched[2_499].as_str(), 3)]).0;
+    let first = tron
+        .block_with(&[
+            (watched[0].as_str(), 1),
+            (watched[1_499].as_str(), 2),
+            (watched[2_499].as_str(), 3),
+        ])
+        .0;
     // A client configured for 2,000 addresses per query meets `exceed max topics: 1000`
     // and halves its chunks.
     let rpc = client(EvmRpcConfig {
@@ -126,7 +151,14 @@ async fn more_than_1000_addresses_are_chunked_under_java_tron_s_topic_limit() {
     });
     let got = rpc.transfers(first, first, &watched).await.unwrap();
     let to: Vec<&str> = got.iter().map(|t| t.to.as_str()).collect();
-    assert_eq!(to, [watched[0].as_str(), watched[1_499].as_str(), watched[2_499].as_str()]);
+    assert_eq!(
+        to,
+        [
+            watched[0].as_str(),
+            watched[1_499].as_str(),
+            watched[2_499].as_str()
+        ]
+    );
     assert_eq!(rpc.current_addresses_per_query(), 1_000);
 }
 
@@ -145,7 +177,11 @@ fn transfer_on_both(a: &TronDouble, b: &TronDouble, to: &str) -> u64 {
 
 #[tokio::test]
 async fn a_throttled_provider_fails_over_and_no_deposit_is_lost() {
-    for failure in [Failure::TooManyRequests, Failure::Suspended, Failure::Unavailable] {
+    for failure in [
+        Failure::TooManyRequests,
+        Failure::Suspended,
+        Failure::Unavailable,
+    ] {
         let (primary, backup) = two_providers().await;
         let to = address(9);
         let block = transfer_on_both(&primary, &backup, &to);
@@ -155,10 +191,21 @@ async fn a_throttled_provider_fails_over_and_no_deposit_is_lost() {
             ..EvmRpcConfig::new(vec![primary.url(), backup.url()], USDT_CONTRACT)
         });
         let got = rpc.transfers(block, block, &[to.clone()]).await.unwrap();
-        assert_eq!(got.len(), 1, "{failure:?}: the deposit is found on the backup");
-        assert_eq!(rpc.block_number().await.unwrap(), backup.head(), "{failure:?}");
+        assert_eq!(
+            got.len(),
+            1,
+            "{failure:?}: the deposit is found on the backup"
+        );
+        assert_eq!(
+            rpc.block_number().await.unwrap(),
+            backup.head(),
+            "{failure:?}"
+        );
         let errors: Vec<u64> = rpc.endpoint_errors().into_iter().map(|(_, n)| n).collect();
-        assert_eq!(errors[0], 1, "{failure:?}: the primary failed the first call");
+        assert_eq!(
+            errors[0], 1,
+            "{failure:?}: the primary failed the first call"
+        );
         assert_eq!(errors[1], 0, "{failure:?}");
         assert!(
             primary.received().iter().all(|r| r.refused),
@@ -169,7 +216,11 @@ async fn a_throttled_provider_fails_over_and_no_deposit_is_lost() {
         for _ in 0..5 {
             rpc.block_number().await.unwrap();
         }
-        assert_eq!(primary.request_count(), before, "{failure:?}: skipped while open");
+        assert_eq!(
+            primary.request_count(),
+            before,
+            "{failure:?}: skipped while open"
+        );
     }
 }
 
@@ -193,7 +244,11 @@ async fn the_breaker_opens_after_repeated_failures_and_closes_when_the_provider_
     for _ in 0..4 {
         rpc.block_number().await.unwrap();
     }
-    assert_eq!(primary.request_count(), 3, "skipped while the breaker is open");
+    assert_eq!(
+        primary.request_count(),
+        3,
+        "skipped while the breaker is open"
+    );
     assert_eq!(backup.request_count(), 7);
     // It recovers; after the cool-down it is tried again and calls stay on it.
     primary.recover();
@@ -208,7 +263,11 @@ async fn the_breaker_opens_after_repeated_failures_and_closes_when_the_provider_
     for _ in 0..3 {
         rpc.block_number().await.unwrap();
     }
-    assert_eq!(primary.request_count(), 10, "closed again: three failures to reopen");
+    assert_eq!(
+        primary.request_count(),
+        10,
+        "closed again: three failures to reopen"
+    );
     for _ in 0..3 {
         rpc.block_number().await.unwrap();
     }
@@ -225,7 +284,11 @@ async fn tron_grid_s_suspension_opens_the_breaker_at_once() {
     });
     primary.fail(Failure::Suspended, Some(1));
     rpc.block_number().await.unwrap();
-    assert_eq!(primary.request_count(), 1, "a 403 suspension is not retried");
+    assert_eq!(
+        primary.request_count(),
+        1,
+        "a 403 suspension is not retried"
+    );
     tokio::time::sleep(Duration::from_millis(50)).await;
     for _ in 0..5 {
         rpc.block_number().await.unwrap();
@@ -243,7 +306,10 @@ async fn a_single_provider_whose_breaker_is_open_is_still_tried() {
         ..tron.rpc_config()
     });
     tron.fail(Failure::Unavailable, Some(1));
-    assert!(matches!(rpc.block_number().await, Err(RpcError::Unavailable { .. })));
+    assert!(matches!(
+        rpc.block_number().await,
+        Err(RpcError::Unavailable { .. })
+    ));
     // Open, but there is nothing else to try: it is asked anyway and answers.
     assert_eq!(rpc.block_number().await.unwrap(), tron.head());
 }
@@ -262,7 +328,10 @@ async fn the_rate_limit_is_honoured_at_the_provider() {
     // Evenly spaced at 10 a second: 25 calls take about 2.4 s.
     assert!(took >= Duration::from_millis(2_200), "{took:?}");
     let peak = tron.max_requests_per_second();
-    assert!(peak <= 11, "at most 10 (+1 at a window's edge) in any second, got {peak}");
+    assert!(
+        peak <= 11,
+        "at most 10 (+1 at a window's edge) in any second, got {peak}"
+    );
     assert!(peak >= 9, "{peak}");
 }
 
@@ -287,7 +356,10 @@ async fn a_throttling_provider_with_a_rate_limit_loses_nothing() {
     let got = rpc.transfers(0, tron.head(), &[to]).await.unwrap();
     let got: Vec<String> = got.into_iter().map(|t| t.txid).collect();
     assert_eq!(got, sent);
-    assert!(tron.received().iter().all(|r| !r.refused), "never throttled");
+    assert!(
+        tron.received().iter().all(|r| !r.refused),
+        "never throttled"
+    );
 }
 
 #[tokio::test]
@@ -298,7 +370,9 @@ async fn the_api_key_header_reaches_the_provider_and_is_never_shown() {
     config.providers[0]
         .headers
         .push(("TRON-PRO-API-KEY".into(), key.into()));
-    config.providers.push(Provider::new("http://127.0.0.1:9/jsonrpc"));
+    config
+        .providers
+        .push(Provider::new("http://127.0.0.1:9/jsonrpc"));
     let rpc = client(config.clone());
     rpc.block_number().await.unwrap();
     let seen = tron.received();
@@ -311,10 +385,16 @@ async fn the_api_key_header_reaches_the_provider_and_is_never_shown() {
     // Not in Debug output, errors or the endpoint labels.
     tron.fail(Failure::Suspended, None);
     let err = rpc.block_number().await.unwrap_err();
-    let shown = format!("{config:?} {rpc:?} {err} {err:?} {:?}", rpc.endpoint_errors());
+    let shown = format!(
+        "{config:?} {rpc:?} {err} {err:?} {:?}",
+        rpc.endpoint_errors()
+    );
     assert!(!shown.contains(key), "{shown}");
     assert!(shown.contains("TRON-PRO-API-KEY: [redacted]"), "{shown}");
-    assert!(shown.contains("suspended for 30s"), "the refusal is explained: {shown}");
+    assert!(
+        shown.contains("suspended for 30s"),
+        "the refusal is explained: {shown}"
+    );
 }
 
 /// Catch-up figures against the double: `cargo test -p usdt-evm-rpc --test tron --
@@ -338,7 +418,10 @@ async fn catch_up_figures() {
         }
     }
     let head = tron.head();
-    println!("catch-up of {blocks} blocks holding {transfers} transfers to {} watched addresses", watched.len());
+    println!(
+        "catch-up of {blocks} blocks holding {transfers} transfers to {} watched addresses",
+        watched.len()
+    );
     for rate in [None, NonZeroU32::new(15)] {
         for span in [5_001u64, 2_000, 100] {
             let mut config = EvmRpcConfig {
