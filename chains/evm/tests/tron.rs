@@ -85,7 +85,7 @@ async fn a_reorg_changes_the_block_id_and_drops_the_transfer() {
     let rpc = tron.rpc();
     let before = rpc.block_hash(block).await.unwrap().unwrap();
     assert_eq!(
-        rpc.transfers(block, block, &[to.clone()])
+        rpc.transfers(block, block, std::slice::from_ref(&to))
             .await
             .unwrap()
             .len(),
@@ -190,7 +190,10 @@ async fn a_throttled_provider_fails_over_and_no_deposit_is_lost() {
             max_retries: 1,
             ..EvmRpcConfig::new(vec![primary.url(), backup.url()], USDT_CONTRACT)
         });
-        let got = rpc.transfers(block, block, &[to.clone()]).await.unwrap();
+        let got = rpc
+            .transfers(block, block, std::slice::from_ref(&to))
+            .await
+            .unwrap();
         assert_eq!(
             got.len(),
             1,
