@@ -44,13 +44,24 @@ async fn watching(
     chain_extra: &str,
     receiver: &TestReceiver,
 ) -> TestEnv {
+    watching_at(providers, start_block, chain_extra, 100, receiver).await
+}
+
+/// [`watching`] with each provider limited to `rate_limit` requests per second.
+async fn watching_at(
+    providers: &[&str],
+    start_block: u64,
+    chain_extra: &str,
+    rate_limit: u32,
+    receiver: &TestReceiver,
+) -> TestEnv {
     let mut tables = format!(
         "[chains.TRC20]\ntoken_contract = \"{USDT_CONTRACT}\"\ndecimals = 6\npoll_interval = \"100ms\"\n\
          start_block = {start_block}\nbreaker_cooldown = \"60s\"\n{chain_extra}\n"
     );
     for (i, url) in providers.iter().enumerate() {
         tables.push_str(&format!(
-            "[[chains.TRC20.providers]]\nurl = \"{url}\"\nrate_limit = 100\n"
+            "[[chains.TRC20.providers]]\nurl = \"{url}\"\nrate_limit = {rate_limit}\n"
         ));
         if i == 0 {
             tables.push_str(&format!(
@@ -262,4 +273,60 @@ async fn a_gateway_that_was_down_catches_up_past_the_range_limit_while_tron_grid
         .sum();
     assert_eq!(primary_errors, 1, "{errors:?}");
     assert!(!format!("{errors:?}").contains(KEY));
+}
+
+/// The gateway's catch-up figures against the double: `cargo test -p usdt-gateway --test
+/// gateway -- --ignored --nocapture watcher_catch_up_figures`. 20 orders, the gateway
+/// down while 10,000 blocks are produced holding 200 transfers to their addresses (one
+/// every 50 blocks); then the time from restart until all 20 callbacks were sent, with
+/// the provider limited to 1,000 and to 15 requests/s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "prints figures; run by hand"]
+async fn watcher_catch_up_figures() {
+    for rate in [1_000u32, 15] {
+        let tron = TronDouble::start().await;
+        let receiver = TestReceiver::start(0, Duration::ZERO).await;
+        let env = watching_at(&[tron.url()], tron.head(), "", rate, &receiver).await;
+        let app = TestApp::start_on(env).await;
+        let mut hexes = Vec::new();
+        for i in 0..20 {
+            let (address, hex) = fresh_tron_address();
+            let body = order_body(
+                APPID,
+                SECRET,
+                &format!("fig-{i}"),
+                &address,
+                &fresh_orderid(),
+                10_000,
+            );
+            let (status, reply) = app.order(&body).await;
+            assert_eq!(status, 200, "{reply}");
+            hexes.push(hex);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let env = app.stop().await;
+        let blocks = 10_000u64;
+        let mut transfers = 0;
+        for i in 1..=blocks {
+            if i % 50 == 0 {
+                tron.transfer(&hexes[transfers % hexes.len()], 1_000_000);
+                transfers += 1;
+            } else {
+                tron.mine(1);
+            }
+        }
+        let before = tron.request_count();
+        let started = std::time::Instant::now();
+        let app = TestApp::start_on(env).await;
+        receiver.wait_for(20, Duration::from_secs(120)).await;
+        let took = started.elapsed().as_secs_f64();
+        println!(
+            "rate limit {rate:>4}/s: {blocks} blocks, {transfers} transfers, 20 callbacks in {took:.2} s \
+             ({:.0} blocks/s, {:.1} transfers/s, {} requests)",
+            blocks as f64 / took,
+            transfers as f64 / took,
+            tron.request_count() - before
+        );
+        drop(app);
+    }
 }
