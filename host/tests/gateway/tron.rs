@@ -11,7 +11,7 @@ use usdt_evm_rpc::trondouble::{Failure, TronDouble, USDT_CONTRACT};
 
 use crate::TestApp;
 use crate::support::{
-    APPID, SECRET, TestEnv, TestReceiver, fresh_orderid, order_body, verify_callback,
+    APPID, Process, SECRET, TestEnv, TestReceiver, fresh_orderid, order_body, verify_callback,
 };
 
 /// The API key the tests configure.
@@ -329,4 +329,69 @@ async fn watcher_catch_up_figures() {
         );
         drop(app);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_provider_shows_in_the_log_and_the_metrics_and_the_key_in_neither() {
+    let primary = TronDouble::start().await;
+    let backup = TronDouble::start().await;
+    primary.fail(Failure::Suspended, None);
+    let key = "log-test-trongrid-key-77c1";
+    let tables = format!(
+        "[chains.TRC20]\ntoken_contract = \"{USDT_CONTRACT}\"\npoll_interval = \"100ms\"\n\
+         [[chains.TRC20.providers]]\nurl = \"{}\"\nheaders_env = {{ \"TRON-PRO-API-KEY\" = \"TRON_KEY_FOR_LOG_TEST\" }}\n\
+         [[chains.TRC20.providers]]\nurl = \"{}\"\n",
+        primary.url(),
+        backup.url()
+    );
+    let env = TestEnv::with_extra(&tables).await;
+    let log_path = env.dir.path().join("gateway.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let config = env.config_path.to_str().unwrap();
+    let mut process = Process::start_with(
+        env.dir.path(),
+        &["serve", "--config", config],
+        &[
+            ("TRON_KEY_FOR_LOG_TEST", key),
+            ("USDT_GATEWAY_LOG__LEVEL", "info"),
+        ],
+        std::process::Stdio::from(log),
+    );
+    // The watcher runs on the backup.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while backup.request_count() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the watcher never used the backup"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let metrics = reqwest::get(process.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    process.signal("TERM");
+    process.wait(Duration::from_secs(20));
+    let log = std::fs::read_to_string(&log_path).unwrap();
+
+    // The key reached the suspended provider, and nothing else saw it.
+    assert!(primary.received().iter().any(|r| {
+        r.headers
+            .iter()
+            .any(|(name, value)| name == "tron-pro-api-key" && value == key)
+    }));
+    assert!(log.contains("suspended for 30s"), "{log}");
+    assert!(log.contains("circuit breaker is open"), "{log}");
+    let line = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("usdt_gateway_chain_provider_errors_total")
+                && l.contains("provider=\"#0 ")
+        })
+        .unwrap_or_else(|| panic!("no provider errors for #0 in:\n{metrics}"));
+    assert!(line.ends_with(" 1"), "{line}");
+    assert!(!log.contains(key), "{log}");
+    assert!(!metrics.contains(key));
 }
