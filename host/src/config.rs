@@ -161,12 +161,18 @@ pub struct MetricsConfig {
     pub listen: Option<SocketAddr>,
 }
 
-/// One `[chains.<CHAIN>]`: an EVM JSON-RPC node.
+/// One `[chains.<CHAIN>]`: an EVM JSON-RPC node or several providers.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainConfig {
-    /// Endpoints, failover in order (may hold credentials: redacted in logs).
+    /// Endpoints, failover in order (may hold credentials: redacted in logs): the short
+    /// form of `providers` (each URL a provider with no headers or rate limit).
+    #[serde(default)]
     pub rpc_urls: Vec<Secret>,
+    /// The providers, in order of preference (`[[chains.<CHAIN>.providers]]`); instead
+    /// of `rpc_urls`.
+    #[serde(default)]
+    pub providers: Vec<ProviderConfig>,
     /// The token contract, `0x` hex (TRON: its 20-byte hex form).
     pub token_contract: String,
     /// The token's decimals.
@@ -181,6 +187,114 @@ pub struct ChainConfig {
     /// Where a new gateway starts; unset: the head at first start.
     #[serde(default)]
     pub start_block: Option<u64>,
+    /// When a deposit is confirmed: after the block counts of `[confirmations]`, or once
+    /// its block is finalized (the node's `finalized` block: TRON's latest solidified
+    /// block, Ethereum's finalized checkpoint).
+    #[serde(default)]
+    pub confirmation: ConfirmationDepth,
+    /// Time one request may take, for providers that set no `timeout`.
+    #[serde(default = "ten_seconds", with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// The initial and largest `eth_getLogs` block span; it shrinks when a provider
+    /// refuses a range (TRON's `exceed max block range: 5000`).
+    #[serde(default = "two_thousand")]
+    pub block_span: u64,
+    /// The largest number of watched addresses in one `eth_getLogs`; halved when a
+    /// provider refuses as many (TRON: `exceed max topics: 1000`).
+    #[serde(default = "five_hundred")]
+    pub addresses_per_query: usize,
+    /// Retries of one provider after a rate limit or server error before the next one.
+    #[serde(default = "five")]
+    pub max_retries: u32,
+    /// Calls in a row a provider fails (after its retries) before it is skipped.
+    #[serde(default = "one")]
+    pub breaker_threshold: u32,
+    /// How long a skipped provider stays skipped (longer if it announced a suspension,
+    /// such as TronGrid's 30 s).
+    #[serde(default = "thirty_seconds", with = "humantime_serde")]
+    pub breaker_cooldown: Duration,
+}
+
+/// When a chain's deposits are confirmed.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfirmationDepth {
+    /// After the block counts of `[confirmations]` (the component's rule).
+    #[default]
+    Blocks,
+    /// Once the deposit's block is at or below the node's `finalized` block.
+    Finalized,
+}
+
+/// One `[[chains.<CHAIN>.providers]]`: a JSON-RPC provider.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// The endpoint (may hold credentials: redacted in logs).
+    pub url: Secret,
+    /// Headers with their values inline (secrets: never logged).
+    #[serde(default)]
+    pub headers: BTreeMap<String, Secret>,
+    /// Headers whose values are read from environment variables: header name →
+    /// variable name, e.g. `{ "TRON-PRO-API-KEY" = "TRONGRID_KEY" }`.
+    #[serde(default)]
+    pub headers_env: BTreeMap<String, String>,
+    /// Most requests per second to this provider (evenly spaced); unset: no limit.
+    #[serde(default)]
+    pub rate_limit: Option<u32>,
+    /// Time one request may take; unset: the chain's `request_timeout`.
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+}
+
+/// A provider with its header values resolved from the configuration or the environment.
+#[derive(Clone, Debug)]
+pub struct ResolvedProvider {
+    /// The endpoint.
+    pub url: Secret,
+    /// Header name and value.
+    pub headers: Vec<(String, Secret)>,
+    /// Requests per second.
+    pub rate_limit: Option<std::num::NonZeroU32>,
+    /// Time one request may take.
+    pub timeout: Option<Duration>,
+}
+
+impl ChainConfig {
+    /// The providers in order, `rpc_urls` or `providers`, header values read from the
+    /// environment. `chain` names the table in errors.
+    pub fn resolve_providers(&self, chain: &str) -> Result<Vec<ResolvedProvider>, ConfigError> {
+        let from_urls = self.rpc_urls.iter().map(|url| ResolvedProvider {
+            url: url.clone(),
+            headers: Vec::new(),
+            rate_limit: None,
+            timeout: None,
+        });
+        let mut out: Vec<ResolvedProvider> = from_urls.collect();
+        for (i, p) in self.providers.iter().enumerate() {
+            let mut headers: Vec<(String, Secret)> = p
+                .headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect();
+            for (name, var) in &p.headers_env {
+                let value = std::env::var(var).map_err(|_| {
+                    ConfigError::key(
+                        format!("chains.{chain}.providers[{i}].headers_env.{name}"),
+                        format_args!("the environment variable {var} is not set"),
+                    )
+                })?;
+                headers.push((name.clone(), Secret::new(value)));
+            }
+            out.push(ResolvedProvider {
+                url: p.url.clone(),
+                headers,
+                rate_limit: p.rate_limit.and_then(std::num::NonZeroU32::new),
+                timeout: p.timeout,
+            });
+        }
+        Ok(out)
+    }
 }
 
 fn six() -> u8 {
@@ -193,6 +307,26 @@ fn four_seconds() -> Duration {
 
 fn two_thousand() -> u64 {
     2_000
+}
+
+fn five_hundred() -> usize {
+    500
+}
+
+fn five() -> u32 {
+    5
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn ten_seconds() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn thirty_seconds() -> Duration {
+    Duration::from_secs(30)
 }
 
 /// `[orders]`.
@@ -557,16 +691,7 @@ impl Config {
                     "EVM JSON-RPC watching is for TRC20 and ERC20",
                 ));
             }
-            if c.rpc_urls.is_empty() {
-                return Err(ConfigError::key(
-                    format!("chains.{chain}.rpc_urls"),
-                    "needs at least one URL",
-                ));
-            }
-            for (i, url) in c.rpc_urls.iter().enumerate() {
-                check_url(url.expose())
-                    .map_err(|p| ConfigError::key(format!("chains.{chain}.rpc_urls[{i}]"), p))?;
-            }
+            c.check(chain)?;
         }
         if self.merchants.is_empty() && !self.dev_mode().on {
             return Err(ConfigError::key(
@@ -697,6 +822,79 @@ const MAX_WRITE_QUEUE: usize = 1 << 20;
 
 /// Largest `http.max_connections`.
 const MAX_CONNECTIONS: usize = 1 << 20;
+
+impl ChainConfig {
+    /// Everything but the environment: one provider list, URLs, limits.
+    fn check(&self, chain: &str) -> Result<(), ConfigError> {
+        let key = |k: &str| format!("chains.{chain}.{k}");
+        match (self.rpc_urls.is_empty(), self.providers.is_empty()) {
+            (true, true) => {
+                return Err(ConfigError::key(
+                    key("rpc_urls"),
+                    "needs at least one URL (or [[providers]])",
+                ));
+            }
+            (false, false) => {
+                return Err(ConfigError::key(
+                    key("providers"),
+                    "set `rpc_urls` or `providers`, not both",
+                ));
+            }
+            _ => {}
+        }
+        for (i, url) in self.rpc_urls.iter().enumerate() {
+            check_url(url.expose())
+                .map_err(|p| ConfigError::key(key(&format!("rpc_urls[{i}]")), p))?;
+        }
+        for (i, p) in self.providers.iter().enumerate() {
+            let pkey = |k: &str| key(&format!("providers[{i}].{k}"));
+            check_url(p.url.expose()).map_err(|e| ConfigError::key(pkey("url"), e))?;
+            if p.rate_limit == Some(0) {
+                return Err(ConfigError::key(
+                    pkey("rate_limit"),
+                    "must be at least 1 (or unset)",
+                ));
+            }
+            if p.timeout.is_some_and(|t| t.is_zero()) {
+                return Err(ConfigError::key(pkey("timeout"), "must be above zero"));
+            }
+            for name in p.headers.keys().chain(p.headers_env.keys()) {
+                if name.is_empty()
+                    || !name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
+                    return Err(ConfigError::key(
+                        pkey("headers"),
+                        format_args!("{name:?} is not an HTTP header name"),
+                    ));
+                }
+            }
+        }
+        if self.request_timeout.is_zero() {
+            return Err(ConfigError::key(
+                key("request_timeout"),
+                "must be above zero",
+            ));
+        }
+        if self.block_span == 0 {
+            return Err(ConfigError::key(key("block_span"), "must be at least 1"));
+        }
+        if self.addresses_per_query == 0 {
+            return Err(ConfigError::key(
+                key("addresses_per_query"),
+                "must be at least 1",
+            ));
+        }
+        if self.breaker_threshold == 0 {
+            return Err(ConfigError::key(
+                key("breaker_threshold"),
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
 
 impl HttpConfig {
     fn check(&self) -> Result<(), ConfigError> {
@@ -953,6 +1151,128 @@ mod tests {
     }
 
     const GOOD_SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    const TRC20: &str =
+        "[chains.TRC20]\ntoken_contract = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\"\n";
+
+    fn with_chain(chain: &str) -> Result<Config, ConfigError> {
+        load(&format!(
+            "[[merchants]]\nappid = \"m\"\nsecret = \"{GOOD_SECRET}\"\n{chain}"
+        ))
+    }
+
+    #[test]
+    fn the_old_rpc_urls_form_still_works_with_today_s_scan_defaults() {
+        let config = with_chain(&format!(
+            "{TRC20}rpc_urls = [\"https://api.trongrid.io/jsonrpc\"]\n"
+        ))
+        .unwrap();
+        let c = &config.chains["TRC20"];
+        let providers = c.resolve_providers("TRC20").unwrap();
+        assert_eq!(providers.len(), 1);
+        assert_eq!(providers[0].url.expose(), "https://api.trongrid.io/jsonrpc");
+        assert!(providers[0].headers.is_empty() && providers[0].rate_limit.is_none());
+        assert_eq!(c.request_timeout, Duration::from_secs(10));
+        assert_eq!(c.block_span, 2_000);
+        assert_eq!(c.addresses_per_query, 500);
+        assert_eq!(c.max_retries, 5);
+        assert_eq!(c.breaker_threshold, 1);
+        assert_eq!(c.breaker_cooldown, Duration::from_secs(30));
+        assert_eq!(c.confirmation, ConfirmationDepth::Blocks);
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API
+    fn providers_take_headers_from_the_environment_and_never_print_them() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "gateway.toml",
+                &format!(
+                    "[[merchants]]\nappid = \"m\"\nsecret = \"{GOOD_SECRET}\"\n{TRC20}\
+                     confirmation = \"finalized\"\nblock_span = 4000\naddresses_per_query = 900\n\
+                     [[chains.TRC20.providers]]\nurl = \"https://api.trongrid.io/jsonrpc\"\n\
+                     headers_env = {{ \"TRON-PRO-API-KEY\" = \"TRONGRID_KEY_FOR_TEST\" }}\n\
+                     rate_limit = 15\ntimeout = \"5s\"\n\
+                     [[chains.TRC20.providers]]\nurl = \"https://tron.backup.example/jsonrpc\"\n\
+                     headers = {{ \"X-Api-Key\" = \"inline-secret-value\" }}\n"
+                ),
+            )?;
+            let config = Config::load(Some(Path::new("gateway.toml"))).unwrap();
+            let c = &config.chains["TRC20"];
+            assert_eq!(c.confirmation, ConfirmationDepth::Finalized);
+            assert_eq!((c.block_span, c.addresses_per_query), (4_000, 900));
+            let err = c.resolve_providers("TRC20").unwrap_err().to_string();
+            assert!(
+                err.contains("chains.TRC20.providers[0].headers_env.TRON-PRO-API-KEY")
+                    && err.contains("TRONGRID_KEY_FOR_TEST"),
+                "{err}"
+            );
+            jail.set_env("TRONGRID_KEY_FOR_TEST", "env-secret-key-value");
+            let providers = c.resolve_providers("TRC20").unwrap();
+            assert_eq!(providers[0].headers[0].0, "TRON-PRO-API-KEY");
+            assert_eq!(providers[0].headers[0].1.expose(), "env-secret-key-value");
+            assert_eq!(providers[0].rate_limit.map(|r| r.get()), Some(15));
+            assert_eq!(providers[0].timeout, Some(Duration::from_secs(5)));
+            assert_eq!(providers[1].headers[0].1.expose(), "inline-secret-value");
+            let printed = format!("{config:?} {providers:?}");
+            assert!(
+                !printed.contains("env-secret-key-value")
+                    && !printed.contains("inline-secret-value"),
+                "{printed}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn provider_settings_are_checked() {
+        for (chain, key) in [
+            (TRC20.to_owned(), "chains.TRC20.rpc_urls"),
+            (
+                format!(
+                    "{TRC20}rpc_urls = [\"http://a.example\"]\n[[chains.TRC20.providers]]\nurl = \"http://b.example\"\n"
+                ),
+                "chains.TRC20.providers",
+            ),
+            (
+                format!("{TRC20}[[chains.TRC20.providers]]\nurl = \"ftp://b.example\"\n"),
+                "chains.TRC20.providers[0].url",
+            ),
+            (
+                format!(
+                    "{TRC20}[[chains.TRC20.providers]]\nurl = \"http://b.example\"\nrate_limit = 0\n"
+                ),
+                "chains.TRC20.providers[0].rate_limit",
+            ),
+            (
+                format!(
+                    "{TRC20}[[chains.TRC20.providers]]\nurl = \"http://b.example\"\ntimeout = \"0s\"\n"
+                ),
+                "chains.TRC20.providers[0].timeout",
+            ),
+            (
+                format!(
+                    "{TRC20}[[chains.TRC20.providers]]\nurl = \"http://b.example\"\nheaders = {{ \"bad name\" = \"v\" }}\n"
+                ),
+                "chains.TRC20.providers[0].headers",
+            ),
+            (
+                format!("{TRC20}rpc_urls = [\"http://a.example\"]\nblock_span = 0\n"),
+                "chains.TRC20.block_span",
+            ),
+            (
+                format!("{TRC20}rpc_urls = [\"http://a.example\"]\naddresses_per_query = 0\n"),
+                "chains.TRC20.addresses_per_query",
+            ),
+            (
+                format!("{TRC20}rpc_urls = [\"http://a.example\"]\nconfirmation = \"safe\"\n"),
+                "confirmation",
+            ),
+        ] {
+            let err = with_chain(&chain).unwrap_err().to_string();
+            assert!(err.contains(key), "{chain}: {err}");
+        }
+    }
 
     #[test]
     fn a_production_shaped_file_is_not_dev_mode() {

@@ -16,7 +16,9 @@ use usdt_callback_http::{CallbackHttp, TransportConfig};
 
 use crate::api::{self, AppState, Shared};
 use crate::chain::{DevChain, EvmSource, Source};
-use crate::config::{Config, ConfigError, ConfirmationRuleConfig, HttpConfig, Merchant, Secret};
+use crate::config::{
+    Config, ConfigError, ConfirmationDepth, ConfirmationRuleConfig, HttpConfig, Merchant, Secret,
+};
 use crate::delivery::{DeliveryConfig, Dispatcher};
 use crate::merchants::MerchantDirectory;
 use crate::metrics::Metrics;
@@ -304,17 +306,13 @@ impl Gateway {
             let chain = facts.chain;
             let (source, config_for) = match config.chains.get(chain.as_str()) {
                 Some(c) => {
-                    let source = EvmSource::new(
-                        chain,
-                        c.rpc_urls.iter().map(|u| u.expose().to_owned()).collect(),
-                        c.token_contract.clone(),
-                        c.decimals,
-                    )?;
+                    let source = EvmSource::new(chain, c)?;
                     providers.add(chain.as_str(), source.clone());
                     let watch = WatcherConfig {
                         poll_interval: c.poll_interval,
                         max_blocks_per_scan: c.max_blocks_per_scan,
                         start_block: c.start_block,
+                        confirm_finalized: c.confirmation == ConfirmationDepth::Finalized,
                     };
                     (Source::Evm(source), watch)
                 }
@@ -330,6 +328,7 @@ impl Gateway {
                         poll_interval: config.dev.poll_interval,
                         max_blocks_per_scan: 10_000,
                         start_block: Some(0),
+                        confirm_finalized: false,
                     };
                     (Source::Dev(dev), watch)
                 }

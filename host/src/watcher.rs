@@ -29,6 +29,9 @@ pub struct WatcherConfig {
     /// Where a chain with no cursor starts: `None` for the current head (a new
     /// gateway does not scan history), `Some(n)` for block `n`.
     pub start_block: Option<u64>,
+    /// Confirm a deposit once its block is at or below the node's `finalized` block
+    /// instead of by the policy's block counts.
+    pub confirm_finalized: bool,
 }
 
 /// What one round did (for logs and tests).
@@ -167,6 +170,23 @@ impl Watcher {
             next = next.min(fork + 1);
         }
 
+        // Finality, when it confirms: the finalized block, read once per round (never
+        // above the head read before it).
+        let finalized = if self.config.confirm_finalized {
+            let f = self.source.finalized().await?.ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the node has no finalized block (is the `finalized` tag supported?)"
+                )
+            })?;
+            Some(f.min(head))
+        } else {
+            None
+        };
+        let finality_required = match finalized {
+            Some(f) => Some(self.finality_required(head, f)?),
+            None => None,
+        };
+
         let span = tracing::Span::current();
         span.record("from", next);
         span.record("to", head);
@@ -185,7 +205,7 @@ impl Watcher {
             if let Some(hash) = self.source.block_hash(to).await? {
                 blocks.push((to_i64(to), hash));
             }
-            let deposits = self.deposits(&transfers)?;
+            let deposits = self.deposits(&transfers, finality_required)?;
             let scan = Scan {
                 chain: chain.to_owned(),
                 head: to_i64(head),
@@ -207,7 +227,10 @@ impl Watcher {
         for deposit in self.store.open_deposits(chain).await? {
             let block = u64::try_from(deposit.block_number)?;
             let confirmations = self.rules.count_confirmations(head, block)?;
-            let required = u32::try_from(deposit.required_confirmations).unwrap_or(u32::MAX);
+            let required = match finality_required {
+                Some(required) => required,
+                None => u32::try_from(deposit.required_confirmations).unwrap_or(u32::MAX),
+            };
             if self.rules.deposit_state_of(confirmations, required)? != DepositState::Confirmed {
                 continue;
             }
@@ -287,9 +310,23 @@ impl Watcher {
         Ok(())
     }
 
+    /// Under finality, the confirmations a deposit needs now: those of the finalized block
+    /// `finalized` at `head`. The component's decision (`deposit-state-of`) then confirms
+    /// exactly the deposits at or below the finalized block, since a block has at least
+    /// as many confirmations as `finalized` if and only if it is not above it.
+    fn finality_required(&self, head: u64, finalized: u64) -> anyhow::Result<u32> {
+        let count = self.rules.count_confirmations(head, finalized)?;
+        Ok(u32::try_from(count).unwrap_or(u32::MAX).max(1))
+    }
+
     /// Convert transfers with the component: scaled amount and dust, required
-    /// confirmations by the deposit's own amount.
-    fn deposits(&self, transfers: &[Transfer]) -> anyhow::Result<Vec<NewDeposit>> {
+    /// confirmations by the deposit's own amount (under finality: `finality_required`,
+    /// the finalized block's distance from the head when the deposit was seen).
+    fn deposits(
+        &self,
+        transfers: &[Transfer],
+        finality_required: Option<u32>,
+    ) -> anyhow::Result<Vec<NewDeposit>> {
         let chain = self.source.chain();
         let mut out = Vec::with_capacity(transfers.len());
         for t in transfers {
@@ -322,9 +359,12 @@ impl Watcher {
                     continue;
                 }
             };
-            let required = self
-                .rules
-                .required_confirmations(chain, amount.scaled, &self.policy)?;
+            let required = match finality_required {
+                Some(required) => required,
+                None => self
+                    .rules
+                    .required_confirmations(chain, amount.scaled, &self.policy)?,
+            };
             out.push(NewDeposit {
                 txid: t.txid.clone(),
                 log_index: i64::try_from(t.log_index)?,

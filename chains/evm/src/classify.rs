@@ -12,7 +12,7 @@
 //! | QuickNode, 1RPC, Blast | `eth_getLogs is limited to a 10,000 range`, `eth_getLogs and eth_newFilter are limited to a 10,000 blocks range`; rate: `request limit reached` / HTTP 429 |
 //! | Ankr | `-32600 block range is too wide`, `maximum [from, to] blocks distance: N`; llamarpc/Ankr `query exceeds max results` |
 //! | Chainstack / Coinbase / PublicNode | `Block range limit exceeded.`, `please limit the query to at most N blocks`, `exceed maximum block range: N` |
-//! | TronGrid (java-tron `/jsonrpc`) | `exceed max block range: 5000`, `query returned more than 10000 results`, `exceed max topics` |
+//! | TronGrid (java-tron `/jsonrpc`) | `-32602 exceed max block range: 5000`, `-32005 query returned more than 10000 results`, `-32602 exceed max topics: 1000`, `-32602 exceed max addresses: 1000` (java-tron `filters/LogFilterWrapper.java`, `filters/LogFilter.java`, `filters/LogMatch.java`; every error with `data` `"{}"`) |
 //! | geth | `query returned more than 10000 results` (older), `exceed max addresses or topics per search position`, `response too large` |
 //! | erigon / reth | `query exceeds max block range N`, `query exceeds max results N, retry with the range A-B`, `context deadline exceeded` |
 //! | Avalanche, Cloudflare, thirdweb, Optimism, Arbitrum | `requested too many blocks from A to B, maximum is set to N`, `Max range: N`, `Maximum allowed number of requested blocks is N`, `Block range is too large`, `backend response too large`, `logs matched by query exceeds limit of N` |
@@ -289,6 +289,30 @@ mod tests {
                 Class::TooManyAddresses,
             ),
             (-32000, "exceed max topics", Class::TooManyAddresses),
+            // java-tron's own texts (LogFilter.java, LogFilterWrapper.java), with the
+            // `"{}"` data its errors carry appended as the client sees them.
+            (
+                -32602,
+                "exceed max block range: 5000 \"{}\"",
+                range(Some(4_999)),
+            ),
+            (
+                -32602,
+                "exceed max topics: 1000 \"{}\"",
+                Class::TooManyAddresses,
+            ),
+            (
+                -32602,
+                "exceed max addresses: 1000 \"{}\"",
+                Class::TooManyAddresses,
+            ),
+            (
+                -32005,
+                "query returned more than 10000 results \"{}\"",
+                range(None),
+            ),
+            (-32602, "TAG pending not supported \"{}\"", Class::Other),
+            (-32602, "please verify: fromBlock <= toBlock", Class::Other),
             (-32000, "Too Many Requests", Class::RateLimited),
             (
                 -32007,

@@ -20,12 +20,21 @@
 //!   exponential backoff with jitter, honouring `Retry-After`, up to
 //!   [`EvmRpcConfig::max_retries`] times, then the next endpoint.
 //! - **transport errors, other HTTP errors, malformed answers**: the next endpoint at once.
+//! - **a provider that keeps failing** (TronGrid's 30 s key suspension, a dead node): its
+//!   circuit breaker opens after [`EvmRpcConfig::breaker_threshold`] failed calls in a row
+//!   and it is skipped for [`EvmRpcConfig::breaker_cooldown`] (or the suspension it
+//!   announced, if longer); then it is tried again, and calls return to the preferred
+//!   (first) provider as soon as it answers.
+//!
+//! Each [`Provider`] has its own headers (an API key such as TronGrid's
+//! `TRON-PRO-API-KEY`, never logged or shown by `Debug`), timeout and request-rate limit
+//! (a token bucket: calls wait for a token rather than being refused).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), usdt_evm_rpc::RpcError> {
 //! use usdt_evm_rpc::{EvmRpc, EvmRpcConfig};
 //! let rpc = EvmRpc::new(EvmRpcConfig::new(
-//!     vec!["https://mainnet.infura.io/v3/KEY".into(), "https://eth.example.org".into()],
+//!     vec!["https://mainnet.infura.io/v3/KEY", "https://eth.example.org"],
 //!     "0xdAC17F958D2ee523a2206206994597C13D831ec7",
 //! ))?;
 //! let head = rpc.block_number().await?;
@@ -43,9 +52,12 @@ mod span;
 #[cfg(feature = "test-node")]
 pub mod testnode;
 mod transport;
+#[cfg(feature = "test-node")]
+pub mod trondouble;
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -56,19 +68,64 @@ pub use error::RpcError;
 pub use transport::redact_url;
 
 use span::SpanControl;
-use transport::{Backoff, CallFailure, Endpoint, Transport};
+use transport::{Backoff, BreakerConfig, CallFailure, Endpoint, Transport};
 
 /// `keccak256("Transfer(address,address,uint256)")`: topic 0 of every ERC-20 transfer log.
 pub const TRANSFER_TOPIC: &str =
     "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
 
+/// One JSON-RPC provider: where it is, what to send it, how fast and how long to wait.
+#[derive(Clone)]
+pub struct Provider {
+    /// The endpoint (`http`/`https`). Credentials and API keys in it are never logged or
+    /// shown by `Debug`.
+    pub url: String,
+    /// Headers sent with every request, e.g. `("TRON-PRO-API-KEY", key)`. The values are
+    /// secrets: never logged, never shown by `Debug` (only the names are).
+    pub headers: Vec<(String, String)>,
+    /// Most requests per second to this provider (a token bucket with a burst of this
+    /// many); `None`: no limit. Calls wait for a token.
+    pub rate_limit: Option<NonZeroU32>,
+    /// Timeout of one HTTP request to it; `None`: [`EvmRpcConfig::request_timeout`].
+    pub timeout: Option<Duration>,
+}
+
+impl Provider {
+    /// `url` with no headers, no rate limit and the configuration's timeout.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            headers: Vec::new(),
+            rate_limit: None,
+            timeout: None,
+        }
+    }
+}
+
+impl fmt::Debug for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Provider")
+            .field("url", &redact_url(&self.url))
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(name, _)| format!("{name}: [redacted]"))
+                    .collect::<Vec<_>>(),
+            )
+            .field("rate_limit", &self.rate_limit)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
 /// How to reach the node(s) and what to ask for.
 #[derive(Clone)]
 pub struct EvmRpcConfig {
-    /// JSON-RPC endpoints (`http`/`https`), tried in order: calls go to the endpoint that
-    /// answered last and fail over to the next one. Credentials and API keys in the URL
-    /// are never logged or shown by `Debug`.
-    pub urls: Vec<String>,
+    /// The providers, in order of preference: each call goes to the first one whose
+    /// circuit breaker is closed and fails over to the next ones.
+    pub providers: Vec<Provider>,
     /// The token contract, `0x` + 40 hex of any case.
     pub token_contract: String,
     /// Timeout of one HTTP request (connect + answer).
@@ -79,19 +136,26 @@ pub struct EvmRpcConfig {
     pub max_addresses_per_query: usize,
     /// Retries of one endpoint after a rate limit or server error before failing over.
     pub max_retries: u32,
+    /// Calls in a row a provider fails (each after its retries) before it is skipped.
+    pub breaker_threshold: u32,
+    /// How long a skipped provider stays skipped before it is tried again.
+    pub breaker_cooldown: Duration,
 }
 
 impl EvmRpcConfig {
-    /// `urls` and `token_contract` with the defaults: 10 s timeout, spans of 2000 blocks,
-    /// 500 addresses per query, 5 retries.
-    pub fn new(urls: Vec<String>, token_contract: impl Into<String>) -> Self {
+    /// A provider per URL (no headers or rate limits) and `token_contract` with the
+    /// defaults: 10 s timeout, spans of 2000 blocks, 500 addresses per query, 5 retries, a
+    /// provider skipped for 30 s after one failed call.
+    pub fn new<U: Into<String>>(urls: Vec<U>, token_contract: impl Into<String>) -> Self {
         Self {
-            urls,
+            providers: urls.into_iter().map(Provider::new).collect(),
             token_contract: token_contract.into(),
             request_timeout: Duration::from_secs(10),
             max_block_range: 2_000,
             max_addresses_per_query: 500,
             max_retries: 5,
+            breaker_threshold: 1,
+            breaker_cooldown: Duration::from_secs(30),
         }
     }
 }
@@ -99,15 +163,14 @@ impl EvmRpcConfig {
 impl fmt::Debug for EvmRpcConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EvmRpcConfig")
-            .field(
-                "urls",
-                &self.urls.iter().map(|u| redact_url(u)).collect::<Vec<_>>(),
-            )
+            .field("providers", &self.providers)
             .field("token_contract", &self.token_contract)
             .field("request_timeout", &self.request_timeout)
             .field("max_block_range", &self.max_block_range)
             .field("max_addresses_per_query", &self.max_addresses_per_query)
             .field("max_retries", &self.max_retries)
+            .field("breaker_threshold", &self.breaker_threshold)
+            .field("breaker_cooldown", &self.breaker_cooldown)
             .finish()
     }
 }
@@ -203,14 +266,21 @@ struct RawBlock {
 impl EvmRpc {
     /// A client for `config`. Checks the configuration; does not connect.
     pub fn new(config: EvmRpcConfig) -> Result<Self, RpcError> {
-        if config.urls.is_empty() {
+        if config.providers.is_empty() {
             return Err(RpcError::Config("no URL".into()));
         }
+        if config.request_timeout.is_zero() {
+            return Err(RpcError::Config("request_timeout is zero".into()));
+        }
+        let breaker = BreakerConfig {
+            threshold: config.breaker_threshold.max(1),
+            cooldown: config.breaker_cooldown,
+        };
         let endpoints = config
-            .urls
+            .providers
             .iter()
             .enumerate()
-            .map(|(i, url)| Endpoint::parse(i, url))
+            .map(|(i, provider)| Endpoint::parse(i, provider, config.request_timeout, breaker))
             .collect::<Result<Vec<_>, _>>()?;
         let token = codec::normalize_address(&config.token_contract).ok_or_else(|| {
             RpcError::Config(format!(
@@ -218,9 +288,6 @@ impl EvmRpc {
                 config.token_contract
             ))
         })?;
-        if config.request_timeout.is_zero() {
-            return Err(RpcError::Config("request_timeout is zero".into()));
-        }
         if config.max_block_range == 0 {
             return Err(RpcError::Config("max_block_range is zero".into()));
         }
@@ -287,6 +354,32 @@ impl EvmRpc {
                     serde_json::from_str(raw).map_err(|e| format!("result {raw:?}: {e}"))?;
                 codec::parse_quantity(&text)
             })
+            .await
+            .map_err(final_error)
+    }
+
+    /// The number of the newest finalized block (`eth_getBlockByNumber("finalized",
+    /// false)`): on Ethereum the `finalized` tag, on TRON (java-tron 4.7.2 and later) the
+    /// latest solidified block. `None` when the node has none.
+    pub async fn finalized_block(&self) -> Result<Option<u64>, RpcError> {
+        self.inner
+            .transport
+            .call(
+                "eth_getBlockByNumber",
+                &("finalized", false),
+                false,
+                |raw| {
+                    let block: Option<RawBlock> =
+                        serde_json::from_str(raw).map_err(|e| format!("finalized block: {e}"))?;
+                    let Some(block) = block else {
+                        return Ok(None);
+                    };
+                    let number = block
+                        .number
+                        .ok_or_else(|| "finalized block has no number".to_owned())?;
+                    codec::parse_quantity(&number).map(Some)
+                },
+            )
             .await
             .map_err(final_error)
     }
@@ -728,35 +821,53 @@ mod tests {
 
     #[test]
     fn config_checks_and_redacted_debug() {
-        let good = EvmRpcConfig::new(
-            vec!["https://user:pw@node.example/v3/secretkey".into()],
-            TOKEN,
-        );
+        let mut good = EvmRpcConfig::new(vec!["https://user:pw@node.example/v3/secretkey"], TOKEN);
+        good.providers[0]
+            .headers
+            .push(("TRON-PRO-API-KEY".into(), "headerkey-0123".into()));
         let rpc = EvmRpc::new(good.clone()).unwrap();
         for text in [format!("{rpc:?}"), format!("{good:?}")] {
             assert!(
-                !text.contains("secretkey") && !text.contains("pw"),
+                !text.contains("secretkey") && !text.contains("pw") && !text.contains("headerkey"),
                 "{text}"
             );
             assert!(text.contains("node.example"), "{text}");
         }
+        assert!(format!("{good:?}").contains("TRON-PRO-API-KEY: [redacted]"));
         let bad = |f: &dyn Fn(&mut EvmRpcConfig)| {
             let mut c = good.clone();
             f(&mut c);
             matches!(EvmRpc::new(c), Err(RpcError::Config(_)))
         };
-        assert!(bad(&|c| c.urls.clear()));
-        assert!(bad(&|c| c.urls.push("ftp://node.example".into())));
-        assert!(bad(&|c| c.urls.push("node.example:8545".into())));
+        assert!(bad(&|c| c.providers.clear()));
+        assert!(bad(&|c| c
+            .providers
+            .push(Provider::new("ftp://node.example"))));
+        assert!(bad(&|c| c
+            .providers
+            .push(Provider::new("node.example:8545"))));
+        assert!(bad(&|c| c.providers[0].timeout = Some(Duration::ZERO)));
+        assert!(bad(&|c| c.providers[0]
+            .headers
+            .push(("bad name".into(), "v".into()))));
+        assert!(bad(&|c| c.providers[0]
+            .headers
+            .push(("X-Key".into(), "line\nbreak".into()))));
         assert!(bad(&|c| c.token_contract = "0x1234".into()));
         assert!(bad(&|c| c.request_timeout = Duration::ZERO));
         assert!(bad(&|c| c.max_block_range = 0));
         assert!(bad(&|c| c.max_addresses_per_query = 0));
         let err = EvmRpc::new(EvmRpcConfig::new(
-            vec!["https://user:pw@[bad/v3/secretkey".into()],
+            vec!["https://user:pw@[bad/v3/secretkey"],
             TOKEN,
         ))
         .unwrap_err();
         assert!(!err.to_string().contains("secretkey"), "{err}");
+        let mut leaky = good.clone();
+        leaky.providers[0]
+            .headers
+            .push(("X-Key".into(), "secret\u{7f}value".into()));
+        let err = EvmRpc::new(leaky).unwrap_err().to_string();
+        assert!(!err.contains("secret"), "{err}");
     }
 }

@@ -1,28 +1,57 @@
 //! One JSON-RPC call over several endpoints: retries with backoff on rate limits and
 //! server errors, failover in order on everything else an endpoint gets wrong.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::header::{CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 
-use crate::RpcError;
 use crate::classify::{Class, classify};
+use crate::{Provider, RpcError};
 
-/// One configured endpoint: the URL (with any credentials), its redacted label, and how
-/// many calls it failed (an error answer, or given up on and failed over from).
-#[derive(Debug)]
+/// One configured endpoint: the URL (with any credentials), its redacted label, its own
+/// headers (values hidden from `Debug`), timeout and request-rate limit, its circuit
+/// breaker, and how many calls it failed (an error answer, or given up on and failed
+/// over from).
 pub(crate) struct Endpoint {
     url: Url,
     label: String,
+    headers: HeaderMap,
+    timeout: Duration,
+    limiter: Option<DefaultDirectRateLimiter>,
     errors: AtomicU64,
+    breaker: Breaker,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("label", &self.label)
+            .field(
+                "headers",
+                &self.headers.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
+            )
+            .field("timeout", &self.timeout)
+            .field("rate_limited", &self.limiter.is_some())
+            .field("errors", &self.errors())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Endpoint {
-    pub(crate) fn parse(index: usize, text: &str) -> Result<Self, RpcError> {
+    pub(crate) fn parse(
+        index: usize,
+        provider: &Provider,
+        default_timeout: Duration,
+        breaker: BreakerConfig,
+    ) -> Result<Self, RpcError> {
+        let text = provider.url.as_str();
         let url = Url::parse(text)
             .map_err(|e| RpcError::Config(format!("URL #{index} ({}): {e}", redact_url(text))))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -31,10 +60,35 @@ impl Endpoint {
                 redact_url(text)
             )));
         }
+        let mut headers = HeaderMap::new();
+        for (name, value) in &provider.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                RpcError::Config(format!("URL #{index}: {name:?} is not an HTTP header name"))
+            })?;
+            // The value is a secret (an API key): named in no error, hidden from Debug.
+            let mut value = HeaderValue::from_str(value).map_err(|_| {
+                RpcError::Config(format!(
+                    "URL #{index}: the value of header {name} is not a valid HTTP header value"
+                ))
+            })?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        let timeout = provider.timeout.unwrap_or(default_timeout);
+        if timeout.is_zero() {
+            return Err(RpcError::Config(format!("URL #{index}: timeout is zero")));
+        }
         Ok(Self {
             label: format!("#{index} {}", redact_url(text)),
             url,
+            headers,
+            timeout,
+            // Evenly spaced, no burst: at most `rate_limit` requests in any one second.
+            limiter: provider.rate_limit.map(|per_second| {
+                RateLimiter::direct(Quota::per_second(per_second).allow_burst(NonZeroU32::MIN))
+            }),
             errors: AtomicU64::new(0),
+            breaker: Breaker::new(breaker),
         })
     }
 
@@ -56,6 +110,90 @@ impl Endpoint {
     /// One more call this endpoint failed.
     fn count_error(&self) {
         self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// When a provider that keeps failing is skipped: after `threshold` calls in a row that
+/// it failed (each after its own retries), for `cooldown`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BreakerConfig {
+    /// Failed calls in a row that open the breaker (at least 1).
+    pub(crate) threshold: u32,
+    /// How long an open breaker skips the provider before it is tried again.
+    pub(crate) cooldown: Duration,
+}
+
+/// One endpoint's circuit breaker: closed (used), open (skipped until a time), and after
+/// that time half-open (tried again: a success closes it, a failure opens it again).
+#[derive(Debug)]
+struct Breaker {
+    config: BreakerConfig,
+    state: Mutex<BreakerState>,
+}
+
+#[derive(Debug, Default)]
+struct BreakerState {
+    /// Failed calls in a row.
+    failures: u32,
+    /// Skipped until then.
+    open_until: Option<Instant>,
+}
+
+impl Breaker {
+    fn new(config: BreakerConfig) -> Self {
+        Self {
+            config,
+            state: Mutex::new(BreakerState::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BreakerState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the endpoint is skipped now.
+    fn is_open(&self, now: Instant) -> bool {
+        self.lock().open_until.is_some_and(|until| now < until)
+    }
+
+    /// A call it answered: closed again.
+    fn success(&self) -> bool {
+        let mut state = self.lock();
+        let was_open = state.open_until.is_some();
+        *state = BreakerState::default();
+        was_open
+    }
+
+    /// A call it failed; `hint` is a suspension the provider announced (TronGrid's
+    /// "suspended for 30s"). Returns the cool-down when this opened the breaker.
+    fn failure(&self, now: Instant, hint: Option<Duration>) -> Option<Duration> {
+        let mut state = self.lock();
+        state.failures = state.failures.saturating_add(1);
+        if state.failures < self.config.threshold.max(1) && hint.is_none() {
+            return None;
+        }
+        let cooldown = hint.map_or(self.config.cooldown, |h| h.max(self.config.cooldown));
+        state.open_until = Some(now + cooldown);
+        Some(cooldown)
+    }
+}
+
+/// A suspension announced in a provider's error text: TronGrid answers a key over its
+/// rate with `The key exceeds the frequency limit(15), and the query server is suspended
+/// for 30s` (developers.tron.network/reference/rate-limits).
+fn suspension(text: &str) -> Option<Duration> {
+    let lower = text.to_ascii_lowercase();
+    let at = lower.find("suspended for ")?;
+    let rest = lower.get(at + "suspended for ".len()..)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let unit = rest.get(digits.len()..)?;
+    let n: u64 = digits.parse().ok()?;
+    if unit.starts_with('s') {
+        Some(Duration::from_secs(n))
+    } else if unit.starts_with("min") || unit.starts_with('m') {
+        Some(Duration::from_secs(n.saturating_mul(60)))
+    } else {
+        None
     }
 }
 
@@ -137,6 +275,8 @@ enum Attempt<T> {
     Failover {
         why: String,
         malformed: bool,
+        /// A suspension the endpoint announced (TronGrid's "suspended for 30s").
+        suspended: Option<Duration>,
     },
 }
 
@@ -177,8 +317,6 @@ struct ErrorObject {
 pub(crate) struct Transport {
     client: reqwest::Client,
     endpoints: Vec<Endpoint>,
-    /// The endpoint that answered last: calls start there.
-    active: AtomicUsize,
     next_id: AtomicU64,
     pub(crate) backoff: Backoff,
 }
@@ -190,14 +328,12 @@ impl Transport {
         backoff: Backoff,
     ) -> Result<Self, RpcError> {
         let client = reqwest::Client::builder()
-            .timeout(timeout)
             .connect_timeout(timeout)
             .build()
             .map_err(|e| RpcError::Config(format!("HTTP client: {}", e.without_url())))?;
         Ok(Self {
             client,
             endpoints,
-            active: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             backoff,
         })
@@ -239,29 +375,37 @@ impl Transport {
             RpcError::InvalidArgument(format!("cannot serialise {method} request: {e}"))
         })?;
 
-        let count = self.endpoints.len();
-        let start = self.active.load(Ordering::Relaxed);
+        // The preferred (first) endpoint whose breaker is closed, then the next ones; when
+        // every breaker is open, all of them in order (there is nothing else to try).
+        let now = Instant::now();
+        let mut order: Vec<&Endpoint> = self
+            .endpoints
+            .iter()
+            .filter(|e| !e.breaker.is_open(now))
+            .collect();
+        if order.is_empty() {
+            order = self.endpoints.iter().collect();
+        }
         let mut failures: Vec<String> = Vec::new();
         let mut malformed: Option<(String, String)> = None;
         let mut longest_retry_after: Option<Duration> = None;
-        for step in 0..count {
-            let index = (start + step) % count;
-            let Some(endpoint) = self.endpoints.get(index) else {
-                continue;
-            };
+        for endpoint in order {
             let mut retries = 0u32;
             loop {
+                if let Some(limiter) = &endpoint.limiter {
+                    limiter.until_ready().await;
+                }
                 match self
                     .attempt(endpoint, &body, id, method, logs_query, &decode)
                     .await
                 {
                     Attempt::Done(value) => {
-                        if index != start {
-                            self.active.store(index, Ordering::Relaxed);
-                        }
+                        self.answered(endpoint);
                         return Ok(value);
                     }
                     Attempt::Final(failure) => {
+                        // The endpoint answered: it is up, whatever it said.
+                        self.answered(endpoint);
                         if matches!(failure, CallFailure::Error(_)) {
                             endpoint.count_error();
                         }
@@ -270,6 +414,7 @@ impl Transport {
                     Attempt::Failover {
                         why,
                         malformed: bad,
+                        suspended,
                     } => {
                         tracing::warn!(
                             endpoint = endpoint.label(),
@@ -280,6 +425,7 @@ impl Transport {
                             malformed = Some((endpoint.label().to_owned(), why.clone()));
                         }
                         failures.push(endpoint.failed(&why));
+                        self.gave_up(endpoint, suspended);
                         break;
                     }
                     Attempt::Retry { why, retry_after } => {
@@ -314,6 +460,7 @@ impl Transport {
                                 failures.push(
                                     endpoint.failed(&format!("{why} (after {retries} retries)")),
                                 );
+                                self.gave_up(endpoint, suspension(&why).or(retry_after));
                                 break;
                             }
                         }
@@ -337,6 +484,27 @@ impl Transport {
         .into())
     }
 
+    /// `endpoint` answered: its breaker closes.
+    fn answered(&self, endpoint: &Endpoint) {
+        if endpoint.breaker.success() {
+            tracing::info!(
+                endpoint = endpoint.label(),
+                "provider answers again; its circuit breaker is closed"
+            );
+        }
+    }
+
+    /// A call `endpoint` failed (after its retries); `suspended` is a pause it asked for.
+    fn gave_up(&self, endpoint: &Endpoint, suspended: Option<Duration>) {
+        if let Some(cooldown) = endpoint.breaker.failure(Instant::now(), suspended) {
+            tracing::warn!(
+                endpoint = endpoint.label(),
+                cooldown_ms = u64::try_from(cooldown.as_millis()).unwrap_or(u64::MAX),
+                "provider keeps failing; its circuit breaker is open: skipped until the cool-down ends"
+            );
+        }
+    }
+
     async fn attempt<T>(
         &self,
         endpoint: &Endpoint,
@@ -349,6 +517,8 @@ impl Transport {
         let response = match self
             .client
             .post(endpoint.url.clone())
+            .timeout(endpoint.timeout)
+            .headers(endpoint.headers.clone())
             .header(CONTENT_TYPE, "application/json")
             .body(body.to_vec())
             .send()
@@ -359,6 +529,7 @@ impl Transport {
                 return Attempt::Failover {
                     why: transport_error(&e),
                     malformed: false,
+                    suspended: None,
                 };
             }
         };
@@ -370,6 +541,7 @@ impl Transport {
                 return Attempt::Failover {
                     why: transport_error(&e),
                     malformed: false,
+                    suspended: None,
                 };
             }
             Err(BodyError::TooLarge) if logs_query => {
@@ -383,14 +555,28 @@ impl Transport {
                 return Attempt::Failover {
                     why: format!("response over {MAX_RESPONSE_BYTES} bytes"),
                     malformed: true,
+                    suspended: None,
                 };
             }
         };
         if status == StatusCode::TOO_MANY_REQUESTS {
             return Attempt::Retry {
-                why: "HTTP 429 Too Many Requests".to_owned(),
+                why: format!("HTTP 429 Too Many Requests{}", body_note(&bytes)),
                 retry_after,
             };
+        }
+        // TronGrid suspends a key over its rate for 30 s with HTTP 403 and a JSON body that
+        // is not JSON-RPC (developers.tron.network/reference/rate-limits): retrying within
+        // the suspension is useless, so fail over and let the breaker skip it meanwhile.
+        if !status.is_success() && !status.is_server_error() {
+            let text = String::from_utf8_lossy(&bytes);
+            if let Some(pause) = suspension(&text) {
+                return Attempt::Failover {
+                    why: format!("HTTP {status}{}", body_note(&bytes)),
+                    malformed: false,
+                    suspended: Some(pause),
+                };
+            }
         }
         let envelope = match parse_envelope(&bytes, id) {
             Ok(envelope) => envelope,
@@ -404,12 +590,14 @@ impl Transport {
                 return Attempt::Failover {
                     why: format!("HTTP {status} ({detail})"),
                     malformed: false,
+                    suspended: None,
                 };
             }
             Err(detail) => {
                 return Attempt::Failover {
                     why: detail,
                     malformed: true,
+                    suspended: None,
                 };
             }
         };
@@ -446,6 +634,7 @@ impl Transport {
                     Class::Other if !status.is_success() => Attempt::Failover {
                         why: format!("HTTP {status} (JSON-RPC {code}: {message})"),
                         malformed: false,
+                        suspended: None,
                     },
                     Class::Other => Attempt::Final(CallFailure::Error(RpcError::JsonRpc {
                         endpoint: endpoint.label().to_owned(),
@@ -463,12 +652,14 @@ impl Transport {
             Parsed::Result(_) if !status.is_success() => Attempt::Failover {
                 why: format!("HTTP {status}"),
                 malformed: false,
+                suspended: None,
             },
             Parsed::Result(raw) => match decode(raw) {
                 Ok(value) => Attempt::Done(value),
                 Err(detail) => Attempt::Failover {
                     why: detail,
                     malformed: true,
+                    suspended: None,
                 },
             },
         }
@@ -534,6 +725,21 @@ fn parse_envelope(bytes: &[u8], id: u64) -> Result<Parsed<'_>, String> {
         .result
         .map(|raw| Parsed::Result(raw.get()))
         .ok_or_else(|| "response has neither result nor error".to_owned())
+}
+
+/// `: <the body's start>` for an HTTP error answer that may explain itself (TronGrid's
+/// `{"Error": "The key exceeds the frequency limit(15), …"}`), or nothing.
+fn body_note(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let text = text.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    let mut head: String = text.chars().take(160).collect();
+    if head.len() < text.len() {
+        head.push('…');
+    }
+    format!(": {head}")
 }
 
 fn transport_error(e: &reqwest::Error) -> String {
@@ -637,6 +843,45 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::ZERO));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
+    }
+
+    #[test]
+    fn announced_suspensions() {
+        assert_eq!(
+            suspension(
+                r#"{"Error":"The key exceeds the frequency limit(15), and the query server is suspended for 30s"}"#
+            ),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            suspension("suspended for 2min"),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(suspension("suspended for a while"), None);
+        assert_eq!(suspension("HTTP 403 Forbidden"), None);
+    }
+
+    #[test]
+    fn a_breaker_opens_after_its_threshold_and_closes_on_an_answer() {
+        let breaker = Breaker::new(BreakerConfig {
+            threshold: 2,
+            cooldown: Duration::from_secs(10),
+        });
+        let t0 = Instant::now();
+        assert!(!breaker.is_open(t0));
+        assert_eq!(breaker.failure(t0, None), None);
+        assert!(!breaker.is_open(t0));
+        assert_eq!(breaker.failure(t0, None), Some(Duration::from_secs(10)));
+        assert!(breaker.is_open(t0 + Duration::from_secs(9)));
+        assert!(!breaker.is_open(t0 + Duration::from_secs(10)), "half-open");
+        assert!(breaker.success(), "it was open");
+        assert!(!breaker.success());
+        // An announced suspension opens it at once, for the longer of the two.
+        assert_eq!(
+            breaker.failure(t0, Some(Duration::from_secs(30))),
+            Some(Duration::from_secs(30))
+        );
+        assert!(breaker.is_open(t0 + Duration::from_secs(29)));
     }
 
     #[test]

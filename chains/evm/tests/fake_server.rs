@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
-use usdt_evm_rpc::{EvmRpc, EvmRpcConfig, RpcError, TRANSFER_TOPIC, TokenTransfer};
+use usdt_evm_rpc::{EvmRpc, EvmRpcConfig, Provider, RpcError, TRANSFER_TOPIC, TokenTransfer};
 
 const TOKEN: &str = "0xdac17f958d2ee523a2206206994597c13d831ec7";
 const SENDER: &str = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
@@ -158,12 +158,11 @@ fn log(block: u64, index: u64, to_topic: &str) -> Value {
 
 fn config(urls: Vec<String>) -> EvmRpcConfig {
     EvmRpcConfig {
-        urls,
-        token_contract: TOKEN.into(),
         request_timeout: Duration::from_secs(5),
         max_block_range: 2000,
         max_addresses_per_query: 500,
         max_retries: 3,
+        ..EvmRpcConfig::new(urls, TOKEN)
     }
 }
 
@@ -619,7 +618,7 @@ async fn timeouts_fail_over() {
         started.elapsed()
     );
 
-    cfg.urls = vec![silent_url];
+    cfg.providers = vec![Provider::new(silent_url)];
     match client(cfg).block_number().await {
         Err(RpcError::Unavailable { failures, .. }) => {
             assert!(failures.contains("timed out"), "{failures}")

@@ -2,10 +2,9 @@
 //! USDT through TRON's Ethereum-compatible `/jsonrpc` (20-byte hex addresses; the
 //! watcher converts them with the component).
 
-use std::time::Duration;
+use usdt_evm_rpc::{EvmRpc, EvmRpcConfig, Provider};
 
-use usdt_evm_rpc::{EvmRpc, EvmRpcConfig};
-
+use crate::config::{ChainConfig, ConfigError};
 use crate::rules::Chain;
 
 use super::Transfer;
@@ -19,25 +18,38 @@ pub struct EvmSource {
 }
 
 impl EvmSource {
-    /// Connect to `urls` (failover in order) watching `token_contract` (`0x` hex).
-    pub fn new(
-        chain: Chain,
-        urls: Vec<String>,
-        token_contract: String,
-        decimals: u8,
-    ) -> anyhow::Result<Self> {
+    /// The providers of `config` (`[chains.<chain>]`: header values read from the
+    /// environment) watching its token contract with its scan settings.
+    pub fn new(chain: Chain, config: &ChainConfig) -> anyhow::Result<Self> {
+        let providers = config
+            .resolve_providers(chain.as_str())?
+            .into_iter()
+            .map(|p| Provider {
+                url: p.url.expose().to_owned(),
+                headers: p
+                    .headers
+                    .into_iter()
+                    .map(|(name, value)| (name, value.expose().to_owned()))
+                    .collect(),
+                rate_limit: p.rate_limit,
+                timeout: p.timeout,
+            })
+            .collect();
         let rpc = EvmRpc::new(EvmRpcConfig {
-            urls,
-            token_contract,
-            request_timeout: Duration::from_secs(10),
-            max_block_range: 2_000,
-            max_addresses_per_query: 500,
-            max_retries: 5,
-        })?;
+            providers,
+            token_contract: config.token_contract.clone(),
+            request_timeout: config.request_timeout,
+            max_block_range: config.block_span,
+            max_addresses_per_query: config.addresses_per_query,
+            max_retries: config.max_retries,
+            breaker_threshold: config.breaker_threshold,
+            breaker_cooldown: config.breaker_cooldown,
+        })
+        .map_err(|e| ConfigError(format!("`chains.{}`: {e}", chain.as_str())))?;
         Ok(Self {
             rpc,
             chain,
-            decimals,
+            decimals: config.decimals,
         })
     }
 
@@ -59,6 +71,11 @@ impl EvmSource {
     /// `eth_blockNumber`.
     pub async fn head(&self) -> anyhow::Result<u64> {
         Ok(self.rpc.block_number().await?)
+    }
+
+    /// The newest finalized block (TRON: the latest solidified block).
+    pub async fn finalized(&self) -> anyhow::Result<Option<u64>> {
+        Ok(self.rpc.finalized_block().await?)
     }
 
     /// The canonical hash at `number`.

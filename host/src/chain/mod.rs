@@ -80,6 +80,16 @@ impl Source {
         }
     }
 
+    /// The newest finalized block, for a chain confirmed by finality: the node's
+    /// `finalized` block (TRON: the latest solidified block). The dev chain has no
+    /// finality: `None`.
+    pub async fn finalized(&self) -> anyhow::Result<Option<u64>> {
+        match self {
+            Self::Dev(_) => Ok(None),
+            Self::Evm(evm) => evm.finalized().await,
+        }
+    }
+
     /// The hash of the canonical block at `number`, if the chain has one.
     pub async fn block_hash(&self, number: u64) -> anyhow::Result<Option<String>> {
         match self {

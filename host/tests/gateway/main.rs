@@ -28,6 +28,7 @@ mod process;
 mod sandbox;
 mod secrets;
 mod support;
+mod tron;
 
 use std::time::Duration;
 
