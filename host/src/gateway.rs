@@ -15,13 +15,15 @@ use tokio::sync::{Notify, watch};
 use usdt_callback_http::{CallbackHttp, TransportConfig};
 
 use crate::api::{self, AppState, Shared};
-use crate::chain::{DevChain, EvmSource, Source};
+use crate::chain::{DevChain, EvmSource, OmniSource, Source};
 use crate::config::{Config, ConfigError, ConfirmationRuleConfig, HttpConfig, Merchant, Secret};
 use crate::delivery::{DeliveryConfig, Dispatcher};
 use crate::merchants::MerchantDirectory;
 use crate::metrics::Metrics;
 use crate::metrics::scrape::Providers;
-use crate::rules::{ConfirmationPolicy, ConfirmationRule, ContractVersion, Rules, RulesLimits};
+use crate::rules::{
+    Chain, ConfirmationPolicy, ConfirmationRule, ContractVersion, Rules, RulesLimits,
+};
 use crate::server;
 use crate::store::Store;
 use crate::watcher::{Watcher, WatcherConfig};
@@ -304,19 +306,36 @@ impl Gateway {
             let chain = facts.chain;
             let (source, config_for) = match config.chains.get(chain.as_str()) {
                 Some(c) => {
-                    let source = EvmSource::new(
-                        chain,
-                        c.rpc_urls.iter().map(|u| u.expose().to_owned()).collect(),
-                        c.token_contract.clone(),
-                        c.decimals,
-                    )?;
+                    let urls = c.rpc_urls.iter().map(|u| u.expose().to_owned()).collect();
+                    let source = if matches!(chain, Chain::Omni) {
+                        let credentials = c
+                            .rpc_credentials(chain.as_str())?
+                            .map(|(u, p)| (u.expose().to_owned(), p.expose().to_owned()));
+                        let omni = OmniSource::new(urls, credentials)?;
+                        if omni.decimals() != facts.usdt_decimals {
+                            return Err(ConfigError(format!(
+                                "`chains.OMNI`: Omni amounts have {} decimals, the protocol says {}",
+                                omni.decimals(),
+                                facts.usdt_decimals
+                            ))
+                            .into());
+                        }
+                        Source::Omni(omni)
+                    } else {
+                        Source::Evm(EvmSource::new(
+                            chain,
+                            urls,
+                            c.token_contract.clone(),
+                            c.decimals,
+                        )?)
+                    };
                     providers.add(chain.as_str(), source.clone());
                     let watch = WatcherConfig {
                         poll_interval: c.poll_interval,
                         max_blocks_per_scan: c.max_blocks_per_scan,
                         start_block: c.start_block,
                     };
-                    (Source::Evm(source), watch)
+                    (source, watch)
                 }
                 None if dev_mode.on => {
                     let dev = DevChain::new(
