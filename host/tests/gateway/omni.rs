@@ -5,26 +5,34 @@
 //! once; an invalid send, sends of other kinds and properties, and a reorged-out send are
 //! never credited.
 
+use std::process::Stdio;
 use std::time::Duration;
+
+use base64::Engine;
 
 use usdt_omni_rpc::USDT_PROPERTY_ID;
 use usdt_omni_rpc::testnode::{OmniDouble, OmniTx, Payload};
 
 use crate::TestApp;
-use crate::support::{APPID, SECRET, TestEnv, TestReceiver, fresh_orderid, order_body, verify_callback};
+use crate::support::{
+    APPID, Process, SECRET, TestEnv, TestReceiver, fresh_orderid, order_body, verify_callback,
+};
 
 const USER: &str = "omnicorerpc";
 const PASSWORD: &str = "omni-rpc-password-for-tests";
 /// A sender that is never watched.
 const SENDER: &str = "1MCHESTptvd2LnNp7wmr2sGTpRomteAkq8";
 
-/// A unique, valid mainnet P2PKH address (`1…`, base58check of version 0 and 20 bytes).
+/// The test mnemonic's OMNI account key (m/44'/0'/0', `tests/vectors/derivation.json`).
+const OMNI_XPUB: &str = "xpub6BosfCnifzxcFwrSzQiqu2DBVTshkCXacvNsWGYJVVhhawA7d4R5WSWGFNbi8Aw6ZRc1brxMyWMzG3DSSSSoekkudhUd9yLb6qx39T9nMdj";
+
+/// A fresh, valid mainnet address (`1…`): the OMNI account key's `…/0/i` for a random
+/// `i`, derived by the protocol's own code.
 fn fresh_omni_address() -> String {
-    let a = uuid::Uuid::new_v4();
-    let b = uuid::Uuid::new_v4();
-    let mut payload = a.as_bytes().to_vec();
-    payload.extend_from_slice(&b.as_bytes()[..4]);
-    bs58::encode(payload).with_check_version(0).into_string()
+    let index = u32::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..4].try_into().unwrap()) >> 1;
+    usdt_recharge::derivation::derive_address(OMNI_XPUB, usdt_recharge::Chain::Omni, index)
+        .unwrap()
+        .address
 }
 
 /// A gateway watching OMNI on `node` from its current head (no dev chains), 3
@@ -193,3 +201,53 @@ async fn a_reorged_out_simple_send_is_never_confirmed() {
         "no callback for a send off the chain"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_process_reads_the_rpc_credentials_from_the_environment_and_never_logs_them() {
+    let node = OmniDouble::start(USER, PASSWORD).await.unwrap();
+    node.mine_empty(2);
+    // A dead node first: the process fails over to the double (and logs it).
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        format!("http://127.0.0.1:{port}")
+    };
+    let env = TestEnv::with_extra(&format!(
+        "[chains.OMNI]\nrpc_urls = [\"{dead}\", \"{}\"]\n\
+         rpc_user_env = \"OMNI_TEST_RPC_USER\"\nrpc_password_env = \"OMNI_TEST_RPC_PASSWORD\"\n\
+         poll_interval = \"100ms\"\n",
+        node.url()
+    ))
+    .await;
+    let log_path = env.dir.path().join("gateway.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let config = env.config_path.to_str().unwrap();
+    let mut process = Process::start_with(
+        env.dir.path(),
+        &["serve", "--config", config],
+        &[
+            ("OMNI_TEST_RPC_USER", USER),
+            ("OMNI_TEST_RPC_PASSWORD", PASSWORD),
+            ("USDT_GATEWAY_LOG__LEVEL", "debug"),
+        ],
+        Stdio::from(log),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while node.calls("getblockcount") < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the watcher did not poll the node"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(node.refused(), 0, "every call carried the credentials");
+    process.signal("TERM");
+    process.wait(Duration::from_secs(20));
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(text.contains("cannot connect"), "the failover is logged:\n{text}");
+    assert!(!text.contains(PASSWORD), "the password reached the log:\n{text}");
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+    assert!(!text.contains(&basic), "the Authorization header reached the log");
+}
+
