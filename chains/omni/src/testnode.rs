@@ -145,7 +145,6 @@ pub struct MinedBlock {
 
 struct Block {
     hash: String,
-    time: u64,
     txids: Vec<String>,
 }
 
@@ -220,7 +219,6 @@ impl State {
         }
         self.blocks.push(Block {
             hash: hash.clone(),
-            time,
             txids: txids.clone(),
         });
         MinedBlock {
