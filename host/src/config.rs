@@ -203,15 +203,16 @@ impl ChainConfig {
     /// environment; `None` when neither is set (the URLs may carry them).
     pub fn rpc_credentials(&self, chain: &str) -> Result<Option<(Secret, Secret)>, ConfigError> {
         let key = |name: &str| format!("chains.{chain}.{name}");
-        let one = |inline: &Option<Secret>, env: &Option<String>, name: &str| match (inline, env)
-        {
+        let one = |inline: &Option<Secret>, env: &Option<String>, name: &str| match (inline, env) {
             (Some(value), None) => Ok(Some(value.clone())),
-            (None, Some(var)) => std::env::var(var).map(|v| Some(Secret::new(v))).map_err(|_| {
-                ConfigError::key(
-                    key(&format!("{name}_env")),
-                    format_args!("the environment variable {var} is not set"),
-                )
-            }),
+            (None, Some(var)) => std::env::var(var)
+                .map(|v| Some(Secret::new(v)))
+                .map_err(|_| {
+                    ConfigError::key(
+                        key(&format!("{name}_env")),
+                        format_args!("the environment variable {var} is not set"),
+                    )
+                }),
             (Some(_), Some(_)) => Err(ConfigError::key(
                 key(name),
                 format_args!("set `{name}` or `{name}_env`, not both"),
@@ -1108,7 +1109,12 @@ mod tests {
             "{base}[chains.OMNI]\nrpc_urls = [\"http://u:hunter2@127.0.0.1:8332\"]\n"
         ))
         .unwrap();
-        assert!(config.chains["OMNI"].rpc_credentials("OMNI").unwrap().is_none());
+        assert!(
+            config.chains["OMNI"]
+                .rpc_credentials("OMNI")
+                .unwrap()
+                .is_none()
+        );
         assert!(!format!("{config:?}").contains("hunter2"));
 
         for (table, key) in [
@@ -1117,8 +1123,14 @@ mod tests {
                 "chains.OMNI.token_contract",
             ),
             ("[chains.OMNI]\nrpc_urls = []\n", "chains.OMNI.rpc_urls"),
-            ("[chains.OMNI]\nrpc_urls = [\"n:8332\"]\n", "chains.OMNI.rpc_urls[0]"),
-            ("[chains.BTC]\nrpc_urls = [\"http://n:8332\"]\n", "chains.BTC"),
+            (
+                "[chains.OMNI]\nrpc_urls = [\"n:8332\"]\n",
+                "chains.OMNI.rpc_urls[0]",
+            ),
+            (
+                "[chains.BTC]\nrpc_urls = [\"http://n:8332\"]\n",
+                "chains.BTC",
+            ),
             (
                 "[chains.ERC20]\nrpc_urls = [\"http://n:8545\"]\n",
                 "chains.ERC20.token_contract",
@@ -1127,7 +1139,10 @@ mod tests {
                 "[chains.ERC20]\nrpc_urls = [\"http://n:8545\"]\ntoken_contract = \"0xdac17f958d2ee523a2206206994597c13d831ec7\"\nrpc_user = \"u\"\n",
                 "chains.ERC20.rpc_user",
             ),
-            ("[chains.OMNI]\nrpc_urls = [\"http://n:8332\"]\nrpc_pass = \"x\"\n", "rpc_pass"),
+            (
+                "[chains.OMNI]\nrpc_urls = [\"http://n:8332\"]\nrpc_pass = \"x\"\n",
+                "rpc_pass",
+            ),
         ] {
             let err = load(&format!("{base}{table}")).unwrap_err().to_string();
             assert!(err.contains(key), "{table}: {err}");
@@ -1172,7 +1187,10 @@ mod tests {
             jail.set_env("OMNI_RPC_USER", "omnicorerpc");
             jail.set_env("OMNI_RPC_PASSWORD", "from-the-environment");
             let config = Config::load(Some(Path::new("gateway.toml"))).unwrap();
-            let (user, password) = config.chains["OMNI"].rpc_credentials("OMNI").unwrap().unwrap();
+            let (user, password) = config.chains["OMNI"]
+                .rpc_credentials("OMNI")
+                .unwrap()
+                .unwrap();
             assert_eq!(user.expose(), "omnicorerpc");
             assert_eq!(password.expose(), "from-the-environment");
             Ok(())

@@ -348,10 +348,7 @@ impl OmniRpc {
                 let tx: RawTransaction =
                     serde_json::from_str(raw).map_err(|e| format!("transaction {txid}: {e}"))?;
                 if tx.txid.as_deref() != Some(txid) {
-                    return Err(format!(
-                        "asked for transaction {txid}, got {:?}",
-                        tx.txid
-                    ));
+                    return Err(format!("asked for transaction {txid}, got {:?}", tx.txid));
                 }
                 Ok(tx)
             })
@@ -396,7 +393,10 @@ impl OmniRpc {
         let simple_send =
             tx.type_int == Some(SIMPLE_SEND) && tx.kind.as_deref() == Some("Simple Send");
         let ours = tx.propertyid == Some(u64::from(self.inner.property_id));
-        let Some(to) = tx.referenceaddress.filter(|to| watched.contains(to.as_str())) else {
+        let Some(to) = tx
+            .referenceaddress
+            .filter(|to| watched.contains(to.as_str()))
+        else {
             return Ok(None);
         };
         if !simple_send || !ours {

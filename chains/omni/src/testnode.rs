@@ -193,7 +193,9 @@ impl State {
     }
 
     fn tip(&self) -> u64 {
-        u64::try_from(self.blocks.len()).unwrap_or(1).saturating_sub(1)
+        u64::try_from(self.blocks.len())
+            .unwrap_or(1)
+            .saturating_sub(1)
     }
 
     fn mine(&mut self, txs: Vec<OmniTx>) -> MinedBlock {
@@ -295,9 +297,7 @@ impl OmniDouble {
             state: Arc::clone(&state),
             authorization: format!("Basic {token}"),
         });
-        let app = Router::new()
-            .route("/", post(handle))
-            .with_state(server);
+        let app = Router::new().route("/", post(handle)).with_state(server);
         let task = tokio::spawn(async move {
             // The double serves until dropped; an accept error ends it (the test sees
             // connection failures).
@@ -390,11 +390,7 @@ impl OmniDouble {
     }
 }
 
-async fn handle(
-    Shared(server): Shared<Arc<Server>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn handle(Shared(server): Shared<Arc<Server>>, headers: HeaderMap, body: Bytes) -> Response {
     let authorised = headers
         .get(header::AUTHORIZATION)
         .is_some_and(|v| v.as_bytes() == server.authorization.as_bytes());
@@ -423,7 +419,10 @@ async fn handle(
         Ok(_) => {
             return answer(
                 Value::Null,
-                Err((-32600, "Batch requests are not served by this double".into())),
+                Err((
+                    -32600,
+                    "Batch requests are not served by this double".into(),
+                )),
             );
         }
         Err(_) => return answer(Value::Null, Err((-32700, "Parse error".into()))),
@@ -508,7 +507,9 @@ fn dispatch(state: &mut State, method: &str, params: &[Value]) -> RpcResult {
 }
 
 fn block_at(state: &State, height: i64) -> Option<&Block> {
-    usize::try_from(height).ok().and_then(|h| state.blocks.get(h))
+    usize::try_from(height)
+        .ok()
+        .and_then(|h| state.blocks.get(h))
 }
 
 /// `request.params[0].get_int()`: a non-integer is refused with the text UniValue throws
@@ -523,12 +524,18 @@ fn height_param(params: &[Value]) -> Result<i64, (i64, String)> {
 /// `ParseHashV(…, "txid")` (`src/rpc/util.cpp`).
 fn parse_hash(text: &str) -> Result<(), (i64, String)> {
     if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err((-8, format!("txid must be hexadecimal string (not '{text}')")));
+        return Err((
+            -8,
+            format!("txid must be hexadecimal string (not '{text}')"),
+        ));
     }
     if text.len() != 64 {
         return Err((
             -8,
-            format!("txid must be of length 64 (not {}, for '{text}')", text.len()),
+            format!(
+                "txid must be of length 64 (not {}, for '{text}')",
+                text.len()
+            ),
         ));
     }
     Ok(())

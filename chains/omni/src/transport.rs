@@ -46,8 +46,8 @@ impl Endpoint {
         credentials: Option<Credentials>,
     ) -> Result<Self, OmniRpcError> {
         let label = format!("#{index} {}", redact_url(text));
-        let url = Url::parse(text)
-            .map_err(|e| OmniRpcError::Config(format!("URL {label}: {e}")))?;
+        let url =
+            Url::parse(text).map_err(|e| OmniRpcError::Config(format!("URL {label}: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(OmniRpcError::Config(format!(
                 "URL {label} is not an http(s) URL with a host"
@@ -102,7 +102,10 @@ enum Attempt<T> {
     /// Overloaded or starting: back off and ask this endpoint again.
     Retry(String),
     /// This endpoint cannot serve us now (`malformed`: it answered nonsense).
-    Failover { why: String, malformed: bool },
+    Failover {
+        why: String,
+        malformed: bool,
+    },
 }
 
 #[derive(Serialize)]
@@ -231,7 +234,10 @@ impl Transport {
                         failures.push(endpoint.failed(&why));
                         break;
                     }
-                    Attempt::Failover { why, malformed: bad } => {
+                    Attempt::Failover {
+                        why,
+                        malformed: bad,
+                    } => {
                         tracing::warn!(
                             endpoint = endpoint.label,
                             method,
@@ -314,8 +320,9 @@ impl Transport {
         let envelope: Envelope<'_> = match serde_json::from_slice(&bytes) {
             Ok(envelope) => envelope,
             Err(e) => {
-                let head = String::from_utf8_lossy(bytes.get(..bytes.len().min(120)).unwrap_or_default())
-                    .into_owned();
+                let head =
+                    String::from_utf8_lossy(bytes.get(..bytes.len().min(120)).unwrap_or_default())
+                        .into_owned();
                 return if status.is_server_error() {
                     // "Work queue depth exceeded", a proxy's 502/503 page…
                     Attempt::Retry(format!("HTTP {status} ({head:?})"))
@@ -329,7 +336,10 @@ impl Transport {
         };
         if let Some(error) = envelope.error {
             if error.code == RPC_IN_WARMUP {
-                return Attempt::Retry(format!("node warming up ({}: {})", error.code, error.message));
+                return Attempt::Retry(format!(
+                    "node warming up ({}: {})",
+                    error.code, error.message
+                ));
             }
             return Attempt::Final(OmniRpcError::JsonRpc {
                 endpoint: endpoint.label.clone(),

@@ -117,10 +117,7 @@ async fn only_valid_simple_sends_of_property_31_to_watched_addresses_count() {
     )]);
     node.mine_empty(1);
 
-    let found = rpc
-        .transfers(0, node.head(), &watched())
-        .await
-        .unwrap();
+    let found = rpc.transfers(0, node.head(), &watched()).await.unwrap();
     let got: Vec<_> = found
         .iter()
         .map(|t| (t.block_number, t.to.as_str(), t.amount, t.txid.as_str()))
@@ -130,7 +127,12 @@ async fn only_valid_simple_sends_of_property_31_to_watched_addresses_count() {
         vec![
             (block.height, ALICE, 1_250_000_000, block.txids[0].as_str()),
             (block.height, BOB, 1, block.txids[9].as_str()),
-            (later.height, ALICE, 123_456_789_012, later.txids[0].as_str()),
+            (
+                later.height,
+                ALICE,
+                123_456_789_012,
+                later.txids[0].as_str()
+            ),
         ]
     );
     assert_eq!(found[0].block_hash, block.hash);
@@ -173,7 +175,10 @@ async fn a_reorg_replaces_the_transfers_of_the_replaced_blocks() {
         100_000_000,
     )]);
     node.mine_empty(1);
-    let before = rpc.transfers(old.height, node.head(), &watched()).await.unwrap();
+    let before = rpc
+        .transfers(old.height, node.head(), &watched())
+        .await
+        .unwrap();
     assert_eq!(before.len(), 1);
     assert_eq!(before[0].block_hash, old.hash);
 
@@ -181,14 +186,25 @@ async fn a_reorg_replaces_the_transfers_of_the_replaced_blocks() {
     let new = node.reorg(
         old.height,
         vec![
-            vec![OmniTx::simple_send(SENDER, BOB, USDT_PROPERTY_ID, 200_000_000)],
+            vec![OmniTx::simple_send(
+                SENDER,
+                BOB,
+                USDT_PROPERTY_ID,
+                200_000_000,
+            )],
             vec![],
             vec![],
         ],
     );
     assert_ne!(new[0].hash, old.hash);
-    assert_eq!(rpc.block_hash(old.height).await.unwrap(), Some(new[0].hash.clone()));
-    let after = rpc.transfers(old.height, node.head(), &watched()).await.unwrap();
+    assert_eq!(
+        rpc.block_hash(old.height).await.unwrap(),
+        Some(new[0].hash.clone())
+    );
+    let after = rpc
+        .transfers(old.height, node.head(), &watched())
+        .await
+        .unwrap();
     assert_eq!(after.len(), 1, "{after:?}");
     assert_eq!(after[0].to, BOB);
     assert_eq!(after[0].amount, 200_000_000);
@@ -244,7 +260,10 @@ async fn a_chain_that_moves_during_a_scan_fails_the_whole_range() {
     assert_eq!(settled.len(), 1, "{settled:?}");
     assert_eq!(settled[0].txid, third.txids[0]);
     assert_eq!(settled[0].amount, 300_000_000);
-    assert_eq!(Some(settled[0].block_hash.clone()), node.block_hash(third.height));
+    assert_eq!(
+        Some(settled[0].block_hash.clone()),
+        node.block_hash(third.height)
+    );
     assert_ne!(settled[0].block_hash, third.hash);
 }
 
@@ -294,7 +313,11 @@ async fn an_overloaded_node_is_retried_and_a_dead_one_failed_over() {
     node.mine_empty(4);
     let rpc = rpc(&node);
     node.overload_next(2);
-    assert_eq!(rpc.block_count().await.unwrap(), 4, "two retries, then the answer");
+    assert_eq!(
+        rpc.block_count().await.unwrap(),
+        4,
+        "two retries, then the answer"
+    );
 
     node.overload_next(10);
     let err = rpc.block_count().await.unwrap_err();
@@ -311,7 +334,10 @@ async fn an_overloaded_node_is_retried_and_a_dead_one_failed_over() {
         drop(listener);
         format!("http://127.0.0.1:{port}")
     };
-    let rpc = client(vec![closed, node.url()], Some(Credentials::new(USER, PASSWORD)));
+    let rpc = client(
+        vec![closed, node.url()],
+        Some(Credentials::new(USER, PASSWORD)),
+    );
     assert_eq!(rpc.block_count().await.unwrap(), 4);
     let errors = rpc.endpoint_errors();
     assert_eq!(errors[0].1, 1, "{errors:?}");

@@ -71,7 +71,9 @@ async fn a_valid_simple_send_of_usdt_is_confirmed_and_called_back_once() {
     let address = fresh_omni_address();
     let orderid = fresh_orderid();
     let (status, body) = app
-        .order(&order_body(APPID, SECRET, "omni", &address, &orderid, 125_000))
+        .order(&order_body(
+            APPID, SECRET, "omni", &address, &orderid, 125_000,
+        ))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["chain"], "OMNI");
@@ -164,7 +166,14 @@ async fn a_reorged_out_simple_send_is_never_confirmed() {
     let address = fresh_omni_address();
     let orderid = fresh_orderid();
     let (status, body) = app
-        .order(&order_body(APPID, SECRET, "omni-reorg", &address, &orderid, 10_000))
+        .order(&order_body(
+            APPID,
+            SECRET,
+            "omni-reorg",
+            &address,
+            &orderid,
+            10_000,
+        ))
         .await;
     assert_eq!(status, 200, "{body}");
 
@@ -245,9 +254,17 @@ async fn a_real_process_reads_the_rpc_credentials_from_the_environment_and_never
     process.signal("TERM");
     process.wait(Duration::from_secs(20));
     let text = std::fs::read_to_string(&log_path).unwrap();
-    assert!(text.contains("cannot connect"), "the failover is logged:\n{text}");
-    assert!(!text.contains(PASSWORD), "the password reached the log:\n{text}");
+    assert!(
+        text.contains("cannot connect"),
+        "the failover is logged:\n{text}"
+    );
+    assert!(
+        !text.contains(PASSWORD),
+        "the password reached the log:\n{text}"
+    );
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
-    assert!(!text.contains(&basic), "the Authorization header reached the log");
+    assert!(
+        !text.contains(&basic),
+        "the Authorization header reached the log"
+    );
 }
-
