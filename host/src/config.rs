@@ -161,7 +161,8 @@ pub struct MetricsConfig {
     pub listen: Option<SocketAddr>,
 }
 
-/// One `[chains.<CHAIN>]`: an EVM JSON-RPC node or several providers.
+/// One `[chains.<CHAIN>]`: EVM JSON-RPC providers (TRC20, ERC20) or an Omni Core node
+/// (OMNI).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainConfig {
@@ -173,7 +174,9 @@ pub struct ChainConfig {
     /// of `rpc_urls`.
     #[serde(default)]
     pub providers: Vec<ProviderConfig>,
-    /// The token contract, `0x` hex (TRON: its 20-byte hex form).
+    /// The token contract, `0x` hex (TRON: its 20-byte hex form). Required for TRC20 and
+    /// ERC20; OMNI has none (USDT is Omni property 31).
+    #[serde(default)]
     pub token_contract: String,
     /// The token's decimals.
     #[serde(default = "six")]
@@ -213,6 +216,18 @@ pub struct ChainConfig {
     /// such as TronGrid's 30 s).
     #[serde(default = "thirty_seconds", with = "humantime_serde")]
     pub breaker_cooldown: Duration,
+    /// OMNI: the Omni Core RPC user (`rpcuser`), inline.
+    #[serde(default)]
+    pub rpc_user: Option<Secret>,
+    /// OMNI: the name of an environment variable holding the RPC user.
+    #[serde(default)]
+    pub rpc_user_env: Option<String>,
+    /// OMNI: the Omni Core RPC password (`rpcpassword`), inline.
+    #[serde(default)]
+    pub rpc_password: Option<Secret>,
+    /// OMNI: the name of an environment variable holding the RPC password.
+    #[serde(default)]
+    pub rpc_password_env: Option<String>,
 }
 
 /// When a chain's deposits are confirmed.
@@ -294,6 +309,46 @@ impl ChainConfig {
             });
         }
         Ok(out)
+    }
+
+    /// The Omni Core RPC user and password of `[chains.<chain>]`, inline or from the
+    /// environment; `None` when neither is set (the URLs may carry them).
+    pub fn rpc_credentials(&self, chain: &str) -> Result<Option<(Secret, Secret)>, ConfigError> {
+        let key = |name: &str| format!("chains.{chain}.{name}");
+        let one = |inline: &Option<Secret>, env: &Option<String>, name: &str| match (inline, env) {
+            (Some(value), None) => Ok(Some(value.clone())),
+            (None, Some(var)) => std::env::var(var)
+                .map(|v| Some(Secret::new(v)))
+                .map_err(|_| {
+                    ConfigError::key(
+                        key(&format!("{name}_env")),
+                        format_args!("the environment variable {var} is not set"),
+                    )
+                }),
+            (Some(_), Some(_)) => Err(ConfigError::key(
+                key(name),
+                format_args!("set `{name}` or `{name}_env`, not both"),
+            )),
+            (None, None) => Ok(None),
+        };
+        let user = one(&self.rpc_user, &self.rpc_user_env, "rpc_user")?;
+        let password = one(&self.rpc_password, &self.rpc_password_env, "rpc_password")?;
+        match (user, password) {
+            (Some(user), Some(password)) => Ok(Some((user, password))),
+            (None, None) => Ok(None),
+            _ => Err(ConfigError::key(
+                key("rpc_user"),
+                "the RPC user and password go together: set both or neither",
+            )),
+        }
+    }
+
+    /// Whether any RPC credential key is set.
+    fn has_rpc_credentials(&self) -> bool {
+        self.rpc_user.is_some()
+            || self.rpc_user_env.is_some()
+            || self.rpc_password.is_some()
+            || self.rpc_password_env.is_some()
     }
 }
 
@@ -685,11 +740,47 @@ impl Config {
             ));
         }
         for (chain, c) in &self.chains {
-            if !["TRC20", "ERC20"].contains(&chain.as_str()) {
-                return Err(ConfigError::key(
-                    format!("chains.{chain}"),
-                    "EVM JSON-RPC watching is for TRC20 and ERC20",
-                ));
+            match chain.as_str() {
+                "TRC20" | "ERC20" => {
+                    if c.token_contract.is_empty() {
+                        return Err(ConfigError::key(
+                            format!("chains.{chain}.token_contract"),
+                            "is required (the token contract, 0x hex)",
+                        ));
+                    }
+                    if c.has_rpc_credentials() {
+                        return Err(ConfigError::key(
+                            format!("chains.{chain}.rpc_user"),
+                            "RPC user and password are for OMNI (EVM URLs carry their own)",
+                        ));
+                    }
+                }
+                "OMNI" => {
+                    if !c.token_contract.is_empty() {
+                        return Err(ConfigError::key(
+                            format!("chains.{chain}.token_contract"),
+                            "OMNI has no token contract (USDT is Omni property 31)",
+                        ));
+                    }
+                    if !c.providers.is_empty() {
+                        return Err(ConfigError::key(
+                            format!("chains.{chain}.providers"),
+                            "Omni Core nodes are given as rpc_urls (with rpc_user, rpc_password)",
+                        ));
+                    }
+                    if c.confirmation == ConfirmationDepth::Finalized {
+                        return Err(ConfigError::key(
+                            format!("chains.{chain}.confirmation"),
+                            "Bitcoin has no finalized block: OMNI counts confirmations",
+                        ));
+                    }
+                }
+                _ => {
+                    return Err(ConfigError::key(
+                        format!("chains.{chain}"),
+                        "a watched chain is TRC20 or ERC20 (EVM JSON-RPC) or OMNI (Omni Core)",
+                    ));
+                }
             }
             c.check(chain)?;
         }
@@ -1325,6 +1416,123 @@ mod tests {
             !config.dev_mode().on,
             "production on a public address is fine"
         );
+    }
+
+    #[test]
+    fn omni_is_configured_with_rpc_credentials_and_no_token_contract() {
+        let base = format!("[[merchants]]\nappid = \"m\"\nsecret = \"{GOOD_SECRET}\"\n");
+        let config = load(&format!(
+            "{base}[chains.OMNI]\nrpc_urls = [\"http://127.0.0.1:8332\"]\n\
+             rpc_user = \"omnicorerpc\"\nrpc_password = \"hunter2-rpc-password\"\n"
+        ))
+        .unwrap();
+        let omni = &config.chains["OMNI"];
+        let (user, password) = omni.rpc_credentials("OMNI").unwrap().unwrap();
+        assert_eq!(user.expose(), "omnicorerpc");
+        assert_eq!(password.expose(), "hunter2-rpc-password");
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("omnicorerpc"), "{printed}");
+
+        // Credentials in the URL only: none apart.
+        let config = load(&format!(
+            "{base}[chains.OMNI]\nrpc_urls = [\"http://u:hunter2@127.0.0.1:8332\"]\n"
+        ))
+        .unwrap();
+        assert!(
+            config.chains["OMNI"]
+                .rpc_credentials("OMNI")
+                .unwrap()
+                .is_none()
+        );
+        assert!(!format!("{config:?}").contains("hunter2"));
+
+        for (table, key) in [
+            (
+                "[chains.OMNI]\nrpc_urls = [\"http://n:8332\"]\ntoken_contract = \"0xdac17f958d2ee523a2206206994597c13d831ec7\"\n",
+                "chains.OMNI.token_contract",
+            ),
+            ("[chains.OMNI]\nrpc_urls = []\n", "chains.OMNI.rpc_urls"),
+            (
+                "[chains.OMNI]\nrpc_urls = [\"n:8332\"]\n",
+                "chains.OMNI.rpc_urls[0]",
+            ),
+            (
+                "[chains.BTC]\nrpc_urls = [\"http://n:8332\"]\n",
+                "chains.BTC",
+            ),
+            (
+                "[chains.ERC20]\nrpc_urls = [\"http://n:8545\"]\n",
+                "chains.ERC20.token_contract",
+            ),
+            (
+                "[chains.ERC20]\nrpc_urls = [\"http://n:8545\"]\ntoken_contract = \"0xdac17f958d2ee523a2206206994597c13d831ec7\"\nrpc_user = \"u\"\n",
+                "chains.ERC20.rpc_user",
+            ),
+            (
+                "[chains.OMNI]\nrpc_urls = [\"http://n:8332\"]\nrpc_pass = \"x\"\n",
+                "rpc_pass",
+            ),
+            (
+                "[chains.OMNI]\n[[chains.OMNI.providers]]\nurl = \"http://n:8332\"\n",
+                "chains.OMNI.providers",
+            ),
+            (
+                "[chains.OMNI]\nrpc_urls = [\"http://n:8332\"]\nconfirmation = \"finalized\"\n",
+                "chains.OMNI.confirmation",
+            ),
+        ] {
+            let err = load(&format!("{base}{table}")).unwrap_err().to_string();
+            assert!(err.contains(key), "{table}: {err}");
+        }
+
+        // Half a pair, both forms of one, or an unset variable: the key is named.
+        for (keys, key) in [
+            ("rpc_user = \"u\"\n", "chains.OMNI.rpc_user"),
+            (
+                "rpc_user = \"u\"\nrpc_user_env = \"X\"\nrpc_password = \"p\"\n",
+                "chains.OMNI.rpc_user",
+            ),
+            (
+                "rpc_user = \"u\"\nrpc_password_env = \"USDT_GATEWAY_TEST_SURELY_UNSET_PASSWORD\"\n",
+                "chains.OMNI.rpc_password_env",
+            ),
+        ] {
+            let config = load(&format!(
+                "{base}[chains.OMNI]\nrpc_urls = [\"http://n:8332\"]\n{keys}"
+            ))
+            .unwrap();
+            let err = config.chains["OMNI"]
+                .rpc_credentials("OMNI")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{keys}: {err}");
+        }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API
+    fn omni_rpc_credentials_come_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "gateway.toml",
+                &format!(
+                    "[[merchants]]\nappid = \"m\"\nsecret = \"{GOOD_SECRET}\"\n\
+                     [chains.OMNI]\nrpc_urls = [\"http://127.0.0.1:8332\"]\n\
+                     rpc_user_env = \"OMNI_RPC_USER\"\nrpc_password_env = \"OMNI_RPC_PASSWORD\"\n"
+                ),
+            )?;
+            jail.set_env("OMNI_RPC_USER", "omnicorerpc");
+            jail.set_env("OMNI_RPC_PASSWORD", "from-the-environment");
+            let config = Config::load(Some(Path::new("gateway.toml"))).unwrap();
+            let (user, password) = config.chains["OMNI"]
+                .rpc_credentials("OMNI")
+                .unwrap()
+                .unwrap();
+            assert_eq!(user.expose(), "omnicorerpc");
+            assert_eq!(password.expose(), "from-the-environment");
+            Ok(())
+        });
     }
 
     #[test]

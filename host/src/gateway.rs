@@ -15,7 +15,7 @@ use tokio::sync::{Notify, watch};
 use usdt_callback_http::{CallbackHttp, TransportConfig};
 
 use crate::api::{self, AppState, Shared};
-use crate::chain::{DevChain, EvmSource, Source};
+use crate::chain::{DevChain, EvmSource, OmniSource, Source};
 use crate::config::{
     Config, ConfigError, ConfirmationDepth, ConfirmationRuleConfig, HttpConfig, Merchant, Secret,
 };
@@ -23,7 +23,9 @@ use crate::delivery::{DeliveryConfig, Dispatcher};
 use crate::merchants::MerchantDirectory;
 use crate::metrics::Metrics;
 use crate::metrics::scrape::Providers;
-use crate::rules::{ConfirmationPolicy, ConfirmationRule, ContractVersion, Rules, RulesLimits};
+use crate::rules::{
+    Chain, ConfirmationPolicy, ConfirmationRule, ContractVersion, Rules, RulesLimits,
+};
 use crate::server;
 use crate::store::Store;
 use crate::watcher::{Watcher, WatcherConfig};
@@ -306,7 +308,24 @@ impl Gateway {
             let chain = facts.chain;
             let (source, config_for) = match config.chains.get(chain.as_str()) {
                 Some(c) => {
-                    let source = EvmSource::new(chain, c)?;
+                    let urls = c.rpc_urls.iter().map(|u| u.expose().to_owned()).collect();
+                    let source = if matches!(chain, Chain::Omni) {
+                        let credentials = c
+                            .rpc_credentials(chain.as_str())?
+                            .map(|(u, p)| (u.expose().to_owned(), p.expose().to_owned()));
+                        let omni = OmniSource::new(urls, credentials)?;
+                        if omni.decimals() != facts.usdt_decimals {
+                            return Err(ConfigError(format!(
+                                "`chains.OMNI`: Omni amounts have {} decimals, the protocol says {}",
+                                omni.decimals(),
+                                facts.usdt_decimals
+                            ))
+                            .into());
+                        }
+                        Source::Omni(omni)
+                    } else {
+                        Source::Evm(EvmSource::new(chain, c)?)
+                    };
                     providers.add(chain.as_str(), source.clone());
                     let watch = WatcherConfig {
                         poll_interval: c.poll_interval,
@@ -314,7 +333,7 @@ impl Gateway {
                         start_block: c.start_block,
                         confirm_finalized: c.confirmation == ConfirmationDepth::Finalized,
                     };
-                    (Source::Evm(source), watch)
+                    (source, watch)
                 }
                 None if dev_mode.on => {
                     let dev = DevChain::new(

@@ -138,7 +138,10 @@ fn bench(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 let body = next.next().expect("cycles");
-                pooled.accept_order(black_box(body)).expect("no trap").is_ok()
+                pooled
+                    .accept_order(black_box(body))
+                    .expect("no trap")
+                    .is_ok()
             })
         },
     );

@@ -1,23 +1,25 @@
 //! Where deposits come from: a chain source answers the head height, the hash of a block,
 //! and the token transfers to watched addresses in a block range. The watcher
-//! (`crate::watcher`) needs nothing else, so the embedded dev chain and a real EVM node
-//! are interchangeable.
+//! (`crate::watcher`) needs nothing else, so the embedded dev chain, a real EVM node and
+//! an Omni Core node are interchangeable.
 
 pub mod dev;
 pub mod evm;
+pub mod omni;
 
 use crate::rules::Chain;
 
 pub use dev::DevChain;
 pub use evm::EvmSource;
+pub use omni::OmniSource;
 
 /// One token transfer as a chain reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transfer {
     /// The transaction id.
     pub txid: String,
-    /// The transfer's index in its block's logs (0 on chains with one transfer per
-    /// transaction, such as Omni).
+    /// The transfer's index in its block's logs (on Omni, with one transfer per
+    /// transaction: the transaction's position in its block).
     pub log_index: u64,
     /// The block holding it.
     pub block_number: u64,
@@ -36,6 +38,8 @@ pub enum Source {
     Dev(DevChain),
     /// An EVM JSON-RPC node (Ethereum for ERC20; TRON's `/jsonrpc` for TRC20).
     Evm(EvmSource),
+    /// An Omni Core node (OMNI: USDT is Omni property 31).
+    Omni(OmniSource),
 }
 
 /// How a source names addresses.
@@ -53,6 +57,7 @@ impl Source {
         match self {
             Self::Dev(dev) => dev.chain(),
             Self::Evm(evm) => evm.chain(),
+            Self::Omni(omni) => omni.chain(),
         }
     }
 
@@ -61,14 +66,24 @@ impl Source {
         match self {
             Self::Dev(dev) => dev.decimals(),
             Self::Evm(evm) => evm.decimals(),
+            Self::Omni(omni) => omni.decimals(),
         }
     }
 
     /// How this source names addresses in [`Source::transfers`].
     pub fn watch_form(&self) -> WatchForm {
         match self {
-            Self::Dev(_) => WatchForm::Canonical,
+            Self::Dev(_) | Self::Omni(_) => WatchForm::Canonical,
             Self::Evm(_) => WatchForm::EvmHex,
+        }
+    }
+
+    /// Each node endpoint, redacted, with the calls it failed (none for the dev chain).
+    pub fn endpoint_errors(&self) -> Vec<(String, u64)> {
+        match self {
+            Self::Dev(_) => Vec::new(),
+            Self::Evm(evm) => evm.endpoint_errors(),
+            Self::Omni(omni) => omni.endpoint_errors(),
         }
     }
 
@@ -77,15 +92,16 @@ impl Source {
         match self {
             Self::Dev(dev) => dev.head().await,
             Self::Evm(evm) => evm.head().await,
+            Self::Omni(omni) => omni.head().await,
         }
     }
 
     /// The newest finalized block, for a chain confirmed by finality: the node's
-    /// `finalized` block (TRON: the latest solidified block). The dev chain has no
-    /// finality: `None`.
+    /// `finalized` block (TRON: the latest solidified block). The dev chain and Bitcoin
+    /// (OMNI) have no finality: `None` (the configuration refuses `finalized` for OMNI).
     pub async fn finalized(&self) -> anyhow::Result<Option<u64>> {
         match self {
-            Self::Dev(_) => Ok(None),
+            Self::Dev(_) | Self::Omni(_) => Ok(None),
             Self::Evm(evm) => evm.finalized().await,
         }
     }
@@ -95,6 +111,7 @@ impl Source {
         match self {
             Self::Dev(dev) => dev.block_hash(number).await,
             Self::Evm(evm) => evm.block_hash(number).await,
+            Self::Omni(omni) => omni.block_hash(number).await,
         }
     }
 
@@ -109,6 +126,7 @@ impl Source {
         match self {
             Self::Dev(dev) => dev.transfers(from, to, watched).await,
             Self::Evm(evm) => evm.transfers(from, to, watched).await,
+            Self::Omni(omni) => omni.transfers(from, to, watched).await,
         }
     }
 }

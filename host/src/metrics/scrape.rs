@@ -21,7 +21,7 @@ use prometheus_client::registry::Registry;
 
 use super::{Metrics, StateLabels};
 use crate::api::Shared;
-use crate::chain::EvmSource;
+use crate::chain::Source;
 use crate::rules::Rules;
 use crate::store::{DeliveryState, DepositState, StoreCounts};
 
@@ -138,13 +138,13 @@ pub struct ProviderErrors {
     pub failed: u64,
 }
 
-/// The EVM sources whose endpoints' errors are exported, by chain.
+/// The node sources whose endpoints' errors are exported, by chain.
 #[derive(Clone, Debug, Default)]
-pub struct Providers(Arc<Mutex<Vec<(String, EvmSource)>>>);
+pub struct Providers(Arc<Mutex<Vec<(String, Source)>>>);
 
 impl Providers {
     /// Export `source`'s endpoint errors under `chain`.
-    pub fn add(&self, chain: &str, source: EvmSource) {
+    pub fn add(&self, chain: &str, source: Source) {
         self.lock().push((chain.to_owned(), source));
     }
 
@@ -165,7 +165,7 @@ impl Providers {
             .collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, EvmSource)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Source)>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

@@ -21,6 +21,7 @@ mod dev_mode;
 mod leases;
 mod limits;
 mod metrics;
+mod omni;
 mod openapi;
 mod orders;
 mod pages;
