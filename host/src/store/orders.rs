@@ -241,7 +241,7 @@ async fn insert_bindings(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sq
         return Ok(());
     }
     if let Tx::Postgres(tx) = tx {
-        return pg::insert_bindings(&mut **tx, orders).await;
+        return pg::insert_bindings(tx, orders).await;
     }
     let backend = tx.backend();
     for chunk in orders.chunks(CHUNK) {
@@ -272,7 +272,7 @@ async fn insert_orders(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sqlx
         return Ok(());
     }
     if let Tx::Postgres(tx) = tx {
-        return pg::insert_orders(&mut **tx, orders).await;
+        return pg::insert_orders(tx, orders).await;
     }
     let backend = tx.backend();
     for chunk in orders.chunks(CHUNK) {
@@ -313,7 +313,7 @@ async fn existing_orders(
     batch: &[NewOrder],
 ) -> Result<HashMap<(String, String), NewOrder>, sqlx::Error> {
     if let Tx::Postgres(tx) = tx {
-        let rows = pg::existing_orders(&mut **tx, batch).await?;
+        let rows = pg::existing_orders(tx, batch).await?;
         return Ok(rows
             .into_iter()
             .map(|r| ((r.order.appid.clone(), r.order.orderid.clone()), r.order))
@@ -357,7 +357,7 @@ async fn existing_bindings(
     batch: &[NewOrder],
 ) -> Result<HashMap<(String, String), (String, String)>, sqlx::Error> {
     if let Tx::Postgres(tx) = tx {
-        let rows = pg::existing_bindings(&mut **tx, batch).await?;
+        let rows = pg::existing_bindings(tx, batch).await?;
         return Ok(rows
             .into_iter()
             .map(|b| ((b.chain, b.address), (b.appid, b.username)))
