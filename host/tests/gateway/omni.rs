@@ -3,7 +3,8 @@
 //! gateway with `[chains.OMNI]` configured, an order for an OMNI address, a valid Simple
 //! Send of USDT (property 31) confirmed after the required confirmations and called back
 //! once; an invalid send, sends of other kinds and properties, and a reorged-out send are
-//! never credited.
+//! never credited; a hanging TRC20 provider stalls neither the OMNI watcher nor the order
+//! API.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -267,4 +268,90 @@ async fn a_real_process_reads_the_rpc_credentials_from_the_environment_and_never
         !text.contains(&basic),
         "the Authorization header reached the log"
     );
+}
+
+/// One chain's provider trouble stalls neither another chain's watcher nor the order API:
+/// TRC20's only provider accepts connections and never answers (each call waits out a
+/// 30 s timeout), while an OMNI deposit is detected, confirmed and called back, and
+/// orders on both chains are answered at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_tron_provider_stalls_neither_the_omni_watcher_nor_the_order_api() {
+    // A provider that takes every connection and never says a word.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}/jsonrpc", silent.local_addr().unwrap());
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let holder = std::sync::Arc::clone(&held);
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = silent.accept().await {
+            holder.lock().unwrap().push(socket);
+        }
+    });
+
+    let node = OmniDouble::start(USER, PASSWORD).await.unwrap();
+    node.mine_empty(10);
+    let receiver = TestReceiver::start(0, Duration::ZERO).await;
+    let tables = format!(
+        "[chains.TRC20]\nrpc_urls = [\"{silent_url}\"]\n\
+         token_contract = \"0xa614f803b6fd780986a42c78ec9c7f77e6ded13c\"\n\
+         poll_interval = \"100ms\"\nrequest_timeout = \"30s\"\nstart_block = 1\n\
+         [chains.OMNI]\nrpc_urls = [\"{}\"]\nrpc_user = \"{USER}\"\nrpc_password = \"{PASSWORD}\"\n\
+         poll_interval = \"100ms\"\nstart_block = {}\n\
+         [notify]\nretry_delays = [\"1s\"]\ntimeout = \"2s\"\nallow_private_targets = true\n\
+         [confirmations]\ndefault = 3\nlarge_amount = \"10000\"\nlarge_required = 6\n",
+        node.url(),
+        node.head()
+    );
+    let app = TestApp::start_on(TestEnv::build(&tables, false, &receiver.url).await).await;
+    // The TRC20 watcher is stuck in its first call.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while held.lock().unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "TRC20 never called");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+
+    let started = std::time::Instant::now();
+    let address = fresh_omni_address();
+    let orderid = fresh_orderid();
+    let (status, body) = app
+        .order(&order_body(
+            APPID, SECRET, "omni-x", &address, &orderid, 20_000,
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let tron_orderid = fresh_orderid();
+    let (status, body) = app
+        .order(&order_body(
+            APPID,
+            SECRET,
+            "tron-x",
+            "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t",
+            &tron_orderid,
+            20_000,
+        ))
+        .await;
+    assert_eq!(
+        status, 200,
+        "a TRC20 order is accepted while its chain hangs: {body}"
+    );
+
+    node.mine(vec![OmniTx::simple_send(
+        SENDER,
+        &address,
+        USDT_PROPERTY_ID,
+        200_000_000,
+    )]);
+    node.mine_empty(2);
+    let got = receiver.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(
+        verify_callback(&got[0].body, SECRET)["orderid"],
+        orderid.as_str()
+    );
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(20),
+        "OMNI was confirmed and called back in {elapsed:?}, inside TRC20's first 30 s timeout"
+    );
+    // TRC20's watcher is still waiting on its first call all along.
+    let view = app.order_view(&tron_orderid).await;
+    assert_eq!(view["state"], "pending", "{view}");
 }
