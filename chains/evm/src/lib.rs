@@ -65,10 +65,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use error::RpcError;
-pub use transport::redact_url;
+pub use transport::{Backoff, BodyError, read_body, redact_url, transport_error};
 
 use span::SpanControl;
-use transport::{Backoff, BreakerConfig, CallFailure, Endpoint, Transport};
+use transport::{BreakerConfig, CallFailure, Endpoint, Transport};
 
 /// `keccak256("Transfer(address,address,uint256)")`: topic 0 of every ERC-20 transfer log.
 pub const TRANSFER_TOPIC: &str =

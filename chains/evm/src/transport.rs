@@ -219,17 +219,21 @@ pub fn redact_url(text: &str) -> String {
     out
 }
 
-/// Retry and backoff settings.
+/// Retries of one endpoint after a rate limit or overload, with exponential backoff and
+/// jitter (shared with the Omni Core client).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Backoff {
-    pub(crate) max_retries: u32,
-    pub(crate) initial: Duration,
-    pub(crate) max: Duration,
+pub struct Backoff {
+    /// Retries of one endpoint before the next one.
+    pub max_retries: u32,
+    /// The first delay's ceiling.
+    pub initial: Duration,
+    /// The largest delay.
+    pub max: Duration,
 }
 
 impl Backoff {
     /// Exponential backoff with jitter: uniform in `[d/2, d]`, `d = min(max, initial·2^attempt)`.
-    fn delay(&self, attempt: u32) -> Duration {
+    pub fn delay(&self, attempt: u32) -> Duration {
         let full = self
             .initial
             .saturating_mul(1u32 << attempt.min(20))
@@ -535,7 +539,7 @@ impl Transport {
         };
         let status = response.status();
         let retry_after = retry_after(response.headers());
-        let bytes = match read_body(response).await {
+        let bytes = match read_body(response, MAX_RESPONSE_BYTES).await {
             Ok(bytes) => bytes,
             Err(BodyError::Transport(e)) => {
                 return Attempt::Failover {
@@ -670,19 +674,27 @@ impl Transport {
 /// memory). An `eth_getLogs` answer this large is treated as "range too large".
 const MAX_RESPONSE_BYTES: usize = 256 << 20;
 
-enum BodyError {
+/// Why [`read_body`] has no body.
+#[derive(Debug)]
+pub enum BodyError {
+    /// The connection failed while the body was read.
     Transport(reqwest::Error),
+    /// The body is over the limit (announced or counted).
     TooLarge,
 }
 
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, BodyError> {
+/// The response's body, at most `limit` bytes.
+pub async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
     let announced = response.content_length().unwrap_or(0);
-    if announced > MAX_RESPONSE_BYTES as u64 {
+    if announced > limit as u64 {
         return Err(BodyError::TooLarge);
     }
     let mut body = Vec::with_capacity(usize::try_from(announced).unwrap_or(0));
     while let Some(chunk) = response.chunk().await.map_err(BodyError::Transport)? {
-        if body.len().saturating_add(chunk.len()) > MAX_RESPONSE_BYTES {
+        if body.len().saturating_add(chunk.len()) > limit {
             return Err(BodyError::TooLarge);
         }
         body.extend_from_slice(&chunk);
@@ -742,7 +754,10 @@ fn body_note(bytes: &[u8]) -> String {
     format!(": {head}")
 }
 
-fn transport_error(e: &reqwest::Error) -> String {
+/// Why a request got no answer (timed out, cannot connect, …) with its causes, at most
+/// 300 bytes, without the URL reqwest puts in its own message (it may hold an API key or
+/// credentials; the endpoint's label names it).
+pub fn transport_error(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

@@ -49,7 +49,8 @@ use serde::Deserialize;
 pub use amount::parse_amount;
 pub use error::OmniRpcError;
 
-use transport::{Backoff, Endpoint, Transport};
+use transport::{Endpoint, Transport};
+use usdt_evm_rpc::Backoff;
 
 /// Tether's USDT on the Omni Layer: property 31 of the main ecosystem.
 pub const USDT_PROPERTY_ID: u32 = 31;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use reqwest::{StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use usdt_evm_rpc::redact_url;
+use usdt_evm_rpc::{Backoff, BodyError, read_body, redact_url, transport_error};
 
 use crate::{Credentials, OmniRpcError};
 
@@ -70,27 +70,6 @@ impl Endpoint {
     fn failed(&self, why: &str) -> String {
         self.errors.fetch_add(1, Ordering::Relaxed);
         format!("{}: {why}", self.label)
-    }
-}
-
-/// Retries of one endpoint after an overload, with exponential backoff and jitter.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Backoff {
-    pub(crate) max_retries: u32,
-    pub(crate) initial: Duration,
-    pub(crate) max: Duration,
-}
-
-impl Backoff {
-    /// Uniform in `[d/2, d]` with `d = min(max, initial · 2^attempt)`.
-    fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .initial
-            .saturating_mul(2u32.saturating_pow(attempt.min(16)))
-            .min(self.max);
-        let floor = ceiling / 2;
-        let spread = u64::try_from((ceiling - floor).as_micros()).unwrap_or(u64::MAX);
-        floor + Duration::from_micros(fastrand::u64(0..=spread))
     }
 }
 
@@ -288,10 +267,10 @@ impl Transport {
             Err(e) => return transport_failure(&e),
         };
         let status = response.status();
-        let bytes = match read_body(response).await {
+        let bytes = match read_body(response, MAX_RESPONSE_BYTES).await {
             Ok(bytes) => bytes,
-            Err(Some(e)) => return transport_failure(&e),
-            Err(None) => {
+            Err(BodyError::Transport(e)) => return transport_failure(&e),
+            Err(BodyError::TooLarge) => {
                 return Attempt::Failover {
                     why: format!("answer over {MAX_RESPONSE_BYTES} bytes"),
                     malformed: true,
@@ -376,40 +355,11 @@ impl Transport {
     }
 }
 
-/// The body, at most [`MAX_RESPONSE_BYTES`] (`Err(None)` beyond).
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, Option<reqwest::Error>> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(Some)? {
-        if body.len().saturating_add(chunk.len()) > MAX_RESPONSE_BYTES {
-            return Err(None);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 /// A request that got no answer: the next endpoint. The message leaves the URL out (it
 /// may hold credentials); the endpoint's label names it.
 fn transport_failure<T>(e: &reqwest::Error) -> Attempt<T> {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "transport error"
-    };
-    let mut why = kind.to_owned();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        why.push_str(": ");
-        why.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    if why.len() > 300 {
-        why.truncate(why.floor_char_boundary(300));
-    }
     Attempt::Failover {
-        why,
+        why: transport_error(e),
         malformed: false,
     }
 }
@@ -417,23 +367,6 @@ fn transport_failure<T>(e: &reqwest::Error) -> Attempt<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_with_jitter_up_to_the_cap() {
-        let b = Backoff {
-            max_retries: 3,
-            initial: Duration::from_millis(100),
-            max: Duration::from_secs(1),
-        };
-        for _ in 0..200 {
-            let first = b.delay(0);
-            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
-            let third = b.delay(2);
-            assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
-            let late = b.delay(40);
-            assert!(late >= Duration::from_millis(500) && late <= Duration::from_secs(1));
-        }
-    }
 
     #[test]
     fn credentials_in_the_url_or_apart_never_both() {
