@@ -17,14 +17,11 @@ use crate::support::{
 /// The API key the tests configure.
 const KEY: &str = "trongrid-test-key-5b0e8c";
 
-/// A fresh TRON address: base58check of `41` + 20 random bytes, and its 20-byte hex form
-/// (what TRON's `/jsonrpc` logs carry).
+/// A fresh TRON address for 20 random bytes, encoded by the protocol's own code, and its
+/// 20-byte hex form (what TRON's `/jsonrpc` logs carry).
 fn fresh_tron_address() -> (String, String) {
-    let body: [u8; 20] = rand_bytes();
-    let mut raw = vec![0x41];
-    raw.extend_from_slice(&body);
-    let base58 = bs58::encode(raw).with_check().into_string();
-    let hex: String = body.iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = rand_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    let base58 = usdt_recharge::addresses::tron_from_hex(&format!("41{hex}")).unwrap();
     (base58, format!("0x{hex}"))
 }
 
