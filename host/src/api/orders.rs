@@ -84,7 +84,7 @@ pub async fn create(
         .accept_order(&body)?
         .map_err(AppError::Rejected)?;
     let (order, required) = (accepted.order, accepted.required_confirmations);
-    trace::record_order(&order.fields.appid, &order.fields.orderid, None);
+    trace::record_order(&order.fields.appid, &order.fields.orderid);
     // The component judged the URL's form; whether it may be contacted is the network's.
     if let Some(url) = &order.notify_url {
         usdt_callback_http::check_target_url(url, state.allow_private_targets)
@@ -112,7 +112,7 @@ pub async fn create(
     };
     match state.writer.submit(new).await? {
         CreateOutcome::Created(stored) | CreateOutcome::Existing(stored) => {
-            trace::record_order(&stored.appid, &stored.orderid, Some(&stored.ordersn));
+            trace::record_ordersn(&stored.ordersn);
             Ok(Success::new(Accepted {
                 msg: ACCEPTED,
                 ordersn: stored.ordersn,
@@ -217,7 +217,7 @@ pub async fn query(
         .merchants
         .check_query(&body)?
         .map_err(AppError::Rejected)?;
-    trace::record_order(&query.appid, &query.orderid, None);
+    trace::record_order(&query.appid, &query.orderid);
     let record = state
         .store
         .find_order(&query.appid, &query.orderid)
@@ -225,7 +225,7 @@ pub async fn query(
         .ok_or_else(|| {
             AppError::gateway(GatewayCode::OrderNotFound, "no such order for this appid")
         })?;
-    trace::record_order(&query.appid, &query.orderid, Some(&record.order.ordersn));
+    trace::record_ordersn(&record.order.ordersn);
     let deposit = state.store.order_deposit(&record.order.ordersn).await?;
     let confirmations = match &deposit {
         Some(d) => {

@@ -1,7 +1,7 @@
 //! The request span: one per HTTP request, with the method, the route (the matched
 //! path pattern, never the raw path with its ids), the request id and, once answered,
 //! the status and the latency. Handlers that learn the merchant's `appid`, `orderid`
-//! or the `ordersn` record them on it ([`record_order`]), so every line logged while
+//! or the `ordersn` record them on it ([`record_order`], [`record_ordersn`]), so every line logged while
 //! serving the request carries them.
 
 use std::time::Duration;
@@ -45,12 +45,14 @@ pub fn on_response<B>(response: &Response<B>, latency: Duration, span: &Span) {
     tracing::debug!(parent: span, "request answered");
 }
 
-/// Record what a handler learned about the order on the current request span.
-pub fn record_order(appid: &str, orderid: &str, ordersn: Option<&str>) {
+/// Record the merchant's ids of the order on the current request span.
+pub fn record_order(appid: &str, orderid: &str) {
     let span = Span::current();
     span.record("appid", appid);
     span.record("orderid", orderid);
-    if let Some(ordersn) = ordersn {
-        span.record("ordersn", ordersn);
-    }
+}
+
+/// Record the gateway's order number on the current request span, once it is known.
+pub fn record_ordersn(ordersn: &str) {
+    Span::current().record("ordersn", ordersn);
 }
