@@ -65,11 +65,11 @@ pub fn load_rules(path: Option<&Path>, config: &Config) -> anyhow::Result<Arc<Ru
 
 /// Run a component call off the async worker it was made on (tokio's `block_in_place`,
 /// whose blocking pool is bounded), so that a call running to its deadline never holds
-/// the tasks queued on that worker. A call normally takes microseconds; the guard costs
-/// about 1.7 µs more per call, against 2 µs for wasmtime's async support with epoch
-/// yielding and 29 µs for `spawn_blocking` (`cargo bench -p usdt-recharge-runtime
-/// --features bench-async --bench call_modes`). Outside a multi-threaded runtime (a
-/// `current_thread` test, a plain thread) the call runs in place.
+/// the tasks queued on that worker. Only a call that outlasts `guard_after` (1 ms) in
+/// place comes here, made again from the start: a call normally takes microseconds, and
+/// handing the worker off for every call cost 15–25 % of the order throughput
+/// (`scripts/bench-load`). Outside a multi-threaded runtime (a `current_thread` test, a
+/// plain thread) the call runs in place.
 fn off_worker(call: &mut dyn FnMut()) {
     use tokio::runtime::{Handle, RuntimeFlavor};
     match Handle::try_current() {
@@ -598,9 +598,11 @@ mod tests {
 mod off_worker_tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
-    use super::off_worker;
+    use super::{load_rules, off_worker};
+    use crate::config::Config;
+    use figment::providers::Env;
 
     /// On a runtime with one worker, a task queued behind a long component call still
     /// runs while the call is under way: the call left the worker.
@@ -634,6 +636,46 @@ mod off_worker_tests {
             call.await.expect("the call task ran")
         });
         assert!(other_ran_during_the_call);
+    }
+
+    /// The gateway's rules, the fault-injection build, on a runtime with one worker: a
+    /// hanging call leaves the worker after `guard_after` (1 ms in place), so a task
+    /// queued behind it runs within milliseconds, not at the call's deadline.
+    #[test]
+    fn a_hanging_component_call_leaves_its_worker_long_before_its_deadline() {
+        let mut config =
+            Config::load_with_env(None, Env::prefixed("USDT_GATEWAY_TEST_UNUSED_")).unwrap();
+        config.rules.call_timeout = Duration::from_secs(1);
+        let faults = std::path::Path::new(usdt_recharge_component::FAULTS_COMPONENT_PATH);
+        let rules = load_rules(Some(faults), &config).expect("the faulty build loads");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let started = Instant::now();
+        let calling = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&calling);
+        let call = runtime.spawn(async move {
+            flag.store(true, Ordering::SeqCst);
+            let hung = rules.check_order(r#"{"username":"__hang__"}"#);
+            (hung.is_err(), started.elapsed())
+        });
+        while !calling.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        let other = runtime.spawn(async move { started.elapsed() });
+        let (other_ran_at, (faulted, call_ended_at)) =
+            runtime.block_on(async { (other.await.expect("ran"), call.await.expect("ran")) });
+        assert!(faulted, "the hanging call must end in a fault");
+        assert!(
+            call_ended_at >= Duration::from_millis(500),
+            "{call_ended_at:?}"
+        );
+        assert!(
+            other_ran_at < call_ended_at / 4,
+            "the queued task ran at {other_ran_at:?}, the call ended at {call_ended_at:?}"
+        );
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //!
 //! Calls are synchronous and short (microseconds; see `benches/`). The call deadline
 //! bounds the worst case; an async program gives a [`RulesLimits::call_guard`] (e.g.
-//! tokio's `block_in_place`) so that such a call does not hold its runtime's worker.
+//! tokio's `block_in_place`) so that such a call does not hold its runtime's worker:
+//! a call runs in place for at most [`RulesLimits::guard_after`], then, interrupted,
+//! again from the start through the guard.
 //!
 //! A component built against 2.0.0 or 2.1.0 loads too; the functions added since then
 //! fail with a [`RulesFault`] saying so (see [`Rules::version`]).
@@ -63,10 +65,18 @@ pub struct RulesLimits {
     pub max_idle_instances: usize,
     /// Instances that may exist at once (the pooling allocator's slots).
     pub max_instances: u32,
-    /// Runs each component call, which it must call exactly once: for example inside
-    /// tokio's `block_in_place`, so that a call running to its deadline does not hold an
-    /// async runtime's worker and the tasks queued on it. `None`: calls run in place.
+    /// Runs each component call that outlasts [`RulesLimits::guard_after`], which it
+    /// must call exactly once: for example inside tokio's `block_in_place`, so that a
+    /// call running to its deadline does not hold an async runtime's worker and the
+    /// tasks queued on it. `None`: calls run in place.
     pub call_guard: Option<CallGuard>,
+    /// With a [`RulesLimits::call_guard`]: how long a call first runs in place (rounded
+    /// up to the 1 ms epoch tick, plus at most one tick). A call still running then is
+    /// interrupted, its instance thrown away, and the call made again from the start
+    /// through the guard, with the whole `call_timeout`. Calls are pure (the component
+    /// imports nothing), so making one twice changes nothing. Zero: every call goes
+    /// through the guard.
+    pub guard_after: Duration,
 }
 
 /// A function that runs a component call (see [`RulesLimits::call_guard`]).
@@ -80,6 +90,7 @@ impl Default for RulesLimits {
             max_idle_instances: 64,
             max_instances: 256,
             call_guard: None,
+            guard_after: Duration::from_millis(1),
         }
     }
 }
@@ -90,6 +101,11 @@ const CORE_INSTANCES_PER_COMPONENT: u32 = 8;
 
 /// Epoch ticks per second: the granularity of the call deadline.
 const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Whole epoch ticks in `duration`.
+fn ticks(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis() / EPOCH_TICK.as_millis()).unwrap_or(u64::MAX)
+}
 
 /// The version of the `usdt:recharge` contract a component exports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -318,8 +334,18 @@ impl Rules {
 
     /// The call timeout in epoch ticks (at least one).
     fn deadline_ticks(&self) -> u64 {
-        let ticks = self.limits.call_timeout.as_millis() / EPOCH_TICK.as_millis();
-        u64::try_from(ticks).unwrap_or(u64::MAX).max(1)
+        ticks(self.limits.call_timeout).max(1)
+    }
+
+    /// The in-place budget of a guarded call in epoch ticks: the next tick may come at
+    /// once, so one more than `guard_after` holds.
+    fn in_place_ticks(&self) -> u64 {
+        ticks(
+            self.limits
+                .guard_after
+                .saturating_add(EPOCH_TICK - Duration::from_nanos(1)),
+        )
+        .saturating_add(1)
     }
 
     fn instantiate(&self) -> Result<Instance> {
@@ -366,7 +392,7 @@ impl Rules {
     /// Run `f` on a pooled instance. A failed call discards the instance.
     fn call<R>(
         &self,
-        f: impl FnOnce(&Exports, &mut Store<Limiter>) -> Result<R>,
+        mut f: impl FnMut(&Exports, &mut Store<Limiter>) -> Result<R>,
     ) -> Result<R, RulesFault> {
         self.with_instance(|i| f(&i.exports, &mut i.store))
     }
@@ -375,7 +401,7 @@ impl Rules {
     fn call_protocol<R>(
         &self,
         what: &str,
-        f: impl FnOnce(&protocol::Guest, &mut Store<Limiter>) -> Result<R>,
+        mut f: impl FnMut(&protocol::Guest, &mut Store<Limiter>) -> Result<R>,
     ) -> Result<R, RulesFault> {
         if self.indices.v2_1.is_none() {
             return Err(RulesFault(needs_2_1(what)));
@@ -386,27 +412,49 @@ impl Rules {
         })
     }
 
-    /// Run `f` on a pooled instance. A failed call discards the instance.
+    /// Run `f` on a pooled instance. A failed call discards the instance. With a call
+    /// guard, `f` runs in place first and again through the guard if it outlasts
+    /// [`RulesLimits::guard_after`] (see there).
     fn with_instance<R>(
         &self,
-        f: impl FnOnce(&mut Instance) -> Result<R>,
+        mut f: impl FnMut(&mut Instance) -> Result<R>,
     ) -> Result<R, RulesFault> {
+        self.counters.call();
+        let Some(guard) = self.limits.call_guard else {
+            return self
+                .run_once(self.deadline_ticks(), &mut f)
+                .map_err(|e| self.fault(e));
+        };
+        if !self.limits.guard_after.is_zero() {
+            match self.run_once(self.in_place_ticks(), &mut f) {
+                Err((FaultKind::Deadline, _)) => self.counters.rerun_in_guard(),
+                done => return done.map_err(|e| self.fault(e)),
+            }
+        }
+        let mut out = None;
+        guard(&mut || out = Some(self.run_once(self.deadline_ticks(), &mut f)));
+        let not_run = || wasmtime::format_err!("the call guard did not run the call");
+        out.unwrap_or_else(|| Err((FaultKind::Other, not_run())))
+            .map_err(|e| self.fault(e))
+    }
+
+    /// Run `f` once on a pooled instance (a new one if none is idle) with a deadline of
+    /// `ticks`. A failed call discards the instance; its error comes with its kind.
+    fn run_once<R>(
+        &self,
+        ticks: u64,
+        f: &mut impl FnMut(&mut Instance) -> Result<R>,
+    ) -> Result<R, (FaultKind, wasmtime::Error)> {
         let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let mut instance = match pooled {
             Some(instance) => instance,
-            None => self.instantiate().map_err(|e| {
-                self.counters.call();
-                self.counters.fault(FaultKind::Other);
-                RulesFault(e)
-            })?,
+            None => self.instantiate().map_err(|e| (FaultKind::Other, e))?,
         };
-        instance.store.set_epoch_deadline(self.deadline_ticks());
+        instance.store.set_epoch_deadline(ticks);
         instance.store.data_mut().reset();
-        self.counters.call();
-        let out = self.guarded(|| f(&mut instance))?.map_err(|e| {
+        let out = f(&mut instance).map_err(|e| {
             let kind = FaultKind::of(&e, instance.store.data().memory_refused());
-            self.counters.fault(kind);
-            RulesFault(e)
+            (kind, e)
         })?;
         if let Ok(mut idle) = self.idle.lock()
             && idle.len() < self.limits.max_idle_instances
@@ -416,22 +464,10 @@ impl Rules {
         Ok(out)
     }
 
-    /// Run `call` through the [`RulesLimits::call_guard`], if any.
-    fn guarded<R>(&self, call: impl FnOnce() -> R) -> Result<R, RulesFault> {
-        let Some(guard) = self.limits.call_guard else {
-            return Ok(call());
-        };
-        let mut call = Some(call);
-        let mut out = None;
-        guard(&mut || {
-            if let Some(call) = call.take() {
-                out = Some(call());
-            }
-        });
-        out.ok_or_else(|| {
-            self.counters.fault(FaultKind::Other);
-            RulesFault(wasmtime::format_err!("the call guard did not run the call"))
-        })
+    /// Count a failed call under its kind.
+    fn fault(&self, (kind, error): (FaultKind, wasmtime::Error)) -> RulesFault {
+        self.counters.fault(kind);
+        RulesFault(error)
     }
 
     /// `amounts.parse-usdt`.
@@ -598,7 +634,7 @@ impl Rules {
     fn with_gateway_keyring<R>(
         &self,
         what: &str,
-        f: impl FnOnce(&Exports, &mut Store<Limiter>, ResourceAny) -> Result<R>,
+        mut f: impl FnMut(&Exports, &mut Store<Limiter>, ResourceAny) -> Result<R>,
     ) -> Result<R, RulesFault> {
         if self.indices.v2_1.is_none() {
             return Err(RulesFault(needs_2_1(what)));
@@ -727,7 +763,7 @@ impl Rules {
     fn call_derivation<R>(
         &self,
         what: &str,
-        f: impl FnOnce(&derivation::Guest, &mut Store<Limiter>) -> Result<R>,
+        mut f: impl FnMut(&derivation::Guest, &mut Store<Limiter>) -> Result<R>,
     ) -> Result<R, RulesFault> {
         if self.indices.v2_2.is_none() {
             return Err(RulesFault(needs_2_2(what)));

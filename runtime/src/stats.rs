@@ -21,6 +21,9 @@ pub struct RulesStats {
     /// Calls that failed otherwise: no instance could be made, or a 2.1.0 function was
     /// asked of a 2.0.0 component.
     pub other: u64,
+    /// Calls that outlasted `guard_after` in place and were made again through the call
+    /// guard (not faults; a call that then failed is counted as its fault too).
+    pub reruns_in_guard: u64,
     /// Instances ready for reuse in the pool.
     pub idle_instances: usize,
 }
@@ -57,6 +60,7 @@ pub(crate) struct Counters {
     deadlines: AtomicU64,
     memory: AtomicU64,
     other: AtomicU64,
+    reruns_in_guard: AtomicU64,
 }
 
 impl Counters {
@@ -76,6 +80,11 @@ impl Counters {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// One call outlasted its time in place and is made again through the call guard.
+    pub(crate) fn rerun_in_guard(&self) {
+        self.reruns_in_guard.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// A snapshot, with the pool's `idle_instances`.
     pub(crate) fn snapshot(&self, idle_instances: usize) -> RulesStats {
         RulesStats {
@@ -84,6 +93,7 @@ impl Counters {
             deadlines: self.deadlines.load(Ordering::Relaxed),
             memory: self.memory.load(Ordering::Relaxed),
             other: self.other.load(Ordering::Relaxed),
+            reruns_in_guard: self.reruns_in_guard.load(Ordering::Relaxed),
             idle_instances,
         }
     }

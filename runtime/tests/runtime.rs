@@ -156,28 +156,50 @@ fn counting_guard(call: &mut dyn FnMut()) {
 /// A guard that forgets to run the call.
 fn idle_guard(_call: &mut dyn FnMut()) {}
 
+/// Calls the counting guard has run since `before`.
+fn guarded_since(before: usize) -> usize {
+    GUARDED.load(std::sync::atomic::Ordering::SeqCst) - before
+}
+
 #[test]
-fn every_call_runs_through_the_call_guard_and_a_guard_that_skips_it_is_a_fault() {
+fn a_quick_call_runs_in_place_and_guard_after_zero_sends_every_call_through_the_guard() {
     let rules = Rules::builtin(RulesLimits {
         call_guard: Some(counting_guard),
+        guard_after: std::time::Duration::from_secs(1),
         ..RulesLimits::default()
     })
     .expect("component loads");
     let before = GUARDED.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(rules.format_usdt(1_000_000).expect("no fault"), "100.0000");
     assert_eq!(rules.count_confirmations(10, 8).expect("no fault"), 3);
-    assert_eq!(
-        GUARDED.load(std::sync::atomic::Ordering::SeqCst) - before,
-        2
-    );
+    let stats = rules.stats();
+    assert_eq!((stats.calls, stats.reruns_in_guard), (2, 0), "{stats:?}");
 
     let rules = Rules::builtin(RulesLimits {
+        call_guard: Some(counting_guard),
+        guard_after: std::time::Duration::ZERO,
+        ..RulesLimits::default()
+    })
+    .expect("component loads");
+    assert_eq!(rules.format_usdt(1_000_000).expect("no fault"), "100.0000");
+    assert_eq!(rules.count_confirmations(10, 8).expect("no fault"), 3);
+    // Other tests in this binary do not use the counting guard: none ran in place.
+    assert_eq!(guarded_since(before), 2);
+    let stats = rules.stats();
+    assert_eq!((stats.calls, stats.reruns_in_guard), (2, 0), "{stats:?}");
+}
+
+#[test]
+fn a_guard_that_skips_the_call_is_a_fault() {
+    let rules = Rules::builtin(RulesLimits {
         call_guard: Some(idle_guard),
+        guard_after: std::time::Duration::ZERO,
         ..RulesLimits::default()
     })
     .expect("component loads");
     let fault = rules.format_usdt(1).expect_err("the call never ran");
     assert!(fault.to_string().contains("call guard"), "{fault}");
+    assert_eq!(rules.stats().other, 1);
 }
 
 #[test]

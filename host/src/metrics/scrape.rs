@@ -220,6 +220,12 @@ impl Collector for Sandbox {
         ] {
             ConstCounter::new(n).encode(faults.encode_family(&KindLabels { kind })?)?;
         }
+        ConstCounter::new(stats.reruns_in_guard).encode(encoder.encode_descriptor(
+            "component_reruns_in_guard",
+            "Component calls that outlasted their 1 ms in place on an async worker and were made again off it",
+            None,
+            MetricType::Counter,
+        )?)?;
         ConstGauge::new(count(stats.idle_instances)).encode(encoder.encode_descriptor(
             "component_instances_idle",
             "Component instances pooled for reuse",

@@ -313,6 +313,7 @@ async fn after_a_scripted_run_every_counter_is_at_its_value() {
         );
         assert!(sample(&m, "usdt_gateway_component_faults_total", &[("kind", kind)]).is_some());
     }
+    assert!(sample(&m, "usdt_gateway_component_reruns_in_guard_total", &[]).is_some());
     assert!(value(&m, "usdt_gateway_component_instances_idle", &[]) >= 1.0);
 
     // The database pool.

@@ -13,6 +13,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
@@ -198,6 +199,63 @@ fn a_bloating_call_is_stopped_by_the_memory_cap_and_the_pool_recovers() {
 #[test]
 fn a_trapping_call_is_a_fault_and_the_pool_recovers() {
     fault_then_recover(TRAP, CALL_TIMEOUT);
+}
+
+/// Component calls the counting guard below has run (only the test after it uses it).
+static GUARDED: AtomicUsize = AtomicUsize::new(0);
+
+/// A call guard that counts the calls it runs.
+fn counting_guard(call: &mut dyn FnMut()) {
+    GUARDED.fetch_add(1, Ordering::SeqCst);
+    call();
+}
+
+/// The gateway's call guard (`block_in_place`) only takes a call that outlasted
+/// `guard_after` in place: a hanging call is interrupted there after 1–2 ms, made again
+/// once through the guard and cut at the deadline there; a quick call never enters it
+/// (unless this thread was descheduled for over a millisecond mid-call, which the stats
+/// then count as a rerun too).
+#[test]
+fn a_hanging_call_leaves_its_place_after_guard_after_and_runs_once_through_the_guard() {
+    let rules = Rules::from_file(
+        faults_path(),
+        RulesLimits {
+            call_timeout: CALL_TIMEOUT,
+            max_memory_bytes: MAX_MEMORY,
+            call_guard: Some(counting_guard),
+            ..RulesLimits::default()
+        },
+    )
+    .expect("the fault-injection build loads");
+    rules.set_merchants(vec![(APPID.into(), SECRET.into())]);
+    let before = GUARDED.load(Ordering::SeqCst);
+    expect_judged_correctly(&rules);
+    let quick = rules.stats();
+    assert_eq!(quick.calls, 3, "{quick:?}");
+    assert_eq!(
+        GUARDED.load(Ordering::SeqCst) - before,
+        quick.reruns_in_guard as usize
+    );
+
+    let (took, message) = expect_fault(|| rules.check_order(&order_text(HANG)), HANG);
+    assert!(message.contains("interrupt"), "{message}");
+    // Cut at the deadline of the run in the guard, not at the 1–2 ms in place.
+    assert!(
+        took >= CALL_TIMEOUT / 2,
+        "cut before the deadline: {took:?}"
+    );
+    let hung = rules.stats();
+    assert_eq!(hung.calls - quick.calls, 1, "{hung:?}");
+    assert_eq!(hung.reruns_in_guard - quick.reruns_in_guard, 1, "{hung:?}");
+    assert_eq!(
+        (hung.deadlines, hung.traps, hung.memory, hung.other),
+        (1, 0, 0, 0)
+    );
+    assert_eq!(
+        GUARDED.load(Ordering::SeqCst) - before,
+        hung.reruns_in_guard as usize
+    );
+    expect_judged_correctly(&rules);
 }
 
 #[test]
