@@ -295,7 +295,8 @@ impl Gateway {
             store.clone(),
             config.orders.write_queue,
             metrics.writer.clone(),
-        );
+        )
+        .context("starting the order writer")?;
         let policy = Arc::new(policy);
         let (stop_background, stopped) = watch::channel(false);
         let mut background = Vec::new();

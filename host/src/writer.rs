@@ -78,11 +78,25 @@ impl WriterTask {
 impl OrderWriter {
     /// Start the writer task on `store`; at most `queue_depth` orders wait for it. It
     /// reports its batches and the orders it created to `metrics`.
-    pub fn spawn(store: Store, queue_depth: usize, metrics: WriterMetrics) -> (Self, WriterTask) {
+    ///
+    /// The task runs on a thread of its own (a `current_thread` runtime in tokio's
+    /// blocking pool), not on the workers that serve HTTP: a batch is several round trips
+    /// to the database's connection (on SQLite, sqlx's worker thread), and on a shared
+    /// worker each one waited behind the request tasks queued there.
+    pub fn spawn(
+        store: Store,
+        queue_depth: usize,
+        metrics: WriterMetrics,
+    ) -> std::io::Result<(Self, WriterTask)> {
         let (queue, jobs) = mpsc::channel(queue_depth);
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(run(store, jobs, stopped, metrics));
-        (Self { queue }, WriterTask { task, stop })
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let task = tokio::task::spawn_blocking(move || {
+            runtime.block_on(run(store, jobs, stopped, metrics));
+        });
+        Ok((Self { queue }, WriterTask { task, stop }))
     }
 
     /// Orders waiting in the queue now.
