@@ -93,8 +93,9 @@ impl OrderWriter {
     ) -> std::io::Result<(Self, WriterTask)> {
         let (queue, jobs) = mpsc::channel(queue_depth);
         let (stop, stopped) = oneshot::channel();
-        let writing = run(store.clone(), jobs, stopped, metrics);
-        let task = match store.backend() {
+        let backend = store.backend();
+        let writing = run(store, jobs, stopped, metrics);
+        let task = match backend {
             Backend::Sqlite => {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
