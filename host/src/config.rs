@@ -101,6 +101,10 @@ pub struct HttpConfig {
     /// On shutdown, longest wait for in-flight requests before their connections close.
     #[serde(with = "humantime_serde")]
     pub drain_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (networks, e.g.
+    /// `127.0.0.1/32`); empty: the peer address is the client, the header is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// `[log]`.

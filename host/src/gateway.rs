@@ -418,6 +418,7 @@ impl Gateway {
             admin_token: config.admin_token()?,
             metrics,
             metrics_route: metrics_listener.is_none(),
+            trusted_proxies: config.http.trusted_proxies.clone(),
         });
         Ok(Self {
             state,

@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::Request;
+use axum::extract::{ConnectInfo, Request};
 use axum::http::Response;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -52,9 +53,10 @@ pub async fn serve(
     loop {
         tokio::select! {
             () = &mut shutdown => break,
-            (stream, permit) = accept(&listener, &permits) => {
+            (stream, peer, permit) = accept(&listener, &permits) => {
                 connections.spawn(serve_connection(
                     stream,
+                    peer,
                     Arc::clone(&builder),
                     router.clone(),
                     timeouts,
@@ -87,14 +89,14 @@ fn connection_builder(limits: &HttpConfig) -> Builder {
 async fn accept(
     listener: &TcpListener,
     permits: &Arc<Semaphore>,
-) -> (TcpStream, OwnedSemaphorePermit) {
+) -> (TcpStream, SocketAddr, OwnedSemaphorePermit) {
     loop {
         let Ok(permit) = Arc::clone(permits).acquire_owned().await else {
             // The semaphore is never closed; should it be, accept nothing more.
             return std::future::pending().await;
         };
         match listener.accept().await {
-            Ok((stream, _)) => return (stream, permit),
+            Ok((stream, peer)) => return (stream, peer, permit),
             Err(e) => {
                 tracing::warn!(error = %e, "accepting a connection failed");
                 drop(permit);
@@ -144,6 +146,7 @@ struct Timeouts {
 /// permit is given back when it closes.
 async fn serve_connection(
     stream: TcpStream,
+    peer: SocketAddr,
     builder: Arc<Builder>,
     router: Router,
     timeouts: Timeouts,
@@ -152,7 +155,8 @@ async fn serve_connection(
 ) {
     let activity = Activity::new();
     let watched = activity.clone();
-    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
         handle(router.clone(), activity.begin(), request)
     });
     let mut connection = std::pin::pin!(builder.serve_connection(TokioIo::new(stream), service));

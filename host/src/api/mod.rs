@@ -6,6 +6,7 @@ mod addresses;
 mod admin;
 pub mod audit;
 mod body;
+pub mod client;
 mod dev;
 mod error;
 mod health;
@@ -102,6 +103,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Whether `GET /metrics` is on this router (false: on `metrics.listen` alone).
     pub metrics_route: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`http.trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Shared {
