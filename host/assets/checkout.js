@@ -40,11 +40,15 @@
   }
 
   async function poll() {
+    let next = 2000;
     try {
       const r = await fetch(url, { cache: "no-store", headers: { accept: "application/json" } });
       if (r.ok) show(await r.json());
+      // 429 or 503: the gateway says when to ask again (at most a minute).
+      const after = Number(r.headers.get("retry-after"));
+      if (!r.ok && after > 0) next = Math.min(after, 60) * 1000;
     } catch (_) { /* offline for a moment: the next poll tries again */ }
-    if (state !== "confirmed" && state !== "expired") setTimeout(poll, 2000);
+    if (state !== "confirmed" && state !== "expired") setTimeout(poll, next);
   }
 
   for (const button of document.querySelectorAll("button.copy")) {

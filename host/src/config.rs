@@ -96,8 +96,28 @@ pub struct HttpConfig {
     /// A connection with no request in flight for this long is closed.
     #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
-    /// Most connections open at once; beyond it new ones wait in the listen backlog.
+    /// Most connections open at once. At the cap a connection that has waited only on its
+    /// client for `reclaim_after` is closed to make room; when none has, new ones wait in
+    /// the listen backlog.
     pub max_connections: usize,
+    /// Most connections one client address (an IPv6 /64) holds at once; beyond it a new
+    /// one is closed at once. Trusted proxies are exempt. 0: no limit.
+    pub max_connections_per_client: usize,
+    /// Time a ready response has to be written whole; a client that does not read it
+    /// (HTTP/2 window at zero, full TCP window, slow reader) loses its connection.
+    #[serde(with = "humantime_serde")]
+    pub write_timeout: Duration,
+    /// At the connection cap, a connection idle, silent or stalled on its client for this
+    /// long may be closed to make room for a new one.
+    #[serde(with = "humantime_serde")]
+    pub reclaim_after: Duration,
+    /// Requests per second one client may make to the public pages (checkout page, its
+    /// status, the front door, assets), with `public_burst` at once; beyond: 429.
+    pub public_rate: u32,
+    /// The burst of `public_rate`.
+    pub public_burst: u32,
+    /// Public page requests handled at once, all clients together; beyond: 503.
+    pub public_max_in_flight: usize,
     /// On shutdown, longest wait for in-flight requests before their connections close.
     #[serde(with = "humantime_serde")]
     pub drain_timeout: Duration,
@@ -1006,6 +1026,21 @@ impl HttpConfig {
             return Err(ConfigError::key(
                 "http.max_connections",
                 format_args!("must be 1..={MAX_CONNECTIONS}"),
+            ));
+        }
+        if self.write_timeout.is_zero() {
+            return Err(ConfigError::key("http.write_timeout", "must be above zero"));
+        }
+        if self.public_rate == 0 || self.public_burst == 0 {
+            return Err(ConfigError::key(
+                "http.public_rate",
+                "public_rate and public_burst must be above zero",
+            ));
+        }
+        if self.public_max_in_flight == 0 {
+            return Err(ConfigError::key(
+                "http.public_max_in_flight",
+                "must be above zero",
             ));
         }
         Ok(())

@@ -419,6 +419,7 @@ impl Gateway {
             metrics,
             metrics_route: metrics_listener.is_none(),
             trusted_proxies: config.http.trusted_proxies.clone(),
+            public_limits: api::public::PublicLimits::new(&config.http),
         });
         Ok(Self {
             state,
@@ -464,11 +465,12 @@ impl Gateway {
                 let until = async move {
                     let _ = stopped.wait_for(|stop| *stop).await;
                 };
-                server::serve(metrics_listener, router, &http, until).await;
+                server::serve(metrics_listener, router, &http, Default::default(), until).await;
             })
         });
         let router = api::app(self.state.clone(), request_timeout);
-        server::serve(listener, router, &self.http, shutdown).await;
+        let connections = self.state.metrics.connections.clone();
+        server::serve(listener, router, &self.http, connections, shutdown).await;
         stopping.send_replace(true);
         if let Some(task) = metrics_server
             && let Err(e) = task.await

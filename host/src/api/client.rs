@@ -17,6 +17,11 @@ use super::AppState;
 pub struct ClientIp(pub IpAddr);
 
 impl ClientIp {
+    /// The connection's peer itself (IPv4-mapped IPv6 as IPv4).
+    pub fn peer(peer: IpAddr) -> Self {
+        Self(canonical(peer))
+    }
+
     /// The client as given by the connection's `peer` and the request's headers:
     /// `X-Forwarded-For` is read right to left, past every trusted proxy, and only when
     /// the peer itself is trusted.

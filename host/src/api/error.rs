@@ -67,8 +67,11 @@ pub enum GatewayCode {
     Timeout,
     /// 422: a merchant reload found the configuration invalid; nothing changed.
     ConfigRejected,
-    /// 503: the order writer's queue is full; nothing was recorded.
+    /// 503: the order writer's queue is full, or the public pages' slots are taken;
+    /// nothing was recorded.
     Overloaded,
+    /// 429: this client address made more public page requests than its rate allows.
+    RateLimited,
     /// 500: an unexpected fault of the gateway.
     Internal,
 }
@@ -94,6 +97,7 @@ impl GatewayCode {
             Self::Timeout => "TIMEOUT",
             Self::ConfigRejected => "CONFIG_REJECTED",
             Self::Overloaded => "OVERLOADED",
+            Self::RateLimited => "RATE_LIMITED",
             Self::Internal => "INTERNAL_ERROR",
         }
     }
@@ -116,6 +120,7 @@ impl GatewayCode {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Timeout | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::ConfigRejected => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -12,6 +12,7 @@ mod error;
 mod health;
 pub mod openapi;
 mod orders;
+pub mod public;
 mod trace;
 
 use std::collections::HashMap;
@@ -105,6 +106,8 @@ pub struct Shared {
     pub metrics_route: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed (`http.trusted_proxies`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The public pages' per-client rate and in-flight cap.
+    pub public_limits: public::PublicLimits,
 }
 
 impl Shared {

@@ -154,7 +154,10 @@ impl Code {
             }
             "TIMEOUT" => "The request took longer than request_timeout. Safe to retry.",
             "OVERLOADED" => {
-                "The order queue is full; nothing was recorded. Retry after Retry-After."
+                "The order queue is full (or, on the public pages, their slots are taken); nothing was recorded. Retry after Retry-After."
+            }
+            "RATE_LIMITED" => {
+                "This client address made more requests to the public pages than http.public_rate allows. Retry after Retry-After."
             }
             "RULES_UNAVAILABLE" => {
                 "The protocol component could not judge the input (trap, deadline, memory cap). Nothing was recorded; retry."
@@ -238,6 +241,7 @@ const ALL: &[Code] = &[
     Code::Gateway(GatewayCode::Timeout),
     Code::Gateway(GatewayCode::ConfigRejected),
     Code::Gateway(GatewayCode::Overloaded),
+    Code::Gateway(GatewayCode::RateLimited),
     Code::Gateway(GatewayCode::Internal),
     Code::RulesUnavailable,
     Code::StoreUnavailable,

@@ -12,6 +12,7 @@
 //! id, an address or a secret. Every metric name starts with `usdt_gateway_`;
 //! `docs/operations.md` lists them.
 
+pub mod connections;
 pub mod http;
 pub mod recorders;
 pub mod scrape;
@@ -24,6 +25,7 @@ use prometheus_client::registry::Registry;
 
 use crate::rules::Rules;
 
+pub use connections::{CloseReason, ConnectionMetrics};
 pub use http::{RejectionCode, track};
 pub use recorders::{CallbackMetrics, ChainMetrics, ChainRecorder, WriterMetrics};
 pub use scrape::{ProviderErrors, ScrapeGauges};
@@ -54,6 +56,8 @@ pub struct Metrics {
     registry: Registry,
     /// HTTP requests, latency, rejections.
     pub http: http::HttpMetrics,
+    /// HTTP connections: open, and closed or refused by the server's limits.
+    pub connections: ConnectionMetrics,
     /// The order writer.
     pub writer: WriterMetrics,
     /// The chain watchers.
@@ -72,6 +76,7 @@ impl Metrics {
     pub fn new(rules: Arc<Rules>, providers: scrape::Providers) -> Self {
         let mut registry = Registry::with_prefix(PREFIX);
         let http = http::HttpMetrics::register(&mut registry);
+        let connections = ConnectionMetrics::register(&mut registry);
         let writer = WriterMetrics::register(&mut registry);
         let chains = ChainMetrics::register(&mut registry);
         let callbacks = CallbackMetrics::register(&mut registry);
@@ -80,6 +85,7 @@ impl Metrics {
         Self {
             registry,
             http,
+            connections,
             writer,
             chains,
             callbacks,

@@ -49,13 +49,20 @@ pub fn router(app: AppState) -> Router<AppState> {
         app,
         sessions: Arc::new(Sessions::default()),
     };
-    Router::new()
+    // What anyone reaches without a credential: within the public limits.
+    let public = Router::new()
         .route("/", get(landing::landing))
         .route("/docs/protocol.md", get(landing::protocol_doc))
         .route("/assets/style.css", get(assets::style))
         .route("/assets/checkout.js", get(assets::checkout_js))
         .route("/pay/{ordersn}", get(checkout::page))
         .route("/pay/{ordersn}/status", get(checkout::status))
+        .route_layer(axum::middleware::from_fn_with_state(
+            pages.app.clone(),
+            crate::api::public::limit,
+        ));
+    Router::new()
+        .merge(public)
         .route("/admin/", get(console::index))
         .route(
             "/admin/login",

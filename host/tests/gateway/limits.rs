@@ -13,7 +13,8 @@ use usdt_gateway::api::{ORDER_PATH, QUERY_PATH};
 use usdt_gateway::config::Database;
 
 use crate::support::{
-    APPID, Process, SECRET, TestEnv, fresh_address, fresh_orderid, order_body, query_body,
+    APPID, Process, SECRET, TestEnv, connect_as, fresh_address, fresh_orderid, order_body,
+    query_body,
 };
 
 /// Half-open connections each test holds: each sent part of a request line.
@@ -33,11 +34,12 @@ fn prepend_config(env: &TestEnv, lines: &str) {
     std::fs::write(&env.config_path, format!("{lines}\n{text}")).unwrap();
 }
 
-/// `n` connections that each sent half a request line and then nothing.
+/// `n` connections that each sent half a request line and then nothing, from as many
+/// client addresses as it takes to stay within the per-client connection limit.
 async fn half_open(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
     let mut streams = Vec::with_capacity(n);
-    for _ in 0..n {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
+    for i in 0..n {
+        let mut stream = connect_as(addr, u32::try_from(i).unwrap()).await;
         stream.write_all(b"POST /api/merch").await.unwrap();
         streams.push(stream);
     }

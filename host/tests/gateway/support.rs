@@ -391,3 +391,20 @@ pub async fn post_json(url: String, body: &Value) -> (u16, Value) {
         response.json().await.expect("a JSON answer"),
     )
 }
+
+/// A connection to `addr` (on loopback) from client number `client`: each number its
+/// own source address in 127.0.0.0/8 (127.0.1.2, 127.0.1.3, …; never 127.0.0.1), so a
+/// test can play many clients against the per-client limits.
+pub async fn connect_as(addr: SocketAddr, client: u32) -> tokio::net::TcpStream {
+    let host = client % 250 + 2;
+    let net = client / 250 % 250 + 1;
+    let source = std::net::Ipv4Addr::new(
+        127,
+        0,
+        u8::try_from(net).unwrap(),
+        u8::try_from(host).unwrap(),
+    );
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((source, 0))).unwrap();
+    socket.connect(addr).await.unwrap()
+}
