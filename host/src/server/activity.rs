@@ -35,6 +35,21 @@ struct Load {
     idle_since: Instant,
     /// Whether a request has ended on this connection.
     served: bool,
+    /// The socket refused bytes the server has to write (its last write was pending).
+    write_blocked: bool,
+    /// Since when responses have been on their way without a break: some response being
+    /// handed to the protocol, or bytes waiting for the socket.
+    delivering_since: Option<Instant>,
+}
+
+impl Load {
+    /// End the delivery span once nothing is left to deliver.
+    fn settle(&mut self) {
+        let handing_over = self.requests.values().any(|r| r.phase == Phase::Writing);
+        if !handing_over && !self.write_blocked {
+            self.delivering_since = None;
+        }
+    }
 }
 
 /// A connection's state at one moment.
@@ -44,8 +59,9 @@ pub(super) struct Snapshot {
     pub idle_since: Option<Instant>,
     /// Whether a request has ended on this connection.
     pub served: bool,
-    /// The oldest response still being written began then.
-    pub oldest_write: Option<Instant>,
+    /// Since when responses have been on their way without a break (being handed to the
+    /// protocol, or waiting for the socket to take their bytes).
+    pub delivering_since: Option<Instant>,
     /// Since when the connection has waited only on its client — idle, or every request
     /// in flight either writing its response or waiting for its request body — if it
     /// does; `None` while the gateway is working on a request.
@@ -64,6 +80,8 @@ impl Activity {
             next: 0,
             idle_since: Instant::now(),
             served: false,
+            write_blocked: false,
+            delivering_since: None,
         })))
     }
 
@@ -74,12 +92,6 @@ impl Activity {
     /// What the connection is doing now.
     pub fn snapshot(&self) -> Snapshot {
         let load = self.lock();
-        let oldest_write = load
-            .requests
-            .values()
-            .filter(|r| r.phase == Phase::Writing)
-            .map(|r| r.since)
-            .min();
         let waiting_on_client_since = if load.requests.is_empty() {
             Some(load.idle_since)
         } else {
@@ -97,7 +109,7 @@ impl Activity {
         Snapshot {
             idle_since: load.requests.is_empty().then_some(load.idle_since),
             served: load.served,
-            oldest_write,
+            delivering_since: load.delivering_since,
             waiting_on_client_since,
         }
     }
@@ -122,6 +134,17 @@ impl Activity {
         }
     }
 
+    /// The socket refused bytes (`true`), or took them (`false`).
+    pub fn write_blocked(&self, blocked: bool) {
+        let mut load = self.lock();
+        load.write_blocked = blocked;
+        if blocked {
+            load.delivering_since.get_or_insert_with(Instant::now);
+        } else {
+            load.settle();
+        }
+    }
+
     fn update(&self, id: u64, change: impl FnOnce(&mut Request)) {
         if let Some(request) = self.lock().requests.get_mut(&id) {
             change(request);
@@ -139,10 +162,12 @@ pub(super) struct InFlight {
 impl InFlight {
     /// Its response is ready: from now on it is being written.
     pub fn writing(&self) {
+        let now = Instant::now();
         self.activity.update(self.id, |r| {
             r.phase = Phase::Writing;
-            r.since = Instant::now();
+            r.since = now;
         });
+        self.activity.lock().delivering_since.get_or_insert(now);
     }
 
     /// A handle that marks the request body read (for the body's wrapper).
@@ -159,6 +184,7 @@ impl Drop for InFlight {
         let mut load = self.activity.lock();
         load.requests.remove(&self.id);
         load.served = true;
+        load.settle();
         if load.requests.is_empty() {
             load.idle_since = Instant::now();
         }
@@ -207,7 +233,7 @@ mod tests {
         tokio::time::advance(std::time::Duration::from_secs(1)).await;
         get.writing();
         let s = activity.snapshot();
-        assert_eq!(s.oldest_write, Some(Instant::now()));
+        assert_eq!(s.delivering_since, Some(Instant::now()));
         // One response being written, one body not arrived: waiting on the client since
         // the later of the two.
         assert_eq!(s.waiting_on_client_since, Some(Instant::now()));
@@ -218,6 +244,29 @@ mod tests {
         let s = activity.snapshot();
         assert!(s.served);
         assert_eq!(s.idle_since, Some(Instant::now()));
-        assert_eq!(s.oldest_write, None);
+        assert_eq!(s.delivering_since, None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_response_is_delivered_once_the_socket_took_its_last_bytes() {
+        let activity = Activity::new();
+        let request = activity.begin(false);
+        let ready = Instant::now();
+        request.writing();
+        tokio::time::advance(std::time::Duration::from_secs(1)).await;
+        // The socket is full when the protocol has taken the whole body.
+        activity.write_blocked(true);
+        drop(request);
+        tokio::time::advance(std::time::Duration::from_secs(1)).await;
+        assert_eq!(
+            activity.snapshot().delivering_since,
+            Some(ready),
+            "bytes still wait"
+        );
+        activity.write_blocked(false);
+        assert_eq!(activity.snapshot().delivering_since, None);
+        // Blocked with no response in hand (a pipelined one already handed over).
+        activity.write_blocked(true);
+        assert_eq!(activity.snapshot().delivering_since, Some(Instant::now()));
     }
 }

@@ -15,6 +15,8 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::Response;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -82,6 +84,11 @@ impl Connection {
             let has_body = !hyper::body::Body::is_end_stream(request.body());
             handle(router.clone(), activity.begin(has_body), request)
         });
+        let stream = WatchedStream {
+            stream,
+            activity: watched.clone(),
+            blocked: false,
+        };
         let mut connection =
             std::pin::pin!(self.builder.serve_connection(TokioIo::new(stream), service));
         tokio::select! {
@@ -144,7 +151,7 @@ async fn watchdog(activity: &Activity, timeouts: Timeouts) -> Expired {
         let now = Instant::now();
         let state = activity.snapshot();
         let mut wake = now + look_every;
-        if let Some(started) = state.oldest_write {
+        if let Some(started) = state.delivering_since {
             let deadline = started + timeouts.write;
             if deadline <= now {
                 return Expired::WriteTimeout;
@@ -164,6 +171,70 @@ async fn watchdog(activity: &Activity, timeouts: Timeouts) -> Expired {
             wake = wake.min(deadline);
         }
         tokio::time::sleep_until(wake).await;
+    }
+}
+
+/// The connection's socket, telling its [`Activity`] when writes are refused (the
+/// client does not read) and when they go through again.
+#[derive(Debug)]
+struct WatchedStream {
+    stream: TcpStream,
+    activity: Activity,
+    /// The last write was refused (changes are reported, not every write).
+    blocked: bool,
+}
+
+impl WatchedStream {
+    fn note<T>(&mut self, polled: Poll<T>) -> Poll<T> {
+        let blocked = polled.is_pending();
+        if blocked != self.blocked {
+            self.blocked = blocked;
+            self.activity.write_blocked(blocked);
+        }
+        polled
+    }
+}
+
+impl AsyncRead for WatchedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for WatchedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.note(polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.note(polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let polled = Pin::new(&mut self.stream).poll_flush(cx);
+        self.note(polled)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 

@@ -367,7 +367,8 @@ async fn a_full_order_queue_answers_503_overloaded_and_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_connection_cap_holds_back_one_more_until_one_closes() {
     let env = TestEnv::with_extra(
-        "[http]\nmax_connections = 4\nheader_read_timeout = \"30s\"\nidle_timeout = \"30s\"\n",
+        "[http]\nmax_connections = 4\nheader_read_timeout = \"30s\"\nidle_timeout = \"30s\"\n\
+         reclaim_after = \"60s\"\n",
     )
     .await;
     let process = start(&env);

@@ -18,6 +18,7 @@ mod concurrency;
 mod delivery;
 mod deposits;
 mod dev_mode;
+mod hostile;
 mod leases;
 mod limits;
 mod metrics;
