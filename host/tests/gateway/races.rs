@@ -590,3 +590,56 @@ async fn the_consistency_check_is_clean_after_normal_flows_and_names_what_was_br
     // The orphaned order is pending again and was never reported.
     assert!(lines.iter().all(|l| l["ordersn"] != orphaned.as_str()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resend_in_flight_is_refused_by_the_console_the_admin_api_and_the_cli() {
+    let env = TestEnv::with_extra(&format!("[admin]\ntoken = \"{TOKEN}\"\n")).await;
+    let config = env.config_path.to_str().unwrap().to_owned();
+    let app = TestApp::start_on(env).await;
+    let store = app.gateway.state().store.clone();
+    let ordersn = paid_order(&store).await;
+    // Under a live lease (another replica's attempt, far from its end).
+    let hold = format!(
+        "UPDATE callbacks SET state = 'pending', lease_owner = 'elsewhere', \
+         lease_until = 9000000000000000 WHERE ordersn = '{ordersn}'"
+    );
+    assert_eq!(execute_sql(&app.env, &hold).await, 1);
+    let admin = |ordersn: &str| {
+        Request::post(format!("/admin/callbacks/{ordersn}/resend"))
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, body) = app.send(admin(&ordersn)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(crate::error_code(&body), "DELIVERY_IN_FLIGHT");
+    let (cookie, csrf) = login(&app).await;
+    let path = format!("/admin/deliveries/{ordersn}/resend");
+    let (status, text) = post_form(&app, &path, &cookie, format!("csrf={csrf}")).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{text}");
+    assert!(text.contains("in flight"), "{text}");
+    let out = run(
+        &["callbacks", "resend", "--config", &config, &ordersn],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in flight"),
+        "{out:?}"
+    );
+    // Nothing changed: the lease is still the other replica's.
+    let leased = store
+        .claim_callbacks("mine", now_millis() + 1_000, MINUTE, &slots())
+        .await
+        .unwrap();
+    assert!(leased.is_empty());
+    // Once the lease is over, each of them resends.
+    let lapse = format!("UPDATE callbacks SET lease_until = 0 WHERE ordersn = '{ordersn}'");
+    assert_eq!(execute_sql(&app.env, &lapse).await, 1);
+    let (status, body) = app.send(admin(&ordersn)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.send(admin("cz-none")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(crate::error_code(&body), "ORDER_NOT_FOUND");
+    app.stop().await;
+}
