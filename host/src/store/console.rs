@@ -114,7 +114,8 @@ impl Store {
     /// sees the deposit taken or orphaned (`NoDeposit`). Each update is guarded on the
     /// state it read (the deposit still unmatched and live, the order still pending) and
     /// must change exactly one row, else the transaction is rolled back and nothing
-    /// changes. Locks are taken deposit first, then order, as the watcher does.
+    /// changes. Locks are taken deposit first, then order, as the watcher's orphaning
+    /// and confirming do.
     pub async fn assign_deposit(
         &self,
         chain: &str,
