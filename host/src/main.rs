@@ -15,7 +15,7 @@ use usdt_gateway::clock::now_millis;
 use usdt_gateway::config::Config;
 use usdt_gateway::gateway::{self, Gateway, MerchantReload};
 use usdt_gateway::rules::{CallbackFields, OrderFields, Rules};
-use usdt_gateway::store::{DeliveryState, Store};
+use usdt_gateway::store::{DeliveryState, ResendOutcome, Store};
 use usdt_gateway::telemetry;
 
 /// A self-hosted USDT deposit gateway (USDT Recharge API V2).
@@ -46,6 +46,20 @@ enum Command {
     /// Deposit addresses from account keys (xpub): derive them, list the allocations.
     #[command(subcommand)]
     Address(AddressCommand),
+    /// The configured database: check that its money state is consistent.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// List every order whose money state disagrees with its deposits or its callback
+    /// (one JSON line each); exit 1 when there is one, 0 when the database is consistent.
+    Check {
+        /// A TOML file over the documented defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -274,6 +288,7 @@ fn main() -> ExitCode {
         Command::Dev(args) => dev(args),
         Command::Callbacks(command) => callbacks(command),
         Command::Address(command) => address(command),
+        Command::Db(DbCommand::Check { config }) => db_check(config),
         Command::Config(ConfigCommand::Defaults) => {
             print!("{}", usdt_gateway::config::DEFAULTS);
             Ok(ExitCode::SUCCESS)
@@ -597,17 +612,47 @@ fn callbacks(command: CallbacksCommand) -> anyhow::Result<ExitCode> {
                 }
             },
             CallbacksCommand::Resend { ordersn, .. } => {
-                if store.resend_callback(&ordersn, now_millis()).await? {
-                    println!("{ordersn}: queued for delivery now");
-                    ExitCode::SUCCESS
-                } else {
-                    eprintln!("no callback for {ordersn}");
-                    ExitCode::from(1)
+                match store.resend_callback(&ordersn, now_millis()).await? {
+                    ResendOutcome::Resent => {
+                        println!("{ordersn}: queued for delivery now");
+                        ExitCode::SUCCESS
+                    }
+                    ResendOutcome::NoDelivery => {
+                        eprintln!("no callback for {ordersn}");
+                        ExitCode::from(1)
+                    }
+                    ResendOutcome::InFlight => {
+                        eprintln!(
+                            "{ordersn}: an attempt is in flight; nothing changed \
+                             (resend once its outcome is recorded)"
+                        );
+                        ExitCode::from(1)
+                    }
                 }
             }
         };
         store.close().await;
         Ok(code)
+    })
+}
+
+fn db_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let config = Config::load(file.as_deref())?;
+    runtime()?.block_on(async {
+        let store = Store::open(&config.database()).await?;
+        let violations = store.check_consistency().await;
+        store.close().await;
+        let violations = violations?;
+        for v in &violations {
+            println!("{}", serde_json::to_string(v)?);
+        }
+        if violations.is_empty() {
+            eprintln!("database consistent");
+            Ok(ExitCode::SUCCESS)
+        } else {
+            eprintln!("{} violation(s)", violations.len());
+            Ok(ExitCode::from(1))
+        }
     })
 }
 

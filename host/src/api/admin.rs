@@ -17,7 +17,7 @@ use super::openapi::{
 };
 use super::{AppState, audit};
 use crate::clock::now_millis;
-use crate::store::{AttemptView, CallbackRecord, DeliveryState, DepositRecord};
+use crate::store::{AttemptView, CallbackRecord, DeliveryState, DepositRecord, ResendOutcome};
 
 /// `?state=pending|delivered|failed&limit=N`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -182,7 +182,7 @@ pub async fn show_callback(
     path = "/admin/callbacks/{ordersn}/resend",
     tag = "admin",
     summary = "Send a callback again, now",
-    description = "Queues the delivery again with a fresh series of attempts. Each resend is an `audit` log line.",
+    description = "Queues the delivery again with a fresh series of attempts. Refused (409 `DELIVERY_IN_FLIGHT`, nothing changed) while an attempt is in flight under a live lease, so a resend never puts a second attempt beside it. Each resend is an `audit` log line.",
     params(("ordersn" = String, Path, description = "The order's `ordersn`.")),
     security(("admin_token" = [])),
     responses((status = 200, description = "The delivery is pending again.", body = Resent), AdminResendFailures),
@@ -194,13 +194,23 @@ pub async fn resend_callback(
 ) -> Result<Json<Resent>, AppError> {
     let who = authorize(&state, &headers)?;
     let ordersn = path_ordersn(path)?;
-    let found = state.store.resend_callback(&ordersn, now_millis()).await?;
-    tracing::info!(target: "audit", who, action = "resend_callback", ordersn, found, "admin action");
-    if !found {
-        return Err(AppError::gateway(
-            GatewayCode::OrderNotFound,
-            "no callback for this order",
-        ));
+    let outcome = state.store.resend_callback(&ordersn, now_millis()).await?;
+    let found = outcome != ResendOutcome::NoDelivery;
+    tracing::info!(target: "audit", who, action = "resend_callback", ordersn, found, outcome = outcome.as_str(), "admin action");
+    match outcome {
+        ResendOutcome::Resent => {}
+        ResendOutcome::NoDelivery => {
+            return Err(AppError::gateway(
+                GatewayCode::OrderNotFound,
+                "no callback for this order",
+            ));
+        }
+        ResendOutcome::InFlight => {
+            return Err(AppError::gateway(
+                GatewayCode::DeliveryInFlight,
+                "an attempt of this callback is in flight; resend once its outcome is recorded",
+            ));
+        }
     }
     state.dispatcher_wake.notify_one();
     Ok(Json(Resent {

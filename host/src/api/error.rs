@@ -55,6 +55,9 @@ pub enum GatewayCode {
     AddressesExhausted,
     /// 404: no such order for this appid.
     OrderNotFound,
+    /// 409: an admin resend found an attempt of the delivery in flight under a live
+    /// lease; nothing changed (resend once its outcome is recorded).
+    DeliveryInFlight,
     /// 415: not `application/json`.
     UnsupportedMediaType,
     /// 413: body over 64 KiB.
@@ -90,6 +93,7 @@ impl GatewayCode {
             Self::XpubNotConfigured => "XPUB_NOT_CONFIGURED",
             Self::AddressesExhausted => "ADDRESSES_EXHAUSTED",
             Self::OrderNotFound => "ORDER_NOT_FOUND",
+            Self::DeliveryInFlight => "DELIVERY_IN_FLIGHT",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -113,7 +117,8 @@ impl GatewayCode {
             | Self::AddressBoundToOtherUser
             | Self::AddressNotAllocated
             | Self::XpubNotConfigured
-            | Self::AddressesExhausted => StatusCode::CONFLICT,
+            | Self::AddressesExhausted
+            | Self::DeliveryInFlight => StatusCode::CONFLICT,
             Self::OrderNotFound | Self::NotFound => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

@@ -143,6 +143,9 @@ impl Code {
                 "Every index of the merchant's account key for this chain is allocated."
             }
             "ORDER_NOT_FOUND" => "No such order (or callback) for this appid.",
+            "DELIVERY_IN_FLIGHT" => {
+                "An attempt of this callback is in flight under a live lease; nothing changed. Resend once its outcome is recorded."
+            }
             "NOT_FOUND" => "No such endpoint, dev chain, or the admin API is off (no admin.token).",
             "METHOD_NOT_ALLOWED" => "Any method but POST on this path (sent with `Allow: POST`).",
             "PAYLOAD_TOO_LARGE" => "The body is over 64 KiB.",
@@ -234,6 +237,7 @@ const ALL: &[Code] = &[
     Code::Gateway(GatewayCode::XpubNotConfigured),
     Code::Gateway(GatewayCode::AddressesExhausted),
     Code::Gateway(GatewayCode::OrderNotFound),
+    Code::Gateway(GatewayCode::DeliveryInFlight),
     Code::Gateway(GatewayCode::UnsupportedMediaType),
     Code::Gateway(GatewayCode::PayloadTooLarge),
     Code::Gateway(GatewayCode::MethodNotAllowed),
@@ -384,8 +388,8 @@ failure_set! {
     /// The admin API's resend.
     AdminResendFailures: [
         G(GatewayCode::InvalidField), G(GatewayCode::Unauthorized), G(GatewayCode::NotFound),
-        G(GatewayCode::OrderNotFound), G(GatewayCode::MethodNotAllowed), G(GatewayCode::Timeout),
-        Code::StoreUnavailable,
+        G(GatewayCode::OrderNotFound), G(GatewayCode::DeliveryInFlight),
+        G(GatewayCode::MethodNotAllowed), G(GatewayCode::Timeout), Code::StoreUnavailable,
     ]
 }
 

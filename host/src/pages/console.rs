@@ -24,7 +24,7 @@ use crate::api::{AppState, audit};
 use crate::clock::now_millis;
 use crate::metrics::ProviderErrors;
 use crate::store::DeliveryState;
-use crate::store::{AssignOutcome, DepositRecord, OrderRecord};
+use crate::store::{AssignOutcome, DepositRecord, OrderRecord, ResendOutcome};
 
 /// Rows a list shows at most.
 const LIST_LIMIT: i64 = 200;
@@ -665,7 +665,7 @@ pub(super) async fn resend(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     let session = operator.act(&form.csrf)?;
-    let found = pages
+    let outcome = pages
         .app
         .store
         .resend_callback(&ordersn, now_millis())
@@ -675,17 +675,29 @@ pub(super) async fn resend(
         who = who(&pages),
         action = "resend_callback",
         ordersn = %ordersn,
-        found,
+        found = outcome != ResendOutcome::NoDelivery,
+        outcome = outcome.as_str(),
         session = session_tag(&session),
         "operator resent a callback"
     );
-    if !found {
-        return Ok(message_page(
-            StatusCode::NOT_FOUND,
-            "No callback",
-            "This order has no callback.",
-            CSP_CONSOLE,
-        ));
+    match outcome {
+        ResendOutcome::Resent => {}
+        ResendOutcome::NoDelivery => {
+            return Ok(message_page(
+                StatusCode::NOT_FOUND,
+                "No callback",
+                "This order has no callback.",
+                CSP_CONSOLE,
+            ));
+        }
+        ResendOutcome::InFlight => {
+            return Ok(message_page(
+                StatusCode::CONFLICT,
+                "Not resent",
+                "An attempt of this callback is in flight right now; nothing changed. Resend once its outcome is recorded (within 2 × notify.timeout + 5 s).",
+                CSP_CONSOLE,
+            ));
+        }
     }
     pages.app.dispatcher_wake.notify_one();
     Ok(Redirect::to(&format!("/admin/orders/{}?done=resent", segment(&ordersn))).into_response())

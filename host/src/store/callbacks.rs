@@ -90,6 +90,29 @@ pub struct AttemptView {
     pub outcome: AttemptOutcome,
 }
 
+/// What became of an operator's resend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResendOutcome {
+    /// The delivery is pending again, due now, with a fresh series of attempts.
+    Resent,
+    /// The order has no delivery.
+    NoDelivery,
+    /// An attempt is in flight under a live lease; nothing changed. Its outcome is
+    /// recorded within the lease (`2 × notify.timeout + 5 s` at most); resend after.
+    InFlight,
+}
+
+impl ResendOutcome {
+    /// Its name in the audit log: `resent`, `no_delivery`, `in_flight`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Resent => "resent",
+            Self::NoDelivery => "no_delivery",
+            Self::InFlight => "in_flight",
+        }
+    }
+}
+
 /// Columns of `callbacks` read into a [`CallbackRecord`].
 const CALLBACK_COLUMNS: &str =
     "ordersn, appid, state, attempts, next_attempt_at, last_error, amount";
@@ -195,17 +218,38 @@ impl Store {
     }
 
     /// Send a delivery again: a new series of attempts starting now (a delivered one
-    /// too, when the merchant asks). Returns false when the order has no delivery.
-    pub async fn resend_callback(&self, ordersn: &str, now: i64) -> Result<bool, StoreError> {
-        let updated = on_pool!(&self.pool, db => sqlx::query(
+    /// too, when the merchant asks) — unless an attempt is in flight: while a claim's
+    /// lease is live (compared on the database's clock, as claims do) the delivery is
+    /// left alone, so a resend never lets a second attempt start beside the first. A
+    /// lease that ran out is taken over (its attempt, if it ends, is not recorded).
+    pub async fn resend_callback(
+        &self,
+        ordersn: &str,
+        now: i64,
+    ) -> Result<ResendOutcome, StoreError> {
+        let clock = self.backend().clock_millis();
+        let updated = on_pool!(&self.pool, db => sqlx::query(&format!(
             "UPDATE callbacks SET state = 'pending', attempts = 0, next_attempt_at = $1, \
-             lease_owner = NULL, lease_until = NULL, updated_at = $1 WHERE ordersn = $2",
-        )
+             lease_owner = NULL, lease_until = NULL, updated_at = $1 WHERE ordersn = $2 \
+             AND (lease_until IS NULL OR lease_until < {clock})",
+        ))
         .bind(now)
         .bind(ordersn)
         .execute(db)
         .await?.rows_affected());
-        Ok(updated == 1)
+        if updated == 1 {
+            return Ok(ResendOutcome::Resent);
+        }
+        let exists: Option<String> = on_pool!(&self.pool, db => sqlx::query_scalar(
+            "SELECT ordersn FROM callbacks WHERE ordersn = $1",
+        )
+        .bind(ordersn)
+        .fetch_optional(db)
+        .await?);
+        Ok(match exists {
+            Some(_) => ResendOutcome::InFlight,
+            None => ResendOutcome::NoDelivery,
+        })
     }
 
     /// The earliest due time after `now` of a pending delivery, if any (the dispatcher

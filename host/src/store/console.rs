@@ -2,7 +2,7 @@
 //! an order by its `ordersn`, order search, every deposit of an order, the chain
 //! cursors, and assigning an unmatched deposit to an order by hand.
 
-use super::{DepositRecord, OrderRecord, Store, StoreError, on_pool, on_tx};
+use super::{Backend, DepositRecord, OrderRecord, Store, StoreError, on_pool, on_tx};
 
 /// Columns of `orders` read into an [`OrderRecord`].
 const ORDER_COLUMNS: &str = "ordersn, appid, orderid, username, localusermark, address, \
@@ -106,6 +106,16 @@ impl Store {
     /// confirmations and becomes `confirming`; the deposit goes back to `confirming`, so
     /// the watcher checks its block once more and confirms both — and queues the
     /// callback — exactly as for a deposit it matched itself.
+    ///
+    /// Checked against the current state on both databases: the deposit is read under
+    /// a row lock (`FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already holds
+    /// the only write lock), so of two operators assigning it at once, or an operator
+    /// and the watcher orphaning it, the second waits for the first to commit and then
+    /// sees the deposit taken or orphaned (`NoDeposit`). Each update is guarded on the
+    /// state it read (the deposit still unmatched and live, the order still pending) and
+    /// must change exactly one row, else the transaction is rolled back and nothing
+    /// changes. Locks are taken deposit first, then order, as the watcher's orphaning
+    /// and confirming do.
     pub async fn assign_deposit(
         &self,
         chain: &str,
@@ -115,11 +125,15 @@ impl Store {
         now: i64,
     ) -> Result<AssignOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
-        let deposit: Option<Unmatched> = on_tx!(&mut tx, db => sqlx::query_as(
+        let lock = match tx.backend() {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let deposit: Option<Unmatched> = on_tx!(&mut tx, db => sqlx::query_as(&format!(
             "SELECT id, address, amount, required_confirmations FROM deposits \
              WHERE chain = $1 AND txid = $2 AND log_index = $3 \
-             AND ordersn IS NULL AND state <> 'orphaned'",
-        )
+             AND ordersn IS NULL AND state <> 'orphaned'{lock}",
+        ))
         .bind(chain)
         .bind(txid)
         .bind(log_index)
@@ -148,10 +162,11 @@ impl Store {
         .await?
         .rows_affected());
         if assigned != 1 {
-            return Ok(AssignOutcome::NoOrder);
+            return Ok(AssignOutcome::NoOrder); // dropping the transaction rolls it back
         }
-        on_tx!(&mut tx, db => sqlx::query(
-            "UPDATE deposits SET ordersn = $1, state = 'confirming', updated_at = $2 WHERE id = $3",
+        let claimed = on_tx!(&mut tx, db => sqlx::query(
+            "UPDATE deposits SET ordersn = $1, state = 'confirming', updated_at = $2 \
+             WHERE id = $3 AND ordersn IS NULL AND state <> 'orphaned'",
         )
         .bind(ordersn)
         .bind(now)
@@ -159,6 +174,9 @@ impl Store {
         .execute(db)
         .await?
         .rows_affected());
+        if claimed != 1 {
+            return Ok(AssignOutcome::NoDeposit); // rolled back: the order stays pending
+        }
         tx.commit().await?;
         Ok(AssignOutcome::Assigned)
     }

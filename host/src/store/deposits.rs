@@ -408,12 +408,19 @@ async fn upsert_cursor(
 
 /// Orphan the unconfirmed deposits `ids` and put their orders back to pending.
 /// Returns how many were orphaned.
+///
+/// The deposit is orphaned first, by an update guarded on its state that returns the
+/// order it is credited to *then*: on PostgreSQL an operator's assignment committed
+/// meanwhile is waited for and seen, so its order goes back to pending too instead of
+/// keeping money whose deposit left the chain.
 async fn orphan(tx: &mut Tx<'_>, ids: &[i64], now: i64) -> Result<u64, sqlx::Error> {
     let mut orphaned = 0;
     for id in ids {
         let ordersn: Option<Option<String>> = on_tx!(&mut *tx, db => sqlx::query_scalar(
-            "SELECT ordersn FROM deposits WHERE id = $1 AND state = 'confirming'",
+            "UPDATE deposits SET state = 'orphaned', updated_at = $1 \
+             WHERE id = $2 AND state = 'confirming' RETURNING ordersn",
         )
+        .bind(now)
         .bind(id)
         .fetch_optional(db)
         .await?);
@@ -427,11 +434,6 @@ async fn orphan(tx: &mut Tx<'_>, ids: &[i64], now: i64) -> Result<u64, sqlx::Err
             .execute(db)
             .await?.rows_affected());
         }
-        on_tx!(&mut *tx, db => sqlx::query("UPDATE deposits SET state = 'orphaned', updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(db)
-            .await?.rows_affected());
         orphaned += 1;
     }
     Ok(orphaned)

@@ -10,6 +10,7 @@
 
 mod allocations;
 mod callbacks;
+mod consistency;
 mod console;
 mod counts;
 mod deposits;
@@ -28,7 +29,8 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 use crate::config::Database;
 
 pub use allocations::{AllocateError, Allocation, AllocationRequest, Derived};
-pub use callbacks::{AttemptRecord, AttemptView, CallbackRecord, DueCallback};
+pub use callbacks::{AttemptRecord, AttemptView, CallbackRecord, DueCallback, ResendOutcome};
+pub use consistency::Violation;
 pub use console::{AssignOutcome, CursorRecord};
 pub use counts::{PoolUsage, StoreCounts};
 pub use deposits::{DepositRecord, NewDeposit, OpenDeposit, REORG_DEPTH, Scan};

@@ -27,6 +27,7 @@ mod openapi;
 mod orders;
 mod pages;
 mod process;
+mod races;
 mod sandbox;
 mod secrets;
 mod support;
