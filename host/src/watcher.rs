@@ -191,6 +191,7 @@ impl Watcher {
         span.record("from", next);
         span.record("to", head);
         self.refresh_watch_list().await?;
+        self.recorder.watched(self.watch.list.len());
         while next <= head {
             let to = head.min(next + self.config.max_blocks_per_scan.max(1) - 1);
             let transfers = if self.watch.list.is_empty() {

@@ -3,7 +3,8 @@
 //! the chain and the address derived there, once and for good, together with the
 //! address binding the watchers read. One transaction decides and writes both; the
 //! unique keys of `address_allocations` make two replicas that race retry and find the
-//! winner's row.
+//! winner's row. The same transaction counts the merchant's allocations on the chain
+//! (`address_allocation_counts`) and refuses one beyond its total.
 
 use super::{Store, StoreError, Tx, on_pool, on_tx};
 
@@ -52,6 +53,9 @@ pub struct AllocationRequest<'a> {
     pub username: &'a str,
     /// Unix milliseconds.
     pub now: i64,
+    /// Most addresses the merchant may hold on the chain (`addresses.max_per_chain`):
+    /// a new allocation beyond it is refused, an existing one is still answered.
+    pub max_per_chain: i64,
 }
 
 /// Why no address was allocated.
@@ -66,6 +70,9 @@ pub enum AllocateError<E> {
     /// Every index below 2^31 of this account key is used.
     #[error("every index of this account key is allocated")]
     Exhausted,
+    /// The merchant holds its `max_per_chain` addresses on the chain already.
+    #[error("the merchant holds its {0} addresses on this chain")]
+    QuotaExceeded(i64),
 }
 
 const COLUMNS: &str =
@@ -102,6 +109,37 @@ impl Store {
         }
     }
 
+    /// The address allocated to `username` of `appid` on `chain`, if any (read without a
+    /// write transaction: the answer to a repeated request costs no lock).
+    pub async fn user_allocation(
+        &self,
+        appid: &str,
+        chain: &str,
+        username: &str,
+    ) -> Result<Option<Allocation>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM address_allocations \
+             WHERE appid = $1 AND chain = $2 AND username = $3"
+        );
+        Ok(on_pool!(self.pool(), db => sqlx::query_as(&sql)
+            .bind(appid)
+            .bind(chain)
+            .bind(username)
+            .fetch_optional(db)
+            .await?))
+    }
+
+    /// How many addresses each merchant has allocated on each chain:
+    /// `(appid, chain, allocated)`, one row per pair (a kept count: no scan of the
+    /// allocations).
+    pub async fn allocation_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(on_pool!(self.pool(), db => sqlx::query_as(
+            "SELECT appid, chain, allocated FROM address_allocation_counts ORDER BY appid, chain"
+        )
+        .fetch_all(db)
+        .await?))
+    }
+
     /// The allocation of a canonical address on a chain, if it is one.
     pub async fn allocation_of(
         &self,
@@ -135,6 +173,12 @@ async fn allocate_in<E>(
 ) -> Result<(Allocation, bool), AllocateError<E>> {
     if let Some(existing) = user_allocation(tx, r).await? {
         return Ok((existing, false));
+    }
+    // Counted before the index is chosen: on PostgreSQL the count's row stays locked
+    // until this transaction ends, so a concurrent allocation for the merchant and chain
+    // waits here and then reads this one's index and count.
+    if !count_allocation(tx, r).await? {
+        return Err(AllocateError::QuotaExceeded(r.max_per_chain));
     }
     let mut index = next_index(tx, r).await?;
     loop {
@@ -178,6 +222,26 @@ async fn user_allocation(
         .bind(r.username)
         .fetch_optional(db)
         .await?))
+}
+
+/// Count one more allocation of `(appid, chain)` unless it holds `max_per_chain`
+/// already; whether it was counted. One guarded upsert: the check and the increment are
+/// one statement on the latest committed count (PostgreSQL re-reads a row another
+/// transaction changed before updating it), so neither concurrent requests nor two
+/// replicas can pass the total together.
+async fn count_allocation(tx: &mut Tx<'_>, r: AllocationRequest<'_>) -> Result<bool, StoreError> {
+    let sql = "INSERT INTO address_allocation_counts (appid, chain, allocated) VALUES ($1, $2, 1) \
+               ON CONFLICT (appid, chain) DO UPDATE \
+               SET allocated = address_allocation_counts.allocated + 1 \
+               WHERE address_allocation_counts.allocated < $3 \
+               RETURNING allocated";
+    let counted: Option<i64> = on_tx!(tx, db => sqlx::query_scalar(sql)
+        .bind(r.appid)
+        .bind(r.chain)
+        .bind(r.max_per_chain)
+        .fetch_optional(db)
+        .await?);
+    Ok(counted.is_some())
 }
 
 /// One past the highest index allocated for `(appid, chain)`, or 0.
