@@ -425,3 +425,198 @@ async fn address_list_prints_the_allocations() {
         ]
     );
 }
+
+/// A third merchant with an account key of its own (BIP32 test vector 1's master, as
+/// an account) on TRC20, and its default address limits.
+const APPID3: &str = "shop3";
+/// `APPID3`'s secret.
+const SECRET3: &str = "shop3-secret-0123456789abcdef0123456789";
+
+/// `APPID3`'s `[[merchants]]` table (after `APPID2`'s keys).
+fn third_merchant() -> String {
+    format!(
+        "[[merchants]]\nappid = \"{APPID3}\"\nsecret = \"{SECRET3}\"\n\
+         xpubs = {{ TRC20 = \"xpub661MyMwAqRbcFtXgS5sYJABqqG9YLmC4Q1Rdap9gSE8NqtwybGhePY2gZ29ESFjqJoCu1Rupje8YtGqsefD265TMg7usUDFdp6W1EGMcet8\" }}\n"
+    )
+}
+
+/// An address request signed by `appid` with `secret`.
+fn request_of(appid: &str, secret: &str, username: &str, chain: &str) -> Value {
+    let sign = md5_sign(&[appid, username, chain, secret]);
+    json!({"appid": appid, "username": username, "chain": chain, "sign": sign})
+}
+
+/// POST `body` through a copy of `router`: the status, the `Retry-After` header (whole
+/// seconds) and the answer.
+async fn ask(router: axum::Router, body: Value) -> (StatusCode, Option<u64>, Value) {
+    let req = crate::json_request(usdt_gateway::api::ADDRESS_PATH, body.to_string());
+    let response = tower::ServiceExt::oneshot(router, req).await.unwrap();
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, retry_after, serde_json::from_slice(&bytes).unwrap())
+}
+
+/// `usdt_gateway_address_allocations{appid, chain}` on `/metrics` (0 when absent).
+async fn allocations_metric(app: &TestApp, appid: &str, chain: &str) -> i64 {
+    let req = axum::http::Request::get("/metrics")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(app.router.clone(), req)
+        .await
+        .unwrap();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let prefix = format!("usdt_gateway_address_allocations{{appid=\"{appid}\",chain=\"{chain}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+/// Issue 22, point 4, reproduced: one merchant asks for hundreds of new addresses at
+/// once (the report: 7,000–10,000 in 15 s, each watched for good). Its burst goes
+/// through, the rest is refused with 429 `ADDRESS_RATE_LIMITED` and a `Retry-After`,
+/// nothing is allocated for them; a user who has an address still gets it at once, and
+/// another merchant on the same chain allocates as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_new_addresses_by_one_merchant_is_stopped_by_its_rate() {
+    let extra = format!(
+        "{}addresses = {{ rate = 1, burst = 20 }}\n{}",
+        merchant_keys(false),
+        third_merchant()
+    );
+    let app = TestApp::start_on(TestEnv::with_extra(&extra).await).await;
+    let started = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..300 {
+        let router = app.router.clone();
+        tasks.spawn(ask(router, request(&format!("burst{i}"), "TRC20")));
+    }
+    let answers = tasks.join_all().await;
+    let elapsed = started.elapsed().as_secs();
+    let mut allocated = HashSet::new();
+    let mut limited = 0;
+    for (status, retry_after, body) in &answers {
+        match *status {
+            StatusCode::OK => {
+                assert!(allocated.insert(body["data"]["username"].as_str().unwrap().to_owned()));
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(error_code(body), "ADDRESS_RATE_LIMITED");
+                let wait = retry_after.expect("Retry-After on a 429");
+                assert!((1..=2).contains(&wait), "Retry-After {wait}");
+                limited += 1;
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    // The burst, and at most one more per second the burst took.
+    let ok = allocated.len();
+    assert!(
+        (20..=21 + usize::try_from(elapsed).unwrap()).contains(&ok),
+        "{ok} allocated in {elapsed} s"
+    );
+    assert_eq!(ok + limited, 300);
+    // Nothing was allocated for a refused request: the kept count is the answers'.
+    assert_eq!(
+        allocations_metric(&app, APPID2, "TRC20").await,
+        i64::try_from(ok).unwrap()
+    );
+    let listed = app.gateway.state().store.allocations().await.unwrap();
+    assert_eq!(listed.len(), ok);
+
+    // The bucket is empty: a user who has an address is answered it all the same.
+    let known = allocated.iter().next().unwrap().clone();
+    for _ in 0..3 {
+        let (status, _, body) = ask(app.router.clone(), request(&known, "TRC20")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"]["username"], known.as_str());
+    }
+    let (status, _, body) = ask(app.router.clone(), request("one-more", "TRC20")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    // Another merchant on the same chain is not slowed down by the first one's burst.
+    for user in ["ann", "ben", "cat"] {
+        let (status, _, body) =
+            ask(app.router.clone(), request_of(APPID3, SECRET3, user, "TRC20")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+}
+
+/// The total per merchant and chain holds exactly with two gateways on one database
+/// and forty concurrent new users: ten are allocated, thirty refused with 409
+/// `ADDRESS_QUOTA_EXCEEDED`; the ten keep getting their addresses; the merchant's other
+/// chains and the other merchant are not counted against it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_total_per_chain_holds_across_two_gateways_under_concurrent_requests() {
+    let extra = format!(
+        "{}addresses = {{ max_per_chain = 10, burst = 1000 }}\n{}",
+        merchant_keys(false),
+        third_merchant()
+    );
+    let env = TestEnv::with_extra(&extra).await;
+    let config_path = env.config_path.clone();
+    let first = TestApp::start_on(env).await;
+    let second = TestApp::start_on(TestEnv {
+        dir: tempfile::tempdir().unwrap(),
+        config_path,
+    })
+    .await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let app = if i % 2 == 0 { &first } else { &second };
+        tasks.spawn(ask(app.router.clone(), request(&format!("user{i}"), "TRC20")));
+    }
+    let mut indices = Vec::new();
+    let mut refused = 0;
+    let mut winners = Vec::new();
+    for (status, _, body) in tasks.join_all().await {
+        match status {
+            StatusCode::OK => {
+                indices.push(body["data"]["index"].as_u64().unwrap());
+                winners.push(body["data"]["username"].as_str().unwrap().to_owned());
+            }
+            StatusCode::CONFLICT => {
+                assert_eq!(error_code(&body), "ADDRESS_QUOTA_EXCEEDED");
+                assert!(
+                    body["data"]["msg"].as_str().unwrap().contains("max_per_chain"),
+                    "{body}"
+                );
+                refused += 1;
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    indices.sort_unstable();
+    assert_eq!(indices, (0..10).collect::<Vec<u64>>());
+    assert_eq!(refused, 30);
+    assert_eq!(allocations_metric(&first, APPID2, "TRC20").await, 10);
+    assert_eq!(allocations_metric(&second, APPID2, "TRC20").await, 10);
+    // At the total, the ten still get their own addresses, from either gateway.
+    for (n, user) in winners.iter().enumerate() {
+        let app = if n % 2 == 0 { &second } else { &first };
+        let (status, body) = app.address(&request(user, "TRC20")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, body) = second.address(&request("late", "TRC20")).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "ADDRESS_QUOTA_EXCEEDED")
+    );
+    // The total is per chain, and per merchant.
+    let (status, body) = first.address(&request("late", "ERC20")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = first
+        .address(&request_of(APPID3, SECRET3, "late", "TRC20"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(allocations_metric(&first, APPID3, "TRC20").await, 1);
+}
