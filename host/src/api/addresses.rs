@@ -8,7 +8,8 @@
 //! `addresses` table): by a rate with a burst (per process, 429 `ADDRESS_RATE_LIMITED`
 //! with `Retry-After`) and by a total per chain (in the allocation's transaction, so
 //! exact across replicas: 409 `ADDRESS_QUOTA_EXCEEDED`). A user who has an address is
-//! answered it before either limit is looked at.
+//! answered it before either limit is looked at; if the operator retired it (`address
+//! retire`), the request revives it.
 
 use std::time::SystemTime;
 
@@ -133,16 +134,21 @@ pub async fn allocate(
                 "this merchant has no account key (xpub) for this chain",
             )
         })?;
-    // The user's own address, whatever the limits (and without a write transaction).
-    if let Some(allocation) = state
+    // The user's own address, whatever the limits (and without a write transaction
+    // unless it is retired or its last request is over a day old).
+    let now = unix_millis(SystemTime::now());
+    let known = state
         .store
         .user_allocation(&request.appid, chain, &request.username)
-        .await?
+        .await?;
+    if let Some(known) = &known
+        && known.answers_as_is(now)
     {
-        return Ok(answer(allocation));
+        return Ok(answer(known.allocation.clone()));
     }
-    state
-        .merchants
+    if known.is_none() {
+        state
+            .merchants
         .take_allocation(&request.appid, limits)
         .map_err(|wait| {
             AppError::Throttled(
@@ -155,20 +161,21 @@ pub async fn allocate(
                 wait,
             )
         })?;
+    }
     let ask = AllocationRequest {
         appid: &request.appid,
         chain,
         username: &request.username,
-        now: unix_millis(SystemTime::now()),
+        now,
         max_per_chain: i64::from(limits.max_per_chain),
     };
-    let (allocation, created) = state
+    let (allocation, to_watch) = state
         .store
         .allocate_address(ask, |index| {
             derive(&state.rules, &xpub, request.chain, index)
         })
         .await?;
-    if created {
+    if to_watch {
         state.wake_watcher(request.chain);
     }
     Ok(answer(allocation))

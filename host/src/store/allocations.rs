@@ -6,6 +6,7 @@
 //! winner's row. The same transaction counts the merchant's allocations on the chain
 //! (`address_allocation_counts`) and refuses one beyond its total.
 
+use super::retirement::{REQUEST_TOUCH_MS, revive};
 use super::{Store, StoreError, Tx, on_pool, on_tx};
 
 /// The first index that needs a private key: allocations stop below it.
@@ -31,6 +32,27 @@ pub struct Allocation {
     pub canonical_address: String,
     /// Unix milliseconds.
     pub created_at: i64,
+}
+
+/// An allocation as a repeated request reads it.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct KnownAllocation {
+    /// The allocation.
+    #[sqlx(flatten)]
+    pub allocation: Allocation,
+    /// When its user last asked for it (Unix milliseconds, kept to within a day).
+    pub requested_at: i64,
+    /// When its address was retired, if it is.
+    pub retired_at: Option<i64>,
+}
+
+impl KnownAllocation {
+    /// Whether answering it at `now` changes nothing: not retired, and asked for within
+    /// the last day. Otherwise [`Store::allocate_address`] answers it, reviving the
+    /// address or writing the request down.
+    pub fn answers_as_is(&self, now: i64) -> bool {
+        self.retired_at.is_none() && self.requested_at > now - REQUEST_TOUCH_MS
+    }
 }
 
 /// The address derived at one index.
@@ -82,7 +104,9 @@ impl Store {
     /// The user's address on the chain: the one allocated before, or a new one at the
     /// next free index, derived by `derive` (`Ok(None)`: no address at this index, take
     /// the next). An address bound to another user (say by an earlier order) is skipped.
-    /// Returns after the commit, with whether the allocation is new.
+    /// The user's existing address is revived if it was retired, and the request
+    /// written down if the last one is over a day old. Returns after the commit, with
+    /// whether the watchers have an address to read (new or revived).
     pub async fn allocate_address<E>(
         &self,
         request: AllocationRequest<'_>,
@@ -109,19 +133,21 @@ impl Store {
         }
     }
 
-    /// The address allocated to `username` of `appid` on `chain`, if any (read without a
-    /// write transaction: the answer to a repeated request costs no lock).
+    /// The address allocated to `username` of `appid` on `chain`, if any, with its last
+    /// request and retirement (read without a write transaction: the answer to a
+    /// repeated request costs no lock).
     pub async fn user_allocation(
         &self,
         appid: &str,
         chain: &str,
         username: &str,
-    ) -> Result<Option<Allocation>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM address_allocations \
-             WHERE appid = $1 AND chain = $2 AND username = $3"
-        );
-        Ok(on_pool!(self.pool(), db => sqlx::query_as(&sql)
+    ) -> Result<Option<KnownAllocation>, StoreError> {
+        let sql = "SELECT a.appid, a.chain, a.derivation_index, a.username, a.address, \
+                   a.canonical_address, a.created_at, a.requested_at, b.retired_at \
+                   FROM address_allocations a LEFT JOIN address_bindings b \
+                   ON b.chain = a.chain AND b.address = a.canonical_address \
+                   WHERE a.appid = $1 AND a.chain = $2 AND a.username = $3";
+        Ok(on_pool!(self.pool(), db => sqlx::query_as(sql)
             .bind(appid)
             .bind(chain)
             .bind(username)
@@ -172,7 +198,17 @@ async fn allocate_in<E>(
     derive: &mut impl FnMut(u32) -> Result<Option<Derived>, E>,
 ) -> Result<(Allocation, bool), AllocateError<E>> {
     if let Some(existing) = user_allocation(tx, r).await? {
-        return Ok((existing, false));
+        let revived = revive(
+            tx,
+            r.chain,
+            &existing.canonical_address,
+            r.now,
+            "allocation",
+        )
+        .await
+        .map_err(StoreError::from)?;
+        touch_request(tx, r).await?;
+        return Ok((existing, revived));
     }
     // Counted before the index is chosen: on PostgreSQL the count's row stays locked
     // until this transaction ends, so a concurrent allocation for the merchant and chain
@@ -224,6 +260,23 @@ async fn user_allocation(
         .await?))
 }
 
+/// Write down that the user asked for their address now, if the last time is over a
+/// day old (an address asked for lately is not idle: it is never retired).
+async fn touch_request(tx: &mut Tx<'_>, r: AllocationRequest<'_>) -> Result<(), StoreError> {
+    let sql = "UPDATE address_allocations SET requested_at = $4 \
+               WHERE appid = $1 AND chain = $2 AND username = $3 AND requested_at < $5";
+    on_tx!(tx, db => sqlx::query(sql)
+        .bind(r.appid)
+        .bind(r.chain)
+        .bind(r.username)
+        .bind(r.now)
+        .bind(r.now - REQUEST_TOUCH_MS)
+        .execute(db)
+        .await
+        .map(drop)?);
+    Ok(())
+}
+
 /// Count one more allocation of `(appid, chain)` unless it holds `max_per_chain`
 /// already; whether it was counted. One guarded upsert: the check and the increment are
 /// one statement on the latest committed count (PostgreSQL re-reads a row another
@@ -271,8 +324,10 @@ async fn binding_owner(
 
 /// Insert the allocation and, unless the user's binding exists, the binding.
 async fn insert(tx: &mut Tx<'_>, a: &Allocation, bind: bool) -> Result<(), StoreError> {
-    let sql =
-        format!("INSERT INTO address_allocations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    let sql = format!(
+        "INSERT INTO address_allocations ({COLUMNS}, requested_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+    );
     on_tx!(tx, db => sqlx::query(&sql)
         .bind(&a.appid)
         .bind(&a.chain)
