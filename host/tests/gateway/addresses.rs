@@ -463,8 +463,8 @@ async fn ask(router: axum::Router, body: Value) -> (StatusCode, Option<u64>, Val
     (status, retry_after, serde_json::from_slice(&bytes).unwrap())
 }
 
-/// `usdt_gateway_address_allocations{appid, chain}` on `/metrics` (0 when absent).
-async fn allocations_metric(app: &TestApp, appid: &str, chain: &str) -> i64 {
+/// The sample `name{labels}` on `/metrics` (0 when absent).
+async fn metric(app: &TestApp, sample: &str) -> i64 {
     let req = axum::http::Request::get("/metrics")
         .body(axum::body::Body::empty())
         .unwrap();
@@ -476,10 +476,19 @@ async fn allocations_metric(app: &TestApp, appid: &str, chain: &str) -> i64 {
         .unwrap()
         .to_bytes();
     let text = String::from_utf8(bytes.to_vec()).unwrap();
-    let prefix = format!("usdt_gateway_address_allocations{{appid=\"{appid}\",chain=\"{chain}\"}} ");
+    let prefix = format!("{sample} ");
     text.lines()
         .find_map(|l| l.strip_prefix(&prefix))
         .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+/// `usdt_gateway_address_allocations{appid, chain}` on `/metrics` (0 when absent).
+async fn allocations_metric(app: &TestApp, appid: &str, chain: &str) -> i64 {
+    metric(
+        app,
+        &format!("usdt_gateway_address_allocations{{appid=\"{appid}\",chain=\"{chain}\"}}"),
+    )
+    .await
 }
 
 /// Issue 22, point 4, reproduced: one merchant asks for hundreds of new addresses at
@@ -619,4 +628,220 @@ async fn the_total_per_chain_holds_across_two_gateways_under_concurrent_requests
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(allocations_metric(&first, APPID3, "TRC20").await, 1);
+}
+
+/// Wait until `usdt_gateway_chain_watched_addresses{chain="TRC20"}` is `n`.
+async fn wait_watched(app: &TestApp, n: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let watched = metric(
+            app,
+            "usdt_gateway_chain_watched_addresses{chain=\"TRC20\"}",
+        )
+        .await;
+        if watched == n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "watched {watched}, waiting for {n}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Wait until `APPID2`'s order `orderid` is in `state`.
+async fn wait_state(app: &TestApp, orderid: &str, state: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, view) = app
+            .query(&crate::support::query_body(APPID2, SECRET2, orderid))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{view}");
+        if view["data"]["state"] == state {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{orderid}: {view}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Wait until the database holds `n` deposits no order took.
+async fn wait_unmatched(app: &TestApp, n: i64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let counts = app.gateway.state().store.counts().await.unwrap();
+        if counts.unmatched_deposits == n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} unmatched, waiting for {n}",
+            counts.unmatched_deposits
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The policy for addresses nobody uses: watched for good unless the operator retires
+/// them. Retirement takes only the idle ones — never an address with an open order or a
+/// deposit since the cutoff — and the watcher drops them (a payment then goes unseen,
+/// the documented trade-off); the user's next address request, or the next order on
+/// the address, revives it and it is watched again, and every step is in the trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_addresses_are_retired_only_by_hand_and_revived_by_the_next_request_or_order() {
+    let extra = format!(
+        "{}[notify]\nallow_private_targets = true\n[confirmations]\ndefault = 1\n",
+        merchant_keys(false)
+    );
+    let app = TestApp::start_on(TestEnv::dev("http://127.0.0.1:9/", &extra).await).await;
+    let store = app.gateway.state().store.clone();
+    let mut address = HashMap::new();
+    for user in ["alice", "bob", "carol", "erin"] {
+        let (status, body) = app.address(&request(user, "TRC20")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        address.insert(user, body["data"]["address"].as_str().unwrap().to_owned());
+    }
+    let order = |user: &str, amount: u64| {
+        let orderid = fresh_orderid();
+        (
+            order_body(APPID2, SECRET2, user, &address[user], &orderid, amount),
+            orderid,
+        )
+    };
+    // bob: an order still pending. erin: an order paid and confirmed, long done.
+    let (body, bob_order) = order("bob", 2_000_000);
+    assert_eq!(app.order(&body).await.0, StatusCode::OK);
+    let (body, erin_order) = order("erin", 1_000_000);
+    assert_eq!(app.order(&body).await.0, StatusCode::OK);
+    app.dev("TRC20", "transfers", json!({"to": address["erin"], "amount": "100"}))
+        .await;
+    wait_state(&app, &erin_order, "confirmed").await;
+    wait_watched(&app, 4).await;
+    // The cutoff; carol's deposit comes after it.
+    let cutoff = usdt_gateway::clock::now_millis();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    app.dev("TRC20", "transfers", json!({"to": address["carol"], "amount": "5"}))
+        .await;
+    wait_unmatched(&app, 1).await;
+
+    let canonical = |user: &str| {
+        let user = user.to_owned();
+        let store = store.clone();
+        async move {
+            store
+                .allocations()
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|a| a.username == user)
+                .unwrap()
+                .canonical_address
+        }
+    };
+    let mut idle = vec![canonical("alice").await, canonical("erin").await];
+    idle.sort();
+    let retire = |dry_run| {
+        let store = store.clone();
+        async move {
+            let now = usdt_gateway::clock::now_millis();
+            let request = usdt_gateway::store::RetireRequest {
+                chain: Some("TRC20"),
+                appid: None,
+                idle_since: cutoff,
+                now,
+                dry_run,
+            };
+            let retired = store.retire_idle(request).await.unwrap();
+            retired.into_iter().map(|r| r.address).collect::<Vec<_>>()
+        }
+    };
+    // Dry run: alice (never used) and erin (paid before the cutoff) only; bob has an
+    // open order, carol a deposit since the cutoff. Nothing changes.
+    assert_eq!(retire(true).await, idle);
+    assert!(store.retirements().await.unwrap().is_empty());
+    assert_eq!(retire(false).await, idle);
+    assert_eq!(retire(false).await, Vec::<String>::new(), "retired once");
+    wait_watched(&app, 2).await;
+
+    // A payment to retired alice is not seen (the trade-off); bob's, in a later block,
+    // is: the watcher scanned past alice's.
+    app.dev("TRC20", "transfers", json!({"to": address["alice"], "amount": "7"}))
+        .await;
+    app.dev("TRC20", "transfers", json!({"to": address["bob"], "amount": "200"}))
+        .await;
+    wait_state(&app, &bob_order, "confirmed").await;
+    wait_unmatched(&app, 1).await;
+    // Still hers: her request answers the same address and revives it.
+    let (status, body) = app.address(&request("alice", "TRC20")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["address"], address["alice"].as_str());
+    wait_watched(&app, 3).await;
+    app.dev("TRC20", "transfers", json!({"to": address["alice"], "amount": "8"}))
+        .await;
+    wait_unmatched(&app, 2).await;
+    // Still erin's: nobody else orders on it; her next order revives it and is paid.
+    let (body, _) = order("erin", 1_000_000);
+    let mut other = body.clone();
+    other["username"] = json!("mallory");
+    other["sign"] = json!(md5_sign(&[
+        APPID2,
+        "mallory",
+        other["localusermark"].as_str().unwrap(),
+        &address["erin"],
+        other["orderid"].as_str().unwrap(),
+        "1000000",
+        SECRET2,
+    ]));
+    let (status, reply) = app.order(&other).await;
+    assert_eq!(
+        (status, error_code(&reply)),
+        (StatusCode::CONFLICT, "ADDRESS_BOUND_TO_OTHER_USER")
+    );
+    let (body, erin_again) = order("erin", 3_000_000);
+    assert_eq!(app.order(&body).await.0, StatusCode::OK);
+    wait_watched(&app, 4).await;
+    app.dev("TRC20", "transfers", json!({"to": address["erin"], "amount": "300"}))
+        .await;
+    wait_state(&app, &erin_again, "confirmed").await;
+
+    // The trail: who was retired, when, for how long, and what revived each.
+    let trail = store.retirements().await.unwrap();
+    let mut revived: Vec<(String, Option<String>)> = trail
+        .iter()
+        .map(|r| (r.username.clone(), r.revived_by.clone()))
+        .collect();
+    revived.sort();
+    assert_eq!(
+        revived,
+        [
+            ("alice".to_owned(), Some("allocation".to_owned())),
+            ("erin".to_owned(), Some("order".to_owned())),
+        ]
+    );
+    assert!(trail.iter().all(|r| r.revived_at >= Some(r.retired_at)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn address_retire_refuses_less_than_30_days_and_retires_nothing_recent() {
+    let app = TestApp::start_on(TestEnv::with_extra(&merchant_keys(false)).await).await;
+    app.address(&request("alice", "OMNI")).await;
+    let env = app.stop().await;
+    let config = env.config_path.to_str().unwrap().to_owned();
+    let out = crate::cli::run(
+        &["address", "retire", "--config", &config, "--idle-for", "29d"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("30 days"));
+    let out = crate::cli::run(
+        &["address", "retire", "--config", &config, "--idle-for", "30d"],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(crate::cli::stdout(&out), "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("retired 0 address(es)"));
+    let out = crate::cli::run(&["address", "retirements", "--config", &config], None);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(crate::cli::stdout(&out), "");
 }
