@@ -1261,6 +1261,62 @@ mod tests {
     }
 
     #[test]
+    fn address_limits_have_documented_defaults_merchant_overrides_and_checks() {
+        let config =
+            Config::load_with_env(None, Env::prefixed("USDT_GATEWAY_TEST_UNUSED_")).unwrap();
+        let defaults = AddressesConfig {
+            max_per_chain: 100_000,
+            rate: 2,
+            burst: 100,
+        };
+        assert_eq!(config.addresses, defaults);
+        let secret = "s".repeat(MIN_SECRET_CHARS);
+        let merchants = format!(
+            "[[merchants]]\nappid = \"a\"\nsecret = \"{secret}\"\n\
+             addresses = {{ max_per_chain = 5, burst = 3 }}\n\
+             [[merchants]]\nappid = \"b\"\nsecret = \"{secret}\"\n"
+        );
+        let config = load(&format!("[addresses]\nrate = 7\n{merchants}")).unwrap();
+        let resolved = config.resolve_merchants().unwrap();
+        assert_eq!(
+            resolved[0].address_limits,
+            AddressesConfig {
+                max_per_chain: 5,
+                rate: 7,
+                burst: 3
+            }
+        );
+        assert_eq!(
+            resolved[1].address_limits,
+            AddressesConfig {
+                rate: 7,
+                ..defaults
+            }
+        );
+        for (toml, key) in [
+            ("[addresses]\nrate = 0\n", "`addresses.rate`"),
+            ("[addresses]\nburst = 0\n", "`addresses.burst`"),
+            (
+                "[addresses]\nmax_per_chain = 0\n",
+                "`addresses.max_per_chain`",
+            ),
+            (
+                "[addresses]\nmax_per_chain = 2147483649\n",
+                "`addresses.max_per_chain`",
+            ),
+        ] {
+            let err = load(&format!("{toml}{merchants}")).unwrap_err().to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
+        let zero = merchants.replace("burst = 3", "burst = 0");
+        let err = load(&zero).unwrap_err().to_string();
+        assert!(err.contains("`merchants[0].addresses.burst`"), "{err}");
+        let unknown = merchants.replace("burst = 3", "per_day = 3");
+        let err = load(&unknown).unwrap_err().to_string();
+        assert!(err.contains("per_day"), "{err}");
+    }
+
+    #[test]
     fn max_in_flight_defaults_to_256_and_must_be_positive() {
         const DEV: &str = "[dev]\nenabled = true\n";
         assert_eq!(load(DEV).unwrap().notify.max_in_flight, 256);

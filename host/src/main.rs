@@ -584,7 +584,9 @@ fn address(command: AddressCommand) -> anyhow::Result<ExitCode> {
         } => {
             let idle_ms = i64::try_from(idle_for.as_millis()).unwrap_or(i64::MAX);
             if idle_ms < MIN_IDLE_MS {
-                anyhow::bail!("--idle-for must be at least 30 days (a user may pay to a saved address at any time)");
+                anyhow::bail!(
+                    "--idle-for must be at least 30 days (a user may pay to a saved address at any time)"
+                );
             }
             let config = Config::load(config.as_deref())?;
             runtime()?.block_on(async {

@@ -149,18 +149,18 @@ pub async fn allocate(
     if known.is_none() {
         state
             .merchants
-        .take_allocation(&request.appid, limits)
-        .map_err(|wait| {
-            AppError::Throttled(
-                GatewayCode::AddressRateLimited,
-                format!(
-                    "this merchant allocates new addresses faster than {} a second \
+            .take_allocation(&request.appid, limits)
+            .map_err(|wait| {
+                AppError::Throttled(
+                    GatewayCode::AddressRateLimited,
+                    format!(
+                        "this merchant allocates new addresses faster than {} a second \
                      (addresses.rate, burst {}); nothing was allocated, retry later",
-                    limits.rate, limits.burst
-                ),
-                wait,
-            )
-        })?;
+                        limits.rate, limits.burst
+                    ),
+                    wait,
+                )
+            })?;
     }
     let ask = AllocationRequest {
         appid: &request.appid,

@@ -409,7 +409,10 @@ async fn existing_bindings(
             });
             for b in rows {
                 let retired = b.retired_at.is_some();
-                found.insert((chain.to_owned(), b.address), (b.appid, b.username, retired));
+                found.insert(
+                    (chain.to_owned(), b.address),
+                    (b.appid, b.username, retired),
+                );
             }
         }
     }

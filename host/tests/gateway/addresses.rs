@@ -554,8 +554,11 @@ async fn a_burst_of_new_addresses_by_one_merchant_is_stopped_by_its_rate() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     // Another merchant on the same chain is not slowed down by the first one's burst.
     for user in ["ann", "ben", "cat"] {
-        let (status, _, body) =
-            ask(app.router.clone(), request_of(APPID3, SECRET3, user, "TRC20")).await;
+        let (status, _, body) = ask(
+            app.router.clone(),
+            request_of(APPID3, SECRET3, user, "TRC20"),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{body}");
     }
 }
@@ -582,7 +585,10 @@ async fn the_total_per_chain_holds_across_two_gateways_under_concurrent_requests
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..40 {
         let app = if i % 2 == 0 { &first } else { &second };
-        tasks.spawn(ask(app.router.clone(), request(&format!("user{i}"), "TRC20")));
+        tasks.spawn(ask(
+            app.router.clone(),
+            request(&format!("user{i}"), "TRC20"),
+        ));
     }
     let mut indices = Vec::new();
     let mut refused = 0;
@@ -596,7 +602,10 @@ async fn the_total_per_chain_holds_across_two_gateways_under_concurrent_requests
             StatusCode::CONFLICT => {
                 assert_eq!(error_code(&body), "ADDRESS_QUOTA_EXCEEDED");
                 assert!(
-                    body["data"]["msg"].as_str().unwrap().contains("max_per_chain"),
+                    body["data"]["msg"]
+                        .as_str()
+                        .unwrap()
+                        .contains("max_per_chain"),
                     "{body}"
                 );
                 refused += 1;
@@ -634,11 +643,7 @@ async fn the_total_per_chain_holds_across_two_gateways_under_concurrent_requests
 async fn wait_watched(app: &TestApp, n: i64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let watched = metric(
-            app,
-            "usdt_gateway_chain_watched_addresses{chain=\"TRC20\"}",
-        )
-        .await;
+        let watched = metric(app, "usdt_gateway_chain_watched_addresses{chain=\"TRC20\"}").await;
         if watched == n {
             return;
         }
@@ -714,15 +719,23 @@ async fn idle_addresses_are_retired_only_by_hand_and_revived_by_the_next_request
     assert_eq!(app.order(&body).await.0, StatusCode::OK);
     let (body, erin_order) = order("erin", 1_000_000);
     assert_eq!(app.order(&body).await.0, StatusCode::OK);
-    app.dev("TRC20", "transfers", json!({"to": address["erin"], "amount": "100"}))
-        .await;
+    app.dev(
+        "TRC20",
+        "transfers",
+        json!({"to": address["erin"], "amount": "100"}),
+    )
+    .await;
     wait_state(&app, &erin_order, "confirmed").await;
     wait_watched(&app, 4).await;
     // The cutoff; carol's deposit comes after it.
     let cutoff = usdt_gateway::clock::now_millis();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    app.dev("TRC20", "transfers", json!({"to": address["carol"], "amount": "5"}))
-        .await;
+    app.dev(
+        "TRC20",
+        "transfers",
+        json!({"to": address["carol"], "amount": "5"}),
+    )
+    .await;
     wait_unmatched(&app, 1).await;
 
     let canonical = |user: &str| {
@@ -766,10 +779,18 @@ async fn idle_addresses_are_retired_only_by_hand_and_revived_by_the_next_request
 
     // A payment to retired alice is not seen (the trade-off); bob's, in a later block,
     // is: the watcher scanned past alice's.
-    app.dev("TRC20", "transfers", json!({"to": address["alice"], "amount": "7"}))
-        .await;
-    app.dev("TRC20", "transfers", json!({"to": address["bob"], "amount": "200"}))
-        .await;
+    app.dev(
+        "TRC20",
+        "transfers",
+        json!({"to": address["alice"], "amount": "7"}),
+    )
+    .await;
+    app.dev(
+        "TRC20",
+        "transfers",
+        json!({"to": address["bob"], "amount": "200"}),
+    )
+    .await;
     wait_state(&app, &bob_order, "confirmed").await;
     wait_unmatched(&app, 1).await;
     // Still hers: her request answers the same address and revives it.
@@ -777,8 +798,12 @@ async fn idle_addresses_are_retired_only_by_hand_and_revived_by_the_next_request
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["address"], address["alice"].as_str());
     wait_watched(&app, 3).await;
-    app.dev("TRC20", "transfers", json!({"to": address["alice"], "amount": "8"}))
-        .await;
+    app.dev(
+        "TRC20",
+        "transfers",
+        json!({"to": address["alice"], "amount": "8"}),
+    )
+    .await;
     wait_unmatched(&app, 2).await;
     // Still erin's: nobody else orders on it; her next order revives it and is paid.
     let (body, _) = order("erin", 1_000_000);
@@ -801,8 +826,12 @@ async fn idle_addresses_are_retired_only_by_hand_and_revived_by_the_next_request
     let (body, erin_again) = order("erin", 3_000_000);
     assert_eq!(app.order(&body).await.0, StatusCode::OK);
     wait_watched(&app, 4).await;
-    app.dev("TRC20", "transfers", json!({"to": address["erin"], "amount": "300"}))
-        .await;
+    app.dev(
+        "TRC20",
+        "transfers",
+        json!({"to": address["erin"], "amount": "300"}),
+    )
+    .await;
     wait_state(&app, &erin_again, "confirmed").await;
 
     // The trail: who was retired, when, for how long, and what revived each.
@@ -829,13 +858,27 @@ async fn address_retire_refuses_less_than_30_days_and_retires_nothing_recent() {
     let env = app.stop().await;
     let config = env.config_path.to_str().unwrap().to_owned();
     let out = crate::cli::run(
-        &["address", "retire", "--config", &config, "--idle-for", "29d"],
+        &[
+            "address",
+            "retire",
+            "--config",
+            &config,
+            "--idle-for",
+            "29d",
+        ],
         None,
     );
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("30 days"));
     let out = crate::cli::run(
-        &["address", "retire", "--config", &config, "--idle-for", "30d"],
+        &[
+            "address",
+            "retire",
+            "--config",
+            &config,
+            "--idle-for",
+            "30d",
+        ],
         None,
     );
     assert!(out.status.success(), "{out:?}");
