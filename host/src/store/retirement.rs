@@ -210,8 +210,11 @@ pub(crate) async fn revive(
 ) -> Result<bool, sqlx::Error> {
     let sql = match tx.backend() {
         Backend::Sqlite => {
+            // Above every `seq` given out so far (the table's largest, or a larger one
+            // AUTOINCREMENT remembers), as a new binding would get.
             "UPDATE address_bindings SET retired_at = NULL, \
-             seq = (SELECT MAX(seq) + 1 FROM address_bindings) \
+             seq = 1 + MAX((SELECT MAX(seq) FROM address_bindings), \
+                 COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'address_bindings'), 0)) \
              WHERE chain = $1 AND address = $2 AND retired_at IS NOT NULL"
         }
         Backend::Postgres => {
