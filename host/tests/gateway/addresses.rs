@@ -888,3 +888,62 @@ async fn address_retire_refuses_less_than_30_days_and_retires_nothing_recent() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(crate::cli::stdout(&out), "");
 }
+
+/// A retired address leaves the watchers' reads of the bindings and comes back in the
+/// next read after a deposit to it is stored (a watcher that still had it in its list
+/// found a payment as it was being retired): the deposit revives it. Store level, with
+/// no watcher running, so each step is exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposit_to_a_retired_address_revives_it_for_the_watchers() {
+    use usdt_gateway::store::{NewDeposit, RetireRequest, Scan};
+    let app = TestApp::start_on(TestEnv::with_extra(&merchant_keys(false)).await).await;
+    let (status, body) = app.address(&request("alice", "TRC20")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let store = app.gateway.state().store.clone();
+    let canonical = store.allocations().await.unwrap()[0]
+        .canonical_address
+        .clone();
+    let (bound, _) = store.bindings_after("TRC20", 0).await.unwrap();
+    assert_eq!(bound, [canonical.clone()]);
+
+    let now = usdt_gateway::clock::now_millis() + 1;
+    let retire = RetireRequest {
+        chain: None,
+        appid: Some(APPID2),
+        idle_since: now,
+        now,
+        dry_run: false,
+    };
+    let retired = store.retire_idle(retire).await.unwrap();
+    assert_eq!(retired.len(), 1);
+    assert_eq!(store.watch_epoch("TRC20").await.unwrap(), 1);
+    let (bound, position) = store.bindings_after("TRC20", 0).await.unwrap();
+    assert!(bound.is_empty(), "a retired address is not read: {bound:?}");
+
+    let deposit = NewDeposit {
+        txid: "0x01".into(),
+        log_index: 0,
+        address: canonical.clone(),
+        raw_value: "1000000".into(),
+        amount: 10_000,
+        dust: "0".into(),
+        block_number: 5,
+        block_hash: "0xaa".into(),
+        required_confirmations: 1,
+    };
+    let scan = Scan {
+        chain: "TRC20".into(),
+        head: 5,
+        next_block: 6,
+        deposits: vec![deposit],
+        blocks: Vec::new(),
+    };
+    assert_eq!(store.record_scan(&scan, now + 1).await.unwrap(), 1);
+    // Read again from where the last read stopped, like a new binding.
+    let (bound, _) = store.bindings_after("TRC20", position).await.unwrap();
+    assert_eq!(bound, [canonical]);
+    let trail = store.retirements().await.unwrap();
+    assert_eq!(trail.len(), 1);
+    assert_eq!(trail[0].revived_by.as_deref(), Some("deposit"));
+    assert_eq!(trail[0].revived_at, Some(now + 1));
+}
