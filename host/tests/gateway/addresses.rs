@@ -904,7 +904,7 @@ async fn a_deposit_to_a_retired_address_revives_it_for_the_watchers() {
         .canonical_address
         .clone();
     let (bound, _) = store.bindings_after("TRC20", 0).await.unwrap();
-    assert_eq!(bound, [canonical.clone()]);
+    assert_eq!(bound, std::slice::from_ref(&canonical));
 
     let now = usdt_gateway::clock::now_millis() + 1;
     let retire = RetireRequest {
