@@ -141,13 +141,11 @@ pub async fn allocate(
         .store
         .user_allocation(&request.appid, chain, &request.username)
         .await?;
-    if let Some(known) = &known
-        && known.answers_as_is(now)
-    {
-        return Ok(answer(known.allocation.clone()));
-    }
-    if known.is_none() {
-        state
+    match known {
+        Some(known) if known.answers_as_is(now) => return Ok(answer(known.allocation)),
+        // Retired, or asked for over a day ago: answered by the write below, no limit.
+        Some(_) => {}
+        None => state
             .merchants
             .take_allocation(&request.appid, limits)
             .map_err(|wait| {
@@ -155,12 +153,12 @@ pub async fn allocate(
                     GatewayCode::AddressRateLimited,
                     format!(
                         "this merchant allocates new addresses faster than {} a second \
-                     (addresses.rate, burst {}); nothing was allocated, retry later",
+                         (addresses.rate, burst {}); nothing was allocated, retry later",
                         limits.rate, limits.burst
                     ),
                     wait,
                 )
-            })?;
+            })?,
     }
     let ask = AllocationRequest {
         appid: &request.appid,
