@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use sqlx::Connection;
 use tokio::sync::{Notify, watch};
 use usdt_callback_http::{CallbackHttp, TransportConfig};
-use usdt_gateway::config::{Database, Merchant, Secret};
+use usdt_gateway::config::{AddressesConfig, Database, Merchant, Secret};
 use usdt_gateway::delivery::{DeliveryConfig, Dispatcher};
 use usdt_gateway::merchants::MerchantDirectory;
 use usdt_gateway::rules::{ConfirmationPolicy, ConfirmationRule, Rules, RulesLimits};
@@ -86,6 +86,11 @@ async fn main() {
             checkout_page: false,
             xpubs: Default::default(),
             allocated_addresses_only: false,
+            address_limits: AddressesConfig {
+                max_per_chain: 1,
+                rate: 1,
+                burst: 1,
+            },
         }],
     ));
     let http = CallbackHttp::new(TransportConfig {

@@ -74,6 +74,8 @@ pub struct Config {
     /// `GET /metrics`.
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// Limits on the addresses each merchant allocates (`TraderRechargeAddress`).
+    pub addresses: AddressesConfig,
     /// Real chains, by name (`TRC20`, `ERC20`).
     #[serde(default)]
     pub chains: BTreeMap<String, ChainConfig>,
@@ -183,6 +185,73 @@ pub struct MetricsConfig {
     /// Serve `GET /metrics` on this address only; unset: on the main port.
     #[serde(default)]
     pub listen: Option<SocketAddr>,
+}
+
+/// `[addresses]`: how many deposit addresses a merchant may allocate, and how fast
+/// (`POST /api/merchant/v2/TraderRechargeAddress`); each `[[merchants]]` may override
+/// any of them in its own `addresses` table. Only new allocations count: a user asking
+/// again for their address always gets it.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AddressesConfig {
+    /// Most addresses one merchant may allocate on one chain, ever (each is watched).
+    pub max_per_chain: u32,
+    /// New allocations per second one merchant may make, sustained (per process).
+    pub rate: u32,
+    /// New allocations one merchant may make at once above the rate (per process).
+    pub burst: u32,
+}
+
+/// A merchant's own `addresses` table: each key unset takes `[addresses]`'s value.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AddressLimitsOverride {
+    /// Instead of `addresses.max_per_chain`.
+    #[serde(default)]
+    pub max_per_chain: Option<u32>,
+    /// Instead of `addresses.rate`.
+    #[serde(default)]
+    pub rate: Option<u32>,
+    /// Instead of `addresses.burst`.
+    #[serde(default)]
+    pub burst: Option<u32>,
+}
+
+/// The largest `max_per_chain`: an account key has 2^31 addresses without a private key.
+const MAX_ADDRESSES_PER_CHAIN: u32 = 1 << 31;
+
+impl AddressesConfig {
+    /// These limits with `over`'s keys in place of theirs.
+    pub fn with(self, over: &AddressLimitsOverride) -> Self {
+        Self {
+            max_per_chain: over.max_per_chain.unwrap_or(self.max_per_chain),
+            rate: over.rate.unwrap_or(self.rate),
+            burst: over.burst.unwrap_or(self.burst),
+        }
+    }
+
+    /// Each limit at least 1, the total at most 2^31; `key` prefixes the key at fault.
+    fn check(&self, key: &str) -> Result<(), ConfigError> {
+        for (name, value) in [
+            ("max_per_chain", self.max_per_chain),
+            ("rate", self.rate),
+            ("burst", self.burst),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::key(
+                    format!("{key}.{name}"),
+                    "must be at least 1",
+                ));
+            }
+        }
+        if self.max_per_chain > MAX_ADDRESSES_PER_CHAIN {
+            return Err(ConfigError::key(
+                format!("{key}.max_per_chain"),
+                format_args!("must be at most {MAX_ADDRESSES_PER_CHAIN} (2^31)"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// One `[chains.<CHAIN>]`: EVM JSON-RPC providers (TRC20, ERC20) or an Omni Core node
@@ -524,11 +593,15 @@ pub struct MerchantConfig {
     /// `TraderRechargeAddress` (`ADDRESS_NOT_ALLOCATED`). Off by default.
     #[serde(default)]
     pub allocated_addresses_only: bool,
+    /// This merchant's own address limits (`max_per_chain`, `rate`, `burst`), each key
+    /// unset taking `[addresses]`'s value.
+    #[serde(default)]
+    pub addresses: AddressLimitsOverride,
 }
 
 /// The top-level keys; environment variables are read only for these, so another
 /// `USDT_GATEWAY_*` variable (a script's own, say) is not mistaken for a bad key.
-const TOP_LEVEL_KEYS: [&str; 15] = [
+const TOP_LEVEL_KEYS: [&str; 16] = [
     "listen",
     "data_dir",
     "database_url",
@@ -542,6 +615,7 @@ const TOP_LEVEL_KEYS: [&str; 15] = [
     "rules",
     "admin",
     "metrics",
+    "addresses",
     "chains",
     "merchants",
 ];
@@ -625,6 +699,8 @@ pub struct Merchant {
     pub xpubs: BTreeMap<String, String>,
     /// Whether orders must use an address allocated to their user.
     pub allocated_addresses_only: bool,
+    /// How many addresses this merchant may allocate per chain, and how fast.
+    pub address_limits: AddressesConfig,
 }
 
 impl Config {
@@ -727,6 +803,7 @@ impl Config {
             ));
         }
         self.http.check()?;
+        self.addresses.check("addresses")?;
         if !(1..=4096).contains(&self.rules.max_memory_mib) {
             return Err(ConfigError::key("rules.max_memory_mib", "must be 1..=4096"));
         }
@@ -828,6 +905,9 @@ impl Config {
                     format_args!("`{}` is configured twice", m.appid),
                 ));
             }
+            self.addresses
+                .with(&m.addresses)
+                .check(&format!("merchants[{i}].addresses"))?;
         }
         Ok(())
     }
@@ -893,6 +973,7 @@ impl Config {
                     checkout_page: m.checkout_page,
                     xpubs: m.xpubs.clone(),
                     allocated_addresses_only: m.allocated_addresses_only,
+                    address_limits: self.addresses.with(&m.addresses),
                 })
             })
             .collect()
@@ -1216,6 +1297,62 @@ mod tests {
         assert!(config.http.drain_timeout.is_zero(), "no drain is allowed");
         assert_eq!(config.http.max_connections, 3);
         assert_eq!(config.orders.write_queue, 1);
+    }
+
+    #[test]
+    fn address_limits_have_documented_defaults_merchant_overrides_and_checks() {
+        let config =
+            Config::load_with_env(None, Env::prefixed("USDT_GATEWAY_TEST_UNUSED_")).unwrap();
+        let defaults = AddressesConfig {
+            max_per_chain: 100_000,
+            rate: 2,
+            burst: 100,
+        };
+        assert_eq!(config.addresses, defaults);
+        let secret = "s".repeat(MIN_SECRET_CHARS);
+        let merchants = format!(
+            "[[merchants]]\nappid = \"a\"\nsecret = \"{secret}\"\n\
+             addresses = {{ max_per_chain = 5, burst = 3 }}\n\
+             [[merchants]]\nappid = \"b\"\nsecret = \"{secret}\"\n"
+        );
+        let config = load(&format!("[addresses]\nrate = 7\n{merchants}")).unwrap();
+        let resolved = config.resolve_merchants().unwrap();
+        assert_eq!(
+            resolved[0].address_limits,
+            AddressesConfig {
+                max_per_chain: 5,
+                rate: 7,
+                burst: 3
+            }
+        );
+        assert_eq!(
+            resolved[1].address_limits,
+            AddressesConfig {
+                rate: 7,
+                ..defaults
+            }
+        );
+        for (toml, key) in [
+            ("[addresses]\nrate = 0\n", "`addresses.rate`"),
+            ("[addresses]\nburst = 0\n", "`addresses.burst`"),
+            (
+                "[addresses]\nmax_per_chain = 0\n",
+                "`addresses.max_per_chain`",
+            ),
+            (
+                "[addresses]\nmax_per_chain = 2147483649\n",
+                "`addresses.max_per_chain`",
+            ),
+        ] {
+            let err = load(&format!("{toml}{merchants}")).unwrap_err().to_string();
+            assert!(err.contains(key), "{toml}: {err}");
+        }
+        let zero = merchants.replace("burst = 3", "burst = 0");
+        let err = load(&zero).unwrap_err().to_string();
+        assert!(err.contains("`merchants[0].addresses.burst`"), "{err}");
+        let unknown = merchants.replace("burst = 3", "per_day = 3");
+        let err = load(&unknown).unwrap_err().to_string();
+        assert!(err.contains("per_day"), "{err}");
     }
 
     #[test]

@@ -188,6 +188,7 @@ pub fn merchants(config: &Config) -> anyhow::Result<(Vec<Merchant>, bool)> {
             checkout_page: true,
             xpubs: Default::default(),
             allocated_addresses_only: false,
+            address_limits: config.addresses,
         }],
         true,
     ))

@@ -15,7 +15,7 @@ use usdt_gateway::clock::now_millis;
 use usdt_gateway::config::Config;
 use usdt_gateway::gateway::{self, Gateway, MerchantReload};
 use usdt_gateway::rules::{CallbackFields, OrderFields, Rules};
-use usdt_gateway::store::{DeliveryState, ResendOutcome, Store};
+use usdt_gateway::store::{DeliveryState, MIN_IDLE_MS, ResendOutcome, RetireRequest, Store};
 use usdt_gateway::telemetry;
 
 /// A self-hosted USDT deposit gateway (USDT Recharge API V2).
@@ -43,7 +43,8 @@ enum Command {
     /// Callback deliveries: list them, send one again (reads the configured database).
     #[command(subcommand)]
     Callbacks(CallbacksCommand),
-    /// Deposit addresses from account keys (xpub): derive them, list the allocations.
+    /// Deposit addresses from account keys (xpub): derive them, list the allocations,
+    /// retire idle ones.
     #[command(subcommand)]
     Address(AddressCommand),
     /// The configured database: check that its money state is consistent.
@@ -245,6 +246,34 @@ enum AddressCommand {
     },
     /// Every allocated address, one JSON line each (reads the configured database).
     List {
+        /// A TOML file over the documented defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Stop watching the addresses nobody used for `--idle-for` (at least 30 days): no
+    /// open order, no deposit still confirming, and no order, deposit or address request
+    /// since. A payment to a retired address is not seen until the next order, address
+    /// request or deposit on it revives it. Prints each address, one JSON line; every
+    /// retirement is kept in the database (`address retirements`).
+    Retire {
+        /// A TOML file over the documented defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// How long unused, e.g. `180d` (at least `30d`).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        idle_for: std::time::Duration,
+        /// Only this chain's addresses (`TRC20`, `ERC20`, `OMNI`).
+        #[arg(long)]
+        chain: Option<String>,
+        /// Only this merchant's addresses.
+        #[arg(long)]
+        appid: Option<String>,
+        /// List what would be retired; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Every retirement and what revived it, one JSON line each.
+    Retirements {
         /// A TOML file over the documented defaults.
         #[arg(long, short)]
         config: Option<PathBuf>,
@@ -556,6 +585,55 @@ fn address(command: AddressCommand) -> anyhow::Result<ExitCode> {
                 let store = Store::open(&config.database()).await?;
                 for a in store.allocations().await? {
                     println!("{}", serde_json::to_string(&a)?);
+                }
+                store.close().await;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        AddressCommand::Retire {
+            config,
+            idle_for,
+            chain,
+            appid,
+            dry_run,
+        } => {
+            let idle_ms = i64::try_from(idle_for.as_millis()).unwrap_or(i64::MAX);
+            if idle_ms < MIN_IDLE_MS {
+                anyhow::bail!(
+                    "--idle-for must be at least 30 days (a user may pay to a saved address at any time)"
+                );
+            }
+            let config = Config::load(config.as_deref())?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.database()).await?;
+                let now = now_millis();
+                let request = RetireRequest {
+                    chain: chain.as_deref(),
+                    appid: appid.as_deref(),
+                    idle_since: now.saturating_sub(idle_ms),
+                    now,
+                    dry_run,
+                };
+                let retired = store.retire_idle(request).await?;
+                for r in &retired {
+                    println!("{}", serde_json::to_string(r)?);
+                }
+                let verb = if dry_run { "would retire" } else { "retired" };
+                eprintln!(
+                    "{verb} {} address(es) idle for {}",
+                    retired.len(),
+                    humantime::format_duration(idle_for)
+                );
+                store.close().await;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        AddressCommand::Retirements { config } => {
+            let config = Config::load(config.as_deref())?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.database()).await?;
+                for r in store.retirements().await? {
+                    println!("{}", serde_json::to_string(&r)?);
                 }
                 store.close().await;
                 Ok(ExitCode::SUCCESS)

@@ -6,11 +6,19 @@
 //! A merchant may carry a `next_secret` during a rotation: orders and queries signed
 //! with either secret pass (the component checks both), callbacks are signed with the
 //! current one.
+//!
+//! It also keeps each merchant's address-allocation bucket (`addresses.rate` and
+//! `burst`), in this process's memory: a reload that changes a merchant's limits starts
+//! its bucket afresh, one that removes the merchant drops it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
 
-use crate::config::Merchant;
+use governor::clock::Clock;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+use crate::config::{AddressesConfig, Merchant};
 use crate::rules::{
     AcceptedOrder, AddressRequest, ConfirmationPolicy, OrderQuery, Rejection, Rules, RulesFault,
 };
@@ -25,6 +33,8 @@ pub struct MerchantDirectory {
     current: RwLock<Arc<MerchantTable>>,
     rules: Arc<Rules>,
     policy: ConfirmationPolicy,
+    /// Each merchant's allocation bucket, with the limits it was made for.
+    buckets: Mutex<HashMap<String, (AddressesConfig, Arc<DefaultDirectRateLimiter>)>>,
 }
 
 impl MerchantDirectory {
@@ -34,6 +44,7 @@ impl MerchantDirectory {
             current: RwLock::new(Arc::new(MerchantTable::new())),
             rules,
             policy,
+            buckets: Mutex::new(HashMap::new()),
         };
         directory.replace(merchants);
         directory
@@ -70,10 +81,41 @@ impl MerchantDirectory {
             .into_iter()
             .map(|m| (m.appid.clone(), m))
             .collect();
+        self.lock_buckets().retain(|appid, (limits, _)| {
+            table
+                .get(appid)
+                .is_some_and(|m| m.address_limits == *limits)
+        });
         match self.current.write() {
             Ok(mut current) => *current = Arc::new(table),
             Err(poisoned) => *poisoned.into_inner() = Arc::new(table),
         }
+    }
+
+    /// Take one new address allocation from `appid`'s bucket (`limits.rate` per second,
+    /// up to `limits.burst` at once); `Err` with the time until the next one may go
+    /// when the bucket is empty. Per process.
+    pub fn take_allocation(&self, appid: &str, limits: AddressesConfig) -> Result<(), Duration> {
+        let bucket = {
+            let mut buckets = self.lock_buckets();
+            let entry = buckets
+                .entry(appid.to_owned())
+                .or_insert_with(|| (limits, Arc::new(bucket(limits))));
+            if entry.0 != limits {
+                *entry = (limits, Arc::new(bucket(limits)));
+            }
+            Arc::clone(&entry.1)
+        };
+        bucket
+            .check()
+            .map_err(|until| until.wait_time_from(bucket.clock().now()))
+    }
+
+    fn lock_buckets(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (AddressesConfig, Arc<DefaultDirectRateLimiter>)>>
+    {
+        self.buckets.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Accept an order body in one component call: parse, find the merchant, check the
@@ -102,4 +144,13 @@ impl MerchantDirectory {
     ) -> Result<Result<AddressRequest, Vec<Rejection>>, RulesFault> {
         self.rules.check_address_request(body)
     }
+}
+
+/// A bucket of `limits.burst` allocations refilled at `limits.rate` per second (both at
+/// least 1, checked with the configuration).
+fn bucket(limits: AddressesConfig) -> DefaultDirectRateLimiter {
+    let one = std::num::NonZeroU32::MIN;
+    let rate = std::num::NonZeroU32::new(limits.rate).unwrap_or(one);
+    let burst = std::num::NonZeroU32::new(limits.burst).unwrap_or(one);
+    RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
 }

@@ -64,9 +64,12 @@ pub struct Watcher {
     recorder: ChainRecorder,
 }
 
-/// The bound addresses of the chain, in the source's form, read incrementally.
+/// The bound addresses of the chain, in the source's form, read incrementally; read
+/// afresh when the chain's watch epoch changes (addresses were retired).
 #[derive(Debug, Default)]
 struct WatchList {
+    /// The chain's watch epoch this list was read in ([`Store::watch_epoch`]).
+    epoch: i64,
     /// Where the next read of the bindings starts ([`Store::bindings_after`]).
     position: i64,
     /// Watch form → canonical address.
@@ -191,6 +194,7 @@ impl Watcher {
         span.record("from", next);
         span.record("to", head);
         self.refresh_watch_list().await?;
+        self.recorder.watched(self.watch.list.len());
         while next <= head {
             let to = head.min(next + self.config.max_blocks_per_scan.max(1) - 1);
             let transfers = if self.watch.list.is_empty() {
@@ -267,10 +271,19 @@ impl Watcher {
             .map(|(n, _)| u64::try_from(*n).unwrap_or(0).saturating_sub(1)))
     }
 
-    /// Add the addresses bound since the last read, in commit order (never by their
-    /// timestamps, which need not agree with it).
+    /// Add the addresses bound (or revived) since the last read, in commit order (never
+    /// by their timestamps, which need not agree with it); after a retirement, read the
+    /// whole list again without the retired addresses.
     async fn refresh_watch_list(&mut self) -> anyhow::Result<()> {
         let chain = self.source.chain().as_str();
+        let epoch = self.store.watch_epoch(chain).await?;
+        if epoch != self.watch.epoch {
+            tracing::info!(chain, "addresses retired: watch list read again");
+            self.watch = WatchList {
+                epoch,
+                ..WatchList::default()
+            };
+        }
         let (bound, position) = self
             .store
             .bindings_after(chain, self.watch.position)

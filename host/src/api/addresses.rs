@@ -3,6 +3,13 @@
 //! account key (xpub). The component parses the request and checks its sign
 //! `md5(appid|username|chain|secret)`; this module adds the database (one index per
 //! user, for good) and wakes the chain's watcher.
+//!
+//! A new allocation is limited per merchant (`[addresses]`, or the merchant's own
+//! `addresses` table): by a rate with a burst (per process, 429 `ADDRESS_RATE_LIMITED`
+//! with `Retry-After`) and by a total per chain (in the allocation's transaction, so
+//! exact across replicas: 409 `ADDRESS_QUOTA_EXCEEDED`). A user who has an address is
+//! answered it before either limit is looked at; if the operator retired it (`address
+//! retire`), the request revives it.
 
 use std::time::SystemTime;
 
@@ -85,6 +92,13 @@ impl From<AllocateError<DeriveFault>> for AppError {
                 GatewayCode::AddressesExhausted,
                 "every index of this merchant's account key for the chain is allocated",
             ),
+            AllocateError::QuotaExceeded(limit) => Self::gateway(
+                GatewayCode::AddressQuotaExceeded,
+                format!(
+                    "this merchant holds its {limit} addresses on this chain \
+                     (addresses.max_per_chain); users who have one still get it"
+                ),
+            ),
         }
     }
 }
@@ -96,7 +110,7 @@ impl From<AllocateError<DeriveFault>> for AppError {
     path = ADDRESS_PATH,
     tag = "orders",
     summary = "The user's deposit address on a chain (our extension)",
-    description = "Signed with `sign = md5(appid|username|chain|secret)` (lowercase hex; `chain` exactly `TRC20`, `ERC20` or `OMNI`). Answers the user's own address: `…/0/index` of the merchant's account key (xpub) for the chain, derived by the component, so the merchant can check it against its xpub. The same user and chain always get the same address; a new allocation and its binding are committed before the answer. A merchant without an xpub for the chain gets 409 `XPUB_NOT_CONFIGURED`.",
+    description = "Signed with `sign = md5(appid|username|chain|secret)` (lowercase hex; `chain` exactly `TRC20`, `ERC20` or `OMNI`). Answers the user's own address: `…/0/index` of the merchant's account key (xpub) for the chain, derived by the component, so the merchant can check it against its xpub. The same user and chain always get the same address; a new allocation and its binding are committed before the answer. A merchant without an xpub for the chain gets 409 `XPUB_NOT_CONFIGURED`. New allocations are limited per merchant (`[addresses]`): faster than `rate` a second beyond `burst` gets 429 `ADDRESS_RATE_LIMITED` with `Retry-After`; beyond `max_per_chain` addresses on the chain, 409 `ADDRESS_QUOTA_EXCEEDED`. A user who has an address is answered it whatever the limits.",
     request_body(content = AddressRequest, content_type = "application/json"),
     responses((status = 200, description = "The user's address (allocated now or before).", body = Success<AddressData>), AddressFailures),
 )]
@@ -109,37 +123,69 @@ pub async fn allocate(
         .check_address_request(&body)?
         .map_err(AppError::Rejected)?;
     let chain = request.chain.as_str();
-    let xpub = state
+    let (xpub, limits) = state
         .merchants
         .snapshot()
         .get(&request.appid)
-        .and_then(|m| m.xpubs.get(chain).cloned())
+        .and_then(|m| Some((m.xpubs.get(chain).cloned()?, m.address_limits)))
         .ok_or_else(|| {
             AppError::gateway(
                 GatewayCode::XpubNotConfigured,
                 "this merchant has no account key (xpub) for this chain",
             )
         })?;
+    // The user's own address, whatever the limits (and without a write transaction
+    // unless it is retired or its last request is over a day old).
+    let now = unix_millis(SystemTime::now());
+    let known = state
+        .store
+        .user_allocation(&request.appid, chain, &request.username)
+        .await?;
+    match known {
+        Some(known) if known.answers_as_is(now) => return Ok(answer(known.allocation)),
+        // Retired, or asked for over a day ago: answered by the write below, no limit.
+        Some(_) => {}
+        None => state
+            .merchants
+            .take_allocation(&request.appid, limits)
+            .map_err(|wait| {
+                AppError::Throttled(
+                    GatewayCode::AddressRateLimited,
+                    format!(
+                        "this merchant allocates new addresses faster than {} a second \
+                         (addresses.rate, burst {}); nothing was allocated, retry later",
+                        limits.rate, limits.burst
+                    ),
+                    wait,
+                )
+            })?,
+    }
     let ask = AllocationRequest {
         appid: &request.appid,
         chain,
         username: &request.username,
-        now: unix_millis(SystemTime::now()),
+        now,
+        max_per_chain: i64::from(limits.max_per_chain),
     };
-    let (allocation, created) = state
+    let (allocation, to_watch) = state
         .store
         .allocate_address(ask, |index| {
             derive(&state.rules, &xpub, request.chain, index)
         })
         .await?;
-    if created {
+    if to_watch {
         state.wake_watcher(request.chain);
     }
-    Ok(Success::new(AddressData {
+    Ok(answer(allocation))
+}
+
+/// The answer that hands out `allocation`.
+fn answer(allocation: crate::store::Allocation) -> Json<Success<AddressData>> {
+    Success::new(AddressData {
         appid: allocation.appid,
         username: allocation.username,
         chain: allocation.chain,
         address: allocation.address,
         index: allocation.derivation_index,
-    }))
+    })
 }

@@ -28,6 +28,8 @@ pub enum AppError {
     Store(String),
     /// A dev-chain call was refused (400) with this code.
     Dev(&'static str, String),
+    /// A gateway refusal that may be retried after the given time (`Retry-After`).
+    Throttled(GatewayCode, String, std::time::Duration),
 }
 
 /// The codes the gateway host adds to the component's (see `docs/protocol.md` §10).
@@ -53,6 +55,12 @@ pub enum GatewayCode {
     XpubNotConfigured,
     /// 409: every index of the merchant's account key for the chain is allocated.
     AddressesExhausted,
+    /// 409: the merchant holds its `addresses.max_per_chain` addresses on the chain; a
+    /// user who has an address still gets it.
+    AddressQuotaExceeded,
+    /// 429: the merchant allocates new addresses faster than `addresses.rate` (with its
+    /// `burst`); sent with `Retry-After`, nothing allocated.
+    AddressRateLimited,
     /// 404: no such order for this appid.
     OrderNotFound,
     /// 409: an admin resend found an attempt of the delivery in flight under a live
@@ -92,6 +100,8 @@ impl GatewayCode {
             Self::AddressNotAllocated => "ADDRESS_NOT_ALLOCATED",
             Self::XpubNotConfigured => "XPUB_NOT_CONFIGURED",
             Self::AddressesExhausted => "ADDRESSES_EXHAUSTED",
+            Self::AddressQuotaExceeded => "ADDRESS_QUOTA_EXCEEDED",
+            Self::AddressRateLimited => "ADDRESS_RATE_LIMITED",
             Self::OrderNotFound => "ORDER_NOT_FOUND",
             Self::DeliveryInFlight => "DELIVERY_IN_FLIGHT",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
@@ -118,7 +128,9 @@ impl GatewayCode {
             | Self::AddressNotAllocated
             | Self::XpubNotConfigured
             | Self::AddressesExhausted
-            | Self::DeliveryInFlight => StatusCode::CONFLICT,
+            | Self::DeliveryInFlight
+            | Self::AddressQuotaExceeded => StatusCode::CONFLICT,
+            Self::AddressRateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::OrderNotFound | Self::NotFound => StatusCode::NOT_FOUND,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -159,7 +171,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Rejected(list) => list.first().map_or("INVALID_JSON", |r| r.code.as_str()),
-            Self::Gateway(code, _) => code.as_str(),
+            Self::Gateway(code, _) | Self::Throttled(code, _, _) => code.as_str(),
             Self::Rules(_) => "RULES_UNAVAILABLE",
             Self::Store(_) => "STORE_UNAVAILABLE",
             Self::Dev(code, _) => code,
@@ -263,7 +275,9 @@ impl AppError {
                 };
                 (status, data)
             }
-            Self::Gateway(gateway, msg) => (gateway.status(), plain(msg)),
+            Self::Gateway(gateway, msg) | Self::Throttled(gateway, msg, _) => {
+                (gateway.status(), plain(msg))
+            }
             Self::Dev(_, msg) => (StatusCode::BAD_REQUEST, plain(msg)),
             Self::Rules(fault) => {
                 tracing::error!(error = %fault, "rules component fault");
@@ -294,7 +308,13 @@ impl IntoResponse for AppError {
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
         }
         response.extensions_mut().insert(RejectionCode(code));
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Self::Throttled(_, _, wait) = self {
+            // Whole seconds, rounded up: a client that waits this long is let through.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -142,6 +142,12 @@ impl Code {
             "ADDRESSES_EXHAUSTED" => {
                 "Every index of the merchant's account key for this chain is allocated."
             }
+            "ADDRESS_QUOTA_EXCEEDED" => {
+                "The merchant holds its addresses.max_per_chain addresses on this chain; no new one is allocated (a user who has one still gets it)."
+            }
+            "ADDRESS_RATE_LIMITED" => {
+                "The merchant allocates new addresses faster than addresses.rate (beyond its burst); nothing was allocated. Retry after Retry-After."
+            }
             "ORDER_NOT_FOUND" => "No such order (or callback) for this appid.",
             "DELIVERY_IN_FLIGHT" => {
                 "An attempt of this callback is in flight under a live lease; nothing changed. Resend once its outcome is recorded."
@@ -236,6 +242,8 @@ const ALL: &[Code] = &[
     Code::Gateway(GatewayCode::AddressNotAllocated),
     Code::Gateway(GatewayCode::XpubNotConfigured),
     Code::Gateway(GatewayCode::AddressesExhausted),
+    Code::Gateway(GatewayCode::AddressQuotaExceeded),
+    Code::Gateway(GatewayCode::AddressRateLimited),
     Code::Gateway(GatewayCode::OrderNotFound),
     Code::Gateway(GatewayCode::DeliveryInFlight),
     Code::Gateway(GatewayCode::UnsupportedMediaType),
@@ -351,7 +359,8 @@ failure_set! {
         C(ErrorCode::InvalidJson), C(ErrorCode::MissingField), C(ErrorCode::InvalidField),
         C(ErrorCode::UnsupportedChain), C(ErrorCode::InvalidSign), C(ErrorCode::SignMismatch),
         C(ErrorCode::UnknownAppid), G(GatewayCode::XpubNotConfigured),
-        G(GatewayCode::AddressesExhausted), G(GatewayCode::MethodNotAllowed),
+        G(GatewayCode::AddressesExhausted), G(GatewayCode::AddressQuotaExceeded),
+        G(GatewayCode::AddressRateLimited), G(GatewayCode::MethodNotAllowed),
         G(GatewayCode::PayloadTooLarge), G(GatewayCode::UnsupportedMediaType),
         G(GatewayCode::Timeout), Code::RulesUnavailable, Code::StoreUnavailable,
     ]

@@ -83,6 +83,7 @@ pub struct ChainMetrics {
     head: Family<ChainLabels, Gauge>,
     cursor: Family<ChainLabels, Gauge>,
     lag_blocks: Family<ChainLabels, Gauge>,
+    watched: Family<ChainLabels, Gauge>,
     lag_seconds: Family<ChainLabels, Gauge<f64, AtomicU64>>,
     rounds_failed: Family<ChainLabels, Counter>,
     /// When each chain's watcher last stood at the head (or started).
@@ -107,6 +108,11 @@ impl ChainMetrics {
                 "chain_lag_blocks",
                 "Blocks between the head and the last scanned block",
                 &metrics.lag_blocks,
+            ),
+            (
+                "chain_watched_addresses",
+                "Addresses the watcher looks for in each scan step (its watch list, kept in memory)",
+                &metrics.watched,
             ),
         ];
         for (name, help, family) in families {
@@ -175,6 +181,12 @@ impl ChainRecorder {
         if lag == 0 {
             m.lock().insert(self.labels.chain.clone(), Instant::now());
         }
+    }
+
+    /// The watcher's list holds `addresses` addresses.
+    pub fn watched(&self, addresses: usize) {
+        let n = i64::try_from(addresses).unwrap_or(i64::MAX);
+        self.metrics.watched.get_or_create(&self.labels).set(n);
     }
 
     /// A round failed.

@@ -4,7 +4,8 @@
 //! queried on each scrape, not by a background task: nothing runs when nobody scrapes,
 //! a value is never older than the scrape that shows it, every replica reports the
 //! shared database's truth, and the cost follows the operator's scrape interval (two
-//! grouped counts over indexed columns). A failed query leaves the previous values and
+//! grouped counts over indexed columns, and the allocation counts kept per merchant and
+//! chain: one row each). A failed query leaves the previous values and
 //! is logged. The pool, the writer's queue and the chains' lag in seconds are read from
 //! memory; the component's counts and the providers' errors are encoded straight from
 //! their counters ([`Sandbox`]).
@@ -22,6 +23,7 @@ use prometheus_client::registry::Registry;
 use super::{Metrics, StateLabels};
 use crate::api::Shared;
 use crate::chain::Source;
+use crate::merchants::MerchantTable;
 use crate::rules::Rules;
 use crate::store::{DeliveryState, DepositState, StoreCounts};
 
@@ -35,6 +37,21 @@ pub struct ScrapeGauges {
     pool_max: Gauge,
     queue: Gauge,
     queue_capacity: Gauge,
+    allocations: Family<AllocationLabels, Gauge>,
+    allocations_max: Family<AppidLabels, Gauge>,
+}
+
+/// `{appid, chain}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AllocationLabels {
+    appid: String,
+    chain: String,
+}
+
+/// `{appid}`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AppidLabels {
+    appid: String,
 }
 
 impl ScrapeGauges {
@@ -81,7 +98,40 @@ impl ScrapeGauges {
         for (name, help, gauge) in gauges {
             registry.register(name, help, gauge.clone());
         }
+        registry.register(
+            "address_allocations",
+            "Addresses each configured merchant has allocated on each chain (TraderRechargeAddress; a kept count)",
+            g.allocations.clone(),
+        );
+        registry.register(
+            "address_allocations_max",
+            "Each configured merchant's most addresses per chain (addresses.max_per_chain or its own)",
+            g.allocations_max.clone(),
+        );
         g
+    }
+
+    /// The configured merchants' allocations and limits (a merchant no longer configured
+    /// is left out: every label is a configured appid).
+    fn set_allocations(&self, counts: &[(String, String, i64)], merchants: &MerchantTable) {
+        self.allocations_max.clear();
+        self.allocations.clear();
+        for (appid, merchant) in merchants {
+            self.allocations_max
+                .get_or_create(&AppidLabels {
+                    appid: appid.clone(),
+                })
+                .set(i64::from(merchant.address_limits.max_per_chain));
+        }
+        for (appid, chain, allocated) in counts {
+            if merchants.contains_key(appid) {
+                let labels = AllocationLabels {
+                    appid: appid.clone(),
+                    chain: chain.clone(),
+                };
+                self.allocations.get_or_create(&labels).set(*allocated);
+            }
+        }
     }
 
     fn set_counts(&self, counts: &StoreCounts) {
@@ -113,6 +163,12 @@ impl Metrics {
         match shared.store.counts().await {
             Ok(counts) => self.gauges.set_counts(&counts),
             Err(e) => tracing::warn!(error = %e, "metrics: database counts not read"),
+        }
+        match shared.store.allocation_counts().await {
+            Ok(counts) => self
+                .gauges
+                .set_allocations(&counts, &shared.merchants.snapshot()),
+            Err(e) => tracing::warn!(error = %e, "metrics: allocation counts not read"),
         }
         let pool = shared.store.pool_usage();
         let g = &self.gauges;

@@ -3,8 +3,10 @@
 //! the chain and the address derived there, once and for good, together with the
 //! address binding the watchers read. One transaction decides and writes both; the
 //! unique keys of `address_allocations` make two replicas that race retry and find the
-//! winner's row.
+//! winner's row. The same transaction counts the merchant's allocations on the chain
+//! (`address_allocation_counts`) and refuses one beyond its total.
 
+use super::retirement::{REQUEST_TOUCH_MS, revive};
 use super::{Store, StoreError, Tx, on_pool, on_tx};
 
 /// The first index that needs a private key: allocations stop below it.
@@ -32,6 +34,27 @@ pub struct Allocation {
     pub created_at: i64,
 }
 
+/// An allocation as a repeated request reads it.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct KnownAllocation {
+    /// The allocation.
+    #[sqlx(flatten)]
+    pub allocation: Allocation,
+    /// When its user last asked for it (Unix milliseconds, kept to within a day).
+    pub requested_at: i64,
+    /// When its address was retired, if it is.
+    pub retired_at: Option<i64>,
+}
+
+impl KnownAllocation {
+    /// Whether answering it at `now` changes nothing: not retired, and asked for within
+    /// the last day. Otherwise [`Store::allocate_address`] answers it, reviving the
+    /// address or writing the request down.
+    pub fn answers_as_is(&self, now: i64) -> bool {
+        self.retired_at.is_none() && self.requested_at > now - REQUEST_TOUCH_MS
+    }
+}
+
 /// The address derived at one index.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Derived {
@@ -52,6 +75,9 @@ pub struct AllocationRequest<'a> {
     pub username: &'a str,
     /// Unix milliseconds.
     pub now: i64,
+    /// Most addresses the merchant may hold on the chain (`addresses.max_per_chain`):
+    /// a new allocation beyond it is refused, an existing one is still answered.
+    pub max_per_chain: i64,
 }
 
 /// Why no address was allocated.
@@ -66,6 +92,9 @@ pub enum AllocateError<E> {
     /// Every index below 2^31 of this account key is used.
     #[error("every index of this account key is allocated")]
     Exhausted,
+    /// The merchant holds its `max_per_chain` addresses on the chain already.
+    #[error("the merchant holds its {0} addresses on this chain")]
+    QuotaExceeded(i64),
 }
 
 const COLUMNS: &str =
@@ -75,7 +104,9 @@ impl Store {
     /// The user's address on the chain: the one allocated before, or a new one at the
     /// next free index, derived by `derive` (`Ok(None)`: no address at this index, take
     /// the next). An address bound to another user (say by an earlier order) is skipped.
-    /// Returns after the commit, with whether the allocation is new.
+    /// The user's existing address is revived if it was retired, and the request
+    /// written down if the last one is over a day old. Returns after the commit, with
+    /// whether the watchers have an address to read (new or revived).
     pub async fn allocate_address<E>(
         &self,
         request: AllocationRequest<'_>,
@@ -100,6 +131,39 @@ impl Store {
                 other => return Ok(other?),
             }
         }
+    }
+
+    /// The address allocated to `username` of `appid` on `chain`, if any, with its last
+    /// request and retirement (read without a write transaction: the answer to a
+    /// repeated request costs no lock).
+    pub async fn user_allocation(
+        &self,
+        appid: &str,
+        chain: &str,
+        username: &str,
+    ) -> Result<Option<KnownAllocation>, StoreError> {
+        let sql = "SELECT a.appid, a.chain, a.derivation_index, a.username, a.address, \
+                   a.canonical_address, a.created_at, a.requested_at, b.retired_at \
+                   FROM address_allocations a LEFT JOIN address_bindings b \
+                   ON b.chain = a.chain AND b.address = a.canonical_address \
+                   WHERE a.appid = $1 AND a.chain = $2 AND a.username = $3";
+        Ok(on_pool!(self.pool(), db => sqlx::query_as(sql)
+            .bind(appid)
+            .bind(chain)
+            .bind(username)
+            .fetch_optional(db)
+            .await?))
+    }
+
+    /// How many addresses each merchant has allocated on each chain:
+    /// `(appid, chain, allocated)`, one row per pair (a kept count: no scan of the
+    /// allocations).
+    pub async fn allocation_counts(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        Ok(on_pool!(self.pool(), db => sqlx::query_as(
+            "SELECT appid, chain, allocated FROM address_allocation_counts ORDER BY appid, chain"
+        )
+        .fetch_all(db)
+        .await?))
     }
 
     /// The allocation of a canonical address on a chain, if it is one.
@@ -134,7 +198,23 @@ async fn allocate_in<E>(
     derive: &mut impl FnMut(u32) -> Result<Option<Derived>, E>,
 ) -> Result<(Allocation, bool), AllocateError<E>> {
     if let Some(existing) = user_allocation(tx, r).await? {
-        return Ok((existing, false));
+        let revived = revive(
+            tx,
+            r.chain,
+            &existing.canonical_address,
+            r.now,
+            "allocation",
+        )
+        .await
+        .map_err(StoreError::from)?;
+        touch_request(tx, r).await?;
+        return Ok((existing, revived));
+    }
+    // Counted before the index is chosen: on PostgreSQL the count's row stays locked
+    // until this transaction ends, so a concurrent allocation for the merchant and chain
+    // waits here and then reads this one's index and count.
+    if !count_allocation(tx, r).await? {
+        return Err(AllocateError::QuotaExceeded(r.max_per_chain));
     }
     let mut index = next_index(tx, r).await?;
     loop {
@@ -180,6 +260,43 @@ async fn user_allocation(
         .await?))
 }
 
+/// Write down that the user asked for their address now, if the last time is over a
+/// day old (an address asked for lately is not idle: it is never retired).
+async fn touch_request(tx: &mut Tx<'_>, r: AllocationRequest<'_>) -> Result<(), StoreError> {
+    let sql = "UPDATE address_allocations SET requested_at = $4 \
+               WHERE appid = $1 AND chain = $2 AND username = $3 AND requested_at < $5";
+    on_tx!(tx, db => sqlx::query(sql)
+        .bind(r.appid)
+        .bind(r.chain)
+        .bind(r.username)
+        .bind(r.now)
+        .bind(r.now - REQUEST_TOUCH_MS)
+        .execute(db)
+        .await
+        .map(drop)?);
+    Ok(())
+}
+
+/// Count one more allocation of `(appid, chain)` unless it holds `max_per_chain`
+/// already; whether it was counted. One guarded upsert: the check and the increment are
+/// one statement on the latest committed count (PostgreSQL re-reads a row another
+/// transaction changed before updating it), so neither concurrent requests nor two
+/// replicas can pass the total together.
+async fn count_allocation(tx: &mut Tx<'_>, r: AllocationRequest<'_>) -> Result<bool, StoreError> {
+    let sql = "INSERT INTO address_allocation_counts (appid, chain, allocated) VALUES ($1, $2, 1) \
+               ON CONFLICT (appid, chain) DO UPDATE \
+               SET allocated = address_allocation_counts.allocated + 1 \
+               WHERE address_allocation_counts.allocated < $3 \
+               RETURNING allocated";
+    let counted: Option<i64> = on_tx!(tx, db => sqlx::query_scalar(sql)
+        .bind(r.appid)
+        .bind(r.chain)
+        .bind(r.max_per_chain)
+        .fetch_optional(db)
+        .await?);
+    Ok(counted.is_some())
+}
+
 /// One past the highest index allocated for `(appid, chain)`, or 0.
 async fn next_index(tx: &mut Tx<'_>, r: AllocationRequest<'_>) -> Result<i64, StoreError> {
     let sql = "SELECT COALESCE(MAX(derivation_index) + 1, 0) FROM address_allocations \
@@ -207,8 +324,10 @@ async fn binding_owner(
 
 /// Insert the allocation and, unless the user's binding exists, the binding.
 async fn insert(tx: &mut Tx<'_>, a: &Allocation, bind: bool) -> Result<(), StoreError> {
-    let sql =
-        format!("INSERT INTO address_allocations ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+    let sql = format!(
+        "INSERT INTO address_allocations ({COLUMNS}, requested_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+    );
     on_tx!(tx, db => sqlx::query(&sql)
         .bind(&a.appid)
         .bind(&a.chain)

@@ -132,6 +132,7 @@ impl Store {
     /// SQLite the binding's `seq` (one writer at a time), on PostgreSQL the oldest
     /// transaction still running at the read (`pg_snapshot_xmin`), so a binding that
     /// commits after a newer one is still read. An address may come back more than once.
+    /// A retired address is left out; revived, it is read again like a new binding.
     pub async fn bindings_after(
         &self,
         chain: &str,
@@ -141,12 +142,12 @@ impl Store {
         let sql = match backend {
             Backend::Sqlite => {
                 "SELECT address, seq + 1 AS position FROM address_bindings WHERE chain = $1 AND seq >= $2 \
-                 ORDER BY seq"
+                 AND retired_at IS NULL ORDER BY seq"
             }
             Backend::Postgres => {
                 "SELECT b.address, h.horizon AS position FROM \
                  (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon) h \
-                 LEFT JOIN address_bindings b ON b.chain = $1 AND b.tx >= $2"
+                 LEFT JOIN address_bindings b ON b.chain = $1 AND b.tx >= $2 AND b.retired_at IS NULL"
             }
         };
         let rows: Vec<BindingAfter> = on_pool!(&self.pool, db => sqlx::query_as(sql)
@@ -209,6 +210,8 @@ impl Store {
             .await?);
             let Some(id) = inserted else { continue };
             stored += 1;
+            // A transfer to a retired address (the watcher still had it) revives it.
+            super::retirement::revive(&mut tx, &scan.chain, &d.address, now, "deposit").await?;
             // Same-amount pending order first, else the oldest pending one; an expired
             // order is not pending: the deposit then stays unmatched.
             let order: Option<String> = on_tx!(&mut tx, db => sqlx::query_scalar(

@@ -16,6 +16,7 @@ mod counts;
 mod deposits;
 mod leases;
 mod orders;
+mod retirement;
 mod states;
 
 use std::str::FromStr;
@@ -28,7 +29,7 @@ use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
 use crate::config::Database;
 
-pub use allocations::{AllocateError, Allocation, AllocationRequest, Derived};
+pub use allocations::{AllocateError, Allocation, AllocationRequest, Derived, KnownAllocation};
 pub use callbacks::{AttemptRecord, AttemptView, CallbackRecord, DueCallback, ResendOutcome};
 pub use consistency::Violation;
 pub use console::{AssignOutcome, CursorRecord};
@@ -36,6 +37,7 @@ pub use counts::{PoolUsage, StoreCounts};
 pub use deposits::{DepositRecord, NewDeposit, OpenDeposit, REORG_DEPTH, Scan};
 pub use leases::ClaimSlots;
 pub use orders::{CreateOutcome, NewOrder, OrderConnection, OrderRecord};
+pub use retirement::{MIN_IDLE_MS, RetireRequest, Retired, RetirementRecord};
 pub use states::{AttemptOutcome, DeliveryState, DepositState, OrderState, UnknownState};
 
 /// Which database a [`Store`] talks to; the few statements that differ branch on it.

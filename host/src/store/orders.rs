@@ -63,7 +63,11 @@ struct Binding {
     address: String,
     appid: String,
     username: String,
+    retired_at: Option<i64>,
 }
+
+/// A binding's owner `(appid, username)` and whether it is retired.
+type Owner = (String, String, bool);
 
 impl NewOrder {
     /// The fields the order's `sign` covers, as the component defines them (its
@@ -203,6 +207,7 @@ async fn write_orders(
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut new_orders: Vec<&NewOrder> = Vec::new();
     let mut new_bindings: Vec<&NewOrder> = Vec::new();
+    let mut revive: Vec<&NewOrder> = Vec::new();
     for order in batch {
         let key = (order.appid.clone(), order.orderid.clone());
         if let Some(stored) = orders.get(&key) {
@@ -214,14 +219,22 @@ async fn write_orders(
             continue;
         }
         let binding = (order.chain.clone(), order.canonical_address.clone());
-        match bindings.get(&binding) {
-            Some((appid, username)) if *appid != order.appid || *username != order.username => {
+        match bindings.get_mut(&binding) {
+            Some((appid, username, _)) if *appid != order.appid || *username != order.username => {
                 outcomes.push(CreateOutcome::AddressBound);
                 continue;
             }
-            Some(_) => {}
+            Some((_, _, retired)) => {
+                // A retired address takes the order: it is watched again.
+                if std::mem::take(retired) {
+                    revive.push(order);
+                }
+            }
             None => {
-                bindings.insert(binding, (order.appid.clone(), order.username.clone()));
+                bindings.insert(
+                    binding,
+                    (order.appid.clone(), order.username.clone(), false),
+                );
                 new_bindings.push(order);
             }
         }
@@ -231,6 +244,10 @@ async fn write_orders(
     }
     insert_bindings(tx, &new_bindings).await?;
     insert_orders(tx, &new_orders).await?;
+    for o in revive {
+        super::retirement::revive(tx, &o.chain, &o.canonical_address, o.created_at, "order")
+            .await?;
+    }
     Ok(outcomes)
 }
 
@@ -355,12 +372,15 @@ async fn existing_orders(
 async fn existing_bindings(
     tx: &mut Tx<'_>,
     batch: &[NewOrder],
-) -> Result<HashMap<(String, String), (String, String)>, sqlx::Error> {
+) -> Result<HashMap<(String, String), Owner>, sqlx::Error> {
     if let Tx::Postgres(tx) = tx {
         let rows = pg::existing_bindings(tx, batch).await?;
         return Ok(rows
             .into_iter()
-            .map(|b| ((b.chain, b.address), (b.appid, b.username)))
+            .map(|b| {
+                let retired = b.retired_at.is_some();
+                ((b.chain, b.address), (b.appid, b.username, retired))
+            })
             .collect());
     }
     let backend = tx.backend();
@@ -375,7 +395,7 @@ async fn existing_bindings(
     for (chain, addresses) in by_chain {
         for chunk in addresses.chunks(CHUNK) {
             let sql = format!(
-                "SELECT address, appid, username FROM address_bindings \
+                "SELECT address, appid, username, retired_at FROM address_bindings \
                  WHERE chain = {} AND address IN ({})",
                 backend.placeholders(1, 1),
                 backend.placeholders(2, chunk.len())
@@ -388,7 +408,11 @@ async fn existing_bindings(
                 query.fetch_all(db).await?
             });
             for b in rows {
-                found.insert((chain.to_owned(), b.address), (b.appid, b.username));
+                let retired = b.retired_at.is_some();
+                found.insert(
+                    (chain.to_owned(), b.address),
+                    (b.appid, b.username, retired),
+                );
             }
         }
     }
@@ -410,6 +434,7 @@ mod pg {
         pub(super) address: String,
         pub(super) appid: String,
         pub(super) username: String,
+        pub(super) retired_at: Option<i64>,
     }
 
     /// One column of the batch as an array parameter.
@@ -439,7 +464,7 @@ mod pg {
     ) -> Result<Vec<ChainBinding>, sqlx::Error> {
         let orders: Vec<&NewOrder> = batch.iter().collect();
         sqlx::query_as(
-            "SELECT chain, address, appid, username FROM address_bindings \
+            "SELECT chain, address, appid, username, retired_at FROM address_bindings \
              WHERE (chain, address) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))",
         )
         .bind(column(&orders, |o| o.chain.as_str()))

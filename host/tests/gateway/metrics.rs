@@ -1,8 +1,8 @@
 //! `GET /metrics`: after a scripted run — orders, a rejection, dev-chain deposits (one
 //! matched, one left unmatched), a callback that fails once then succeeds, and a
 //! merchant with no callback URL — every counter and gauge of the run is at its exact
-//! value, read back with an independent parser of the Prometheus text format
-//! (`prometheus-parse`). Also: no label carries an order id or an address, the alert
+//! value (the watch lists and the address allocations too), read back with an
+//! independent parser of the Prometheus text format (`prometheus-parse`). Also: no label carries an order id or an address, the alert
 //! rules of `docs/operations.md` name only metrics the gateway exports, `metrics.listen`
 //! serves the metrics alone on their own address, and logs written to a pipe carry no
 //! ANSI colour.
@@ -30,6 +30,9 @@ const RUN: &str = "[notify]\nretry_delays = [\"300ms\", \"300ms\"]\ntimeout = \"
                    allow_private_targets = true\n\
                    [confirmations]\ndefault = 1\n\
                    [admin]\ntoken = \"admin-token-0123456789\"\n";
+
+/// The test mnemonic's TRON account key (`tests/vectors/derivation.json`).
+const TRC20_XPUB: &str = "xpub6D1AabNHCupeiLM65ZR9UStMhJ1vCpyV4XbZdyhMZBiJXALQtmn9p42VTQckoHVn8WNqS7dqnJokZHAHcHGoaQgmv8D45oNUKx6DZMNZBCd";
 
 /// The alert rules shipped with the operations guide.
 const ALERTS: &str = include_str!("../../../docs/alerts.yml");
@@ -118,9 +121,20 @@ async fn wait_unmatched_confirmed(app: &TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_scripted_run_every_counter_is_at_its_value() {
     let receiver = TestReceiver::start(1, Duration::ZERO).await;
-    let app = TestApp::start_on(TestEnv::dev(&receiver.url, RUN).await).await;
+    // `APPID2` has an account key on TRC20 (the test mnemonic's) and allocates one address.
+    let keys = format!("xpubs = {{ TRC20 = \"{TRC20_XPUB}\" }}\n{RUN}");
+    let app = TestApp::start_on(TestEnv::dev(&receiver.url, &keys).await).await;
     let (paid, kept, silent) = (fresh_address(), fresh_address(), fresh_address());
     let (paid_id, kept_id, silent_id) = (fresh_orderid(), fresh_orderid(), fresh_orderid());
+    let sign = crate::support::md5_sign(&[APPID2, "payer", "TRC20", SECRET2]);
+    let (status, reply) = app
+        .post(
+            usdt_gateway::api::ADDRESS_PATH,
+            &json!({"appid": APPID2, "username": "payer", "chain": "TRC20", "sign": sign}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let allocated = reply["data"]["address"].as_str().unwrap().to_owned();
 
     // Three orders (the third of a merchant with no callback URL) and one rejection.
     for (appid, secret, address, orderid) in [
@@ -172,7 +186,9 @@ async fn after_a_scripted_run_every_counter_is_at_its_value() {
     let (status, content_type, text) = scrape_text(&app).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
-    for secret_or_id in [&paid, &kept, &silent, &paid_id, &kept_id, &silent_id] {
+    for secret_or_id in [
+        &paid, &kept, &silent, &allocated, &paid_id, &kept_id, &silent_id,
+    ] {
         assert!(
             !text.contains(secret_or_id.as_str()),
             "{secret_or_id} in a label"
@@ -303,6 +319,47 @@ async fn after_a_scripted_run_every_counter_is_at_its_value() {
         value(&m, "usdt_gateway_chain_rounds_failed_total", &erc20),
         0.0
     );
+
+    // The watch lists (the three order addresses, the allocated one) and the allocations
+    // against each merchant's total (the documented default).
+    assert_eq!(
+        value(&m, "usdt_gateway_chain_watched_addresses", &erc20),
+        3.0
+    );
+    assert_eq!(
+        value(
+            &m,
+            "usdt_gateway_chain_watched_addresses",
+            &[("chain", "TRC20")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &m,
+            "usdt_gateway_address_allocations",
+            &[("appid", APPID2), ("chain", "TRC20")]
+        ),
+        1.0
+    );
+    assert!(
+        sample(
+            &m,
+            "usdt_gateway_address_allocations",
+            &[("appid", APPID), ("chain", "TRC20")]
+        )
+        .is_none()
+    );
+    for appid in [APPID, APPID2] {
+        assert_eq!(
+            value(
+                &m,
+                "usdt_gateway_address_allocations_max",
+                &[("appid", appid)]
+            ),
+            100_000.0
+        );
+    }
 
     // The component: called, never faulted, instances pooled.
     assert!(value(&m, "usdt_gateway_component_calls_total", &[]) >= 4.0);
