@@ -17,7 +17,7 @@ use crate::support::{
 const NEXT: &str = "shop1-next-secret-fedcba9876543210fedcba98";
 
 /// The admin token of these tests.
-const ADMIN: &str = "admin-token-for-secret-tests";
+const ADMIN: &str = "901d251f01652f535459883fe7daba35700853e57da183551fd088e9220f4134";
 
 /// `APPID`'s secret line in the test configuration.
 fn secret_line(secret: &str) -> String {
