@@ -29,7 +29,7 @@ use crate::support::{
 const RUN: &str = "[notify]\nretry_delays = [\"300ms\", \"300ms\"]\ntimeout = \"2s\"\n\
                    allow_private_targets = true\n\
                    [confirmations]\ndefault = 1\n\
-                   [admin]\ntoken = \"admin-token-0123456789\"\n";
+                   [admin]\ntoken = \"a1ebf6e6c59305594d87528a7a2bfa834aa6a14d215e190519e8e6bfdbf2963c\"\n";
 
 /// The alert rules shipped with the operations guide.
 const ALERTS: &str = include_str!("../../../docs/alerts.yml");
@@ -436,6 +436,28 @@ async fn metrics_listen_serves_the_metrics_alone_on_their_address() {
     );
     let other = line.replace("/metrics", "/healthz");
     assert_eq!(reqwest::get(&other).await.unwrap().status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_production_gateway_keeps_the_metrics_off_its_main_port_unless_asked() {
+    // Merchants and no [dev]: the metrics (appids, volumes) are not on the public port.
+    let app = TestApp::start_on(TestEnv::new().await).await;
+    let (status, _, text) = scrape_text(&app).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
+    assert!(!text.contains(APPID), "{text}");
+    app.stop().await;
+    // The explicit opt-in.
+    let app =
+        TestApp::start_on(TestEnv::with_extra("[metrics]\non_main_port = true\n").await).await;
+    let (status, _, text) = scrape_text(&app).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(
+        parse(&text)
+            .samples
+            .iter()
+            .any(|s| s.metric.starts_with("usdt_gateway_"))
+    );
+    app.stop().await;
 }
 
 #[test]
