@@ -64,7 +64,10 @@ impl TestApp {
     /// `GET` an admin path with the test token.
     pub async fn admin_get(&self, path: &str) -> Value {
         let request = axum::http::Request::get(path)
-            .header("authorization", "Bearer admin-token-0123456789")
+            .header(
+                "authorization",
+                "Bearer 74cf1167b3d5a11858e867f0a7c9ba51d2a352b332230acebe3c56e7d7cbbbff",
+            )
             .body(axum::body::Body::empty())
             .unwrap();
         let (status, body) = self.send(request).await;

@@ -29,7 +29,7 @@ use crate::support::{
 const RUN: &str = "[notify]\nretry_delays = [\"300ms\", \"300ms\"]\ntimeout = \"2s\"\n\
                    allow_private_targets = true\n\
                    [confirmations]\ndefault = 1\n\
-                   [admin]\ntoken = \"a1ebf6e6c59305594d87528a7a2bfa834aa6a14d215e190519e8e6bfdbf2963c\"\n";
+                   [admin]\ntoken = \"74cf1167b3d5a11858e867f0a7c9ba51d2a352b332230acebe3c56e7d7cbbbff\"\n";
 
 /// The alert rules shipped with the operations guide.
 const ALERTS: &str = include_str!("../../../docs/alerts.yml");

@@ -30,6 +30,7 @@ const PAGES: &[&str] = &[
     "/admin/",
     "/admin/login",
     "/admin/logout",
+    "/admin/logout/everywhere",
     "/admin/orders",
     "/admin/orders/{ordersn}",
     "/admin/unmatched",

@@ -299,7 +299,10 @@ async fn a_reload_that_drops_a_merchant_for_a_while_loses_none_of_its_callbacks(
     .unwrap();
     assert_eq!(
         admin_reload(&process).await,
-        (200, serde_json::json!({"merchants": 1}))
+        (
+            200,
+            serde_json::json!({"merchants": 1, "admin_token_changed": false})
+        )
     );
     let (status, _) = post(
         process.url("/dev/chains/ERC20/transfers"),
