@@ -3,13 +3,24 @@
 //! confirmations, callback attempts), unmatched deposits (assign one to an order by
 //! hand: an audit log line records it), callbacks (resend), watchers and merchants
 //! (never their secrets). Every action is a POST form carrying the session's CSRF
-//! token; one without it is refused (403). No JavaScript.
+//! token; one without it is refused (403). "Log out everywhere" ends every session. No
+//! JavaScript.
 //!
-//! With no `admin.token` the console does not exist (404), like the admin API.
+//! Logins count against the client's budget of failed authentications, shared with the
+//! admin API ([`crate::api::access`]): past it the login page answers 429 without
+//! comparing the token. With no `admin.token` the console does not exist (404, before
+//! any body is read), like the admin API.
 
 use std::convert::Infallible;
 use std::net::IpAddr;
 use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 
 use super::session::{Session, set_cookie};
 use super::{
@@ -19,16 +30,9 @@ use crate::api::access::Verdict;
 use crate::api::client::ClientIp;
 use crate::api::{AppState, GatewayCode, audit, retry_after};
 use crate::clock::now_millis;
-use crate::metrics::ProviderErrors;
-use crate::metrics::RejectionCode;
+use crate::metrics::{ProviderErrors, RejectionCode};
 use crate::store::DeliveryState;
 use crate::store::{AssignOutcome, DepositRecord, OrderRecord};
-use askama::Template;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
 
 /// Rows a list shows at most.
 const LIST_LIMIT: i64 = 200;
