@@ -182,9 +182,13 @@ pub struct AdminConfig {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
-    /// Serve `GET /metrics` on this address only; unset: on the main port.
+    /// Serve `GET /metrics` on this address only.
     #[serde(default)]
     pub listen: Option<SocketAddr>,
+    /// Serve `GET /metrics` on the main port too. Unset: only in dev mode (see
+    /// [`Config::metrics_on_main_port`]).
+    #[serde(default)]
+    pub on_main_port: Option<bool>,
 }
 
 /// `[addresses]`: how many deposit addresses a merchant may allocate, and how fast
@@ -840,6 +844,10 @@ impl Config {
                 "set `token` or `token_env`, not both",
             ));
         }
+        if let Some(token) = &self.admin.token {
+            crate::api::access::check_token_strength(token.expose())
+                .map_err(|why| ConfigError::key("admin.token", why))?;
+        }
         for (chain, c) in &self.chains {
             match chain.as_str() {
                 "TRC20" | "ERC20" => {
@@ -912,6 +920,16 @@ impl Config {
         Ok(())
     }
 
+    /// Whether `GET /metrics` is served on the main port: `metrics.on_main_port` when
+    /// set; unset, only in dev mode on a loopback `listen` without `metrics.listen` (the
+    /// metrics name merchants and show their volumes: a production gateway serves them
+    /// on a private address).
+    pub fn metrics_on_main_port(&self) -> bool {
+        self.metrics.on_main_port.unwrap_or(
+            self.dev_mode().on && self.listen.ip().is_loopback() && self.metrics.listen.is_none(),
+        )
+    }
+
     /// Whether callbacks may go to private and loopback addresses.
     pub fn allow_private_targets(&self) -> bool {
         self.notify
@@ -919,7 +937,8 @@ impl Config {
             .unwrap_or(self.dev_mode().on)
     }
 
-    /// The admin API's token, if the admin API is on.
+    /// The admin API's token, if the admin API is on: refused unless strong enough
+    /// ([`crate::api::access::check_token_strength`]).
     pub fn admin_token(&self) -> Result<Option<Secret>, ConfigError> {
         match (&self.admin.token, &self.admin.token_env) {
             (Some(token), _) => Ok(Some(token.clone())),
@@ -934,11 +953,10 @@ impl Config {
             (None, None) => Ok(None),
         }
         .and_then(|token| match token {
-            Some(t) if t.expose().len() < 16 => Err(ConfigError::key(
-                "admin.token",
-                "must be at least 16 characters",
-            )),
-            other => Ok(other),
+            Some(t) => crate::api::access::check_token_strength(t.expose())
+                .map(|()| Some(t))
+                .map_err(|why| ConfigError::key("admin.token", why)),
+            None => Ok(None),
         })
     }
 
@@ -1201,7 +1219,42 @@ mod tests {
         assert_eq!(config.confirmations.large_required, 3);
         assert_eq!(config.orders.ttl, Duration::from_secs(24 * 3600));
         assert!(matches!(config.database(), Database::Sqlite(p) if p.ends_with("gateway.db")));
-        assert_eq!(config.metrics.listen, None, "/metrics on the main port");
+        assert_eq!(config.metrics.listen, None);
+        assert!(
+            config.metrics_on_main_port(),
+            "the zero-configuration run serves /metrics on its (loopback) port"
+        );
+    }
+
+    #[test]
+    fn metrics_are_off_the_main_port_outside_dev_mode_unless_asked_for() {
+        let merchant = format!("[[merchants]]\nappid = \"m\"\nsecret = \"{GOOD_SECRET}\"\n");
+        assert!(!load(&merchant).unwrap().metrics_on_main_port());
+        let opt_in = load(&format!("[metrics]\non_main_port = true\n{merchant}")).unwrap();
+        assert!(opt_in.metrics_on_main_port());
+        let elsewhere =
+            load("[metrics]\nlisten = \"127.0.0.1:9464\"\n[dev]\nenabled = true\n").unwrap();
+        assert!(!elsewhere.metrics_on_main_port());
+        let dev_off = load("[metrics]\non_main_port = false\n[dev]\nenabled = true\n").unwrap();
+        assert!(!dev_off.metrics_on_main_port());
+    }
+
+    #[test]
+    fn a_weak_admin_token_is_refused_with_the_key_and_never_echoed() {
+        let dev = "[dev]\nenabled = true\n";
+        for weak in [
+            "aaaaaaaaaaaaaaaa",
+            "0123456789abcdef0123456789abcdef0123456789abcdef",
+        ] {
+            let err = load(&format!("{dev}[admin]\ntoken = \"{weak}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("admin.token"), "{err}");
+            assert!(!err.contains(weak), "{err}");
+        }
+        let strong = "9f2c4e71b0d35a86e4c1f07b92d8a63e5b1c0f4d7a29e86c3b50d1f7e4a92c68";
+        let config = load(&format!("{dev}[admin]\ntoken = \"{strong}\"\n")).unwrap();
+        assert_eq!(config.admin_token().unwrap().unwrap().expose(), strong);
     }
 
     #[test]

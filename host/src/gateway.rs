@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio::sync::{Notify, watch};
 use usdt_callback_http::{CallbackHttp, TransportConfig};
 
+use crate::api::access::{AdminAccess, TokenChange};
 use crate::api::{self, AppState, Shared};
 use crate::chain::{DevChain, EvmSource, OmniSource, Source};
 use crate::config::{
@@ -231,28 +232,49 @@ pub struct Gateway {
     pub dev_merchant: bool,
 }
 
-/// Re-reads the merchants from the configuration the gateway started with (its file,
-/// then the environment) and puts them in place at once.
+/// Re-reads the merchants and the admin token from the configuration the gateway
+/// started with (its file, then the environment) and puts them in place at once.
 #[derive(Debug)]
 pub struct MerchantReload {
     /// The configuration file given at start, if any.
     source_file: Option<PathBuf>,
     /// Where the merchants go.
     directory: Arc<MerchantDirectory>,
+    /// Where the admin token goes.
+    admin: Arc<AdminAccess>,
+}
+
+/// What a reload put in place.
+#[derive(Clone, Copy, Debug)]
+pub struct ReloadOutcome {
+    /// How many merchants are configured now.
+    pub merchants: usize,
+    /// Whether the admin token changed, and the console sessions that change ended.
+    pub admin_token: TokenChange,
 }
 
 impl MerchantReload {
-    /// Load the configuration again, check it whole, and replace the merchants (the
-    /// rest of the configuration takes effect at the next start). On any error nothing
-    /// changes. Returns how many merchants are now configured.
-    pub fn reload(&self) -> anyhow::Result<usize> {
+    /// Load the configuration again, check it whole (the admin token's strength
+    /// included), and replace the merchants and the admin token (the rest of the
+    /// configuration takes effect at the next start). On any error nothing changes.
+    pub fn reload(&self) -> anyhow::Result<ReloadOutcome> {
         let config = Config::load(self.source_file.as_deref())?;
         check_protocol(&config, self.directory.rules())?;
+        let token = config.admin_token()?;
         let (merchants, _) = merchants(&config)?;
         let count = merchants.len();
         self.directory.replace(merchants);
-        tracing::info!(merchants = count, "merchants reloaded");
-        Ok(count)
+        let admin_token = self.admin.replace_token(token);
+        tracing::info!(
+            merchants = count,
+            admin_token_changed = admin_token.changed,
+            sessions_ended = admin_token.sessions_ended,
+            "configuration reloaded"
+        );
+        Ok(ReloadOutcome {
+            merchants: count,
+            admin_token,
+        })
     }
 }
 
@@ -260,6 +282,7 @@ impl Gateway {
     /// Build everything from the configuration: component, store (migrated), merchants,
     /// policy, writer. `component` overrides `rules.component`.
     pub async fn start(config: &Config, component: Option<PathBuf>) -> anyhow::Result<Self> {
+        let admin = Arc::new(AdminAccess::new(config.admin_token()?));
         let component = component.or_else(|| {
             (!config.rules.component.as_os_str().is_empty()).then(|| config.rules.component.clone())
         });
@@ -292,6 +315,11 @@ impl Gateway {
             ),
             None => None,
         };
+        if metrics_listener.is_none() && !config.metrics_on_main_port() {
+            tracing::info!(
+                "GET /metrics is not served: set metrics.listen (a private address), or metrics.on_main_port = true"
+            );
+        }
         let (writer, writer_task) = OrderWriter::spawn(
             store.clone(),
             config.orders.write_queue,
@@ -409,6 +437,7 @@ impl Gateway {
             reload: Arc::new(MerchantReload {
                 source_file: config.source_file.clone(),
                 directory: merchants,
+                admin: Arc::clone(&admin),
             }),
             dev_mode: dev_mode.on,
             order_ttl: config.orders.ttl,
@@ -416,9 +445,9 @@ impl Gateway {
             dev_chains: Arc::new(dev_chains),
             watcher_wakes: Arc::new(watcher_wakes),
             dispatcher_wake,
-            admin_token: config.admin_token()?,
+            admin,
             metrics,
-            metrics_route: metrics_listener.is_none(),
+            metrics_route: config.metrics_on_main_port(),
             trusted_proxies: config.http.trusted_proxies.clone(),
             public_limits: api::public::PublicLimits::new(&config.http),
         });

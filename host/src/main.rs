@@ -333,15 +333,22 @@ fn main() -> ExitCode {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // SIGHUP is caught before anything slow (the configuration, the database, the
+    // component's compilation): one sent during start-up is a reload request that
+    // waits for the gateway to be up, never the default (fatal) action.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let hangups = {
+        let _entered = runtime.enter();
+        watch_hangups()
+    };
     let mut config = Config::load(args.config.as_deref())?;
     if let Some(listen) = args.listen {
         config.listen = listen;
         config.validate()?;
     }
     telemetry::init(&config.log);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     runtime.block_on(async move {
         let gateway = Gateway::start(&config, args.component).await?;
         let listener = tokio::net::TcpListener::bind(config.listen)
@@ -375,7 +382,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         let shutdown = gateway::shutdown_signal();
         println!("usdt-gateway listening on http://{local}");
-        tokio::spawn(reload_on_hangup(Arc::clone(&gateway.state().reload)));
+        tokio::spawn(reload_on_hangup(
+            hangups,
+            Arc::clone(&gateway.state().reload),
+        ));
         tracing::info!(%local, database = %config.database().describe(), "usdt-gateway started");
         gateway
             .serve(listener, config.request_timeout, shutdown)
@@ -385,25 +395,66 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Reload the merchants on every SIGHUP (a failed reload changes nothing). Holds only
-/// the reloader, so the gateway's state is free to drain at shutdown.
-async fn reload_on_hangup(reload: Arc<MerchantReload>) {
+/// SIGHUPs, caught from this call on (`None`: they cannot be watched).
+#[cfg(unix)]
+type Hangups = Option<tokio::signal::unix::Signal>;
+/// No SIGHUP off Unix.
+#[cfg(not(unix))]
+type Hangups = ();
+
+/// Catch SIGHUP from now on (inside a runtime): each one is kept for
+/// [`reload_on_hangup`], however early it comes.
+fn watch_hangups() -> Hangups {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
-            tracing::warn!("SIGHUP cannot be watched: reload merchants through the admin API");
+        signal(SignalKind::hangup()).ok()
+    }
+}
+
+/// Reload the configuration (merchants and admin token) on every SIGHUP; one that came
+/// during start-up is applied now. A failed reload changes nothing. Holds only the
+/// reloader, so the gateway's state is free to drain at shutdown.
+async fn reload_on_hangup(hangups: Hangups, reload: Arc<MerchantReload>) {
+    #[cfg(unix)]
+    {
+        let Some(mut hangups) = hangups else {
+            tracing::warn!(
+                "SIGHUP cannot be watched: reload the configuration through the admin API"
+            );
             return;
         };
+        let during_start = tokio::select! {
+            biased;
+            got = hangups.recv() => got.is_some(),
+            () = std::future::ready(()) => false,
+        };
+        if during_start {
+            tracing::info!("SIGHUP during start-up: reloading now that the gateway is up");
+            hangup_reload(&reload);
+        }
         while hangups.recv().await.is_some() {
-            tracing::info!("SIGHUP: reloading the merchants");
-            if let Err(e) = reload.reload() {
-                tracing::error!(error = %format!("{e:#}"), "merchant reload refused; nothing changed");
-            }
+            tracing::info!("SIGHUP: reloading the configuration");
+            hangup_reload(&reload);
         }
     }
     #[cfg(not(unix))]
-    let _ = reload;
+    let _ = (hangups, reload);
+}
+
+/// One reload for a SIGHUP, its outcome logged.
+#[cfg(unix)]
+fn hangup_reload(reload: &MerchantReload) {
+    match reload.reload() {
+        Ok(outcome) => {
+            if outcome.admin_token.changed {
+                tracing::info!(target: "audit", action = "reload_admin_token", sessions_ended = outcome.admin_token.sessions_ended, "SIGHUP: admin token replaced; every console session ended");
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "reload refused; nothing changed");
+        }
+    }
 }
 
 fn sign(command: SignCommand) -> anyhow::Result<ExitCode> {
@@ -742,6 +793,7 @@ fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     gateway::check_protocol(&config, &rules)?;
     let policy = gateway::confirmation_policy(&config, &rules)?;
     let merchants = config.resolve_merchants()?;
+    let admin_token = config.admin_token()?;
     println!("configuration OK");
     let dev_mode = config.dev_mode();
     println!(
@@ -759,6 +811,22 @@ fn config_check(file: Option<PathBuf>) -> anyhow::Result<ExitCode> {
         }
     );
     println!("database: {}", config.database().describe());
+    println!(
+        "admin API and console: {}",
+        if admin_token.is_some() {
+            "on (admin token accepted)"
+        } else {
+            "off (no admin token)"
+        }
+    );
+    let main_port = config.metrics_on_main_port();
+    let metrics = match (config.metrics.listen, main_port) {
+        (Some(addr), true) => format!("on {addr} and on the main port"),
+        (Some(addr), false) => format!("on {addr}"),
+        (None, true) => "on the main port".to_owned(),
+        (None, false) => "not served (set metrics.listen)".to_owned(),
+    };
+    println!("metrics: {metrics}");
     if merchants.is_empty() && dev_mode.on {
         println!(
             "merchants: none; dev mode creates the demo merchant `{}`",

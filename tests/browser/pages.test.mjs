@@ -21,7 +21,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const BIN = process.env.USDT_GATEWAY_BIN || resolve(here, "../../target/debug/usdt-gateway");
 const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const SHOTS = process.env.SCREENSHOT_DIR ? resolve(process.env.SCREENSHOT_DIR) : null;
-const ADMIN_TOKEN = "browser-test-admin-token-" + randomBytes(8).toString("hex");
+const ADMIN_TOKEN = randomBytes(32).toString("hex");
 const SECRET = "browser-test-secret-" + randomBytes(16).toString("hex");
 const CLOSED_SECRET = "closed-merchant-secret-" + randomBytes(16).toString("hex");
 // A username a merchant could send: the pages must show it as text.

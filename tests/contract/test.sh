@@ -31,7 +31,7 @@ export CONTRACT_APPID=contract
 export CONTRACT_STATUSES="$work/statuses"
 CONTRACT_SECRET=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export CONTRACT_SECRET
-admin_token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+admin_token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 cat >"$work/gateway.toml" <<TOML
 listen = "127.0.0.1:0"
 data_dir = "$work/data"

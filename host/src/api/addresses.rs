@@ -149,7 +149,7 @@ pub async fn allocate(
             .merchants
             .take_allocation(&request.appid, limits)
             .map_err(|wait| {
-                AppError::Throttled(
+                AppError::RetryAfter(
                     GatewayCode::AddressRateLimited,
                     format!(
                         "this merchant allocates new addresses faster than {} a second \

@@ -1,21 +1,24 @@
 //! The operator's API, behind `Authorization: Bearer <admin token>` (compared in
 //! constant time): callback deliveries (list, one with its attempts, re-send) and
-//! deposits no order took. Every action (resend, reload) is an `audit` log line naming
-//! the token's id, never the token.
+//! deposits no order took; reloading the configuration; ending the console's sessions.
+//! Every action (resend, reload, revoke) is an `audit` log line naming the token's id,
+//! never the token; so is every refused token, naming the client.
 
 use axum::Json;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 use utoipa::{IntoParams, ToSchema};
 
+use super::AppState;
+use super::access::Verdict;
+use super::client::ClientIp;
 use super::error::{AppError, GatewayCode};
 use super::openapi::{
     AdminCallbackFailures, AdminListFailures, AdminReloadFailures, AdminResendFailures,
+    AdminRevokeFailures,
 };
-use super::{AppState, audit};
 use crate::clock::now_millis;
 use crate::store::{AttemptView, CallbackRecord, DeliveryState, DepositRecord, ResendOutcome};
 
@@ -70,33 +73,56 @@ pub struct UnmatchedList {
     deposits: Vec<DepositRecord>,
 }
 
-/// `{"merchants":N}`.
+/// `{"merchants":N,"admin_token_changed":false}`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Reloaded {
     /// How many merchants are configured now.
     merchants: usize,
+    /// Whether the admin token changed (every console session then ended).
+    admin_token_changed: bool,
 }
 
-/// The request's admin token checked; its id for the audit log (never the token).
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<String, AppError> {
-    let Some(token) = &state.admin_token else {
-        return Err(AppError::gateway(
-            GatewayCode::NotFound,
-            "the admin API is off (no admin.token)",
-        ));
-    };
+/// `{"sessions":N}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Revoked {
+    /// How many console sessions were live and are ended.
+    sessions: usize,
+}
+
+/// The request's admin token checked, within the client's budget of failures (shared
+/// with the console's login); its id for the audit log (never the token). A wrong token
+/// is an `audit` line naming the client; a client past its budget is refused with 429
+/// and `Retry-After` without its token being compared.
+fn authorize(state: &AppState, client: ClientIp, headers: &HeaderMap) -> Result<String, AppError> {
     let given = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
-        Ok(audit::credential_id(given))
-    } else {
-        Err(AppError::gateway(
-            GatewayCode::Unauthorized,
-            "a valid admin bearer token is required",
-        ))
+    let ip = client.0;
+    match state.admin.authenticate(client.key(), given) {
+        Verdict::Granted(who) => Ok(who),
+        Verdict::Off => Err(AppError::gateway(
+            GatewayCode::NotFound,
+            "the admin API is off (no admin.token)",
+        )),
+        Verdict::Wrong => {
+            tracing::warn!(target: "audit", action = "admin_api_auth", ok = false, reason = "wrong_token", client = %ip, "admin API request refused");
+            Err(AppError::gateway(
+                GatewayCode::Unauthorized,
+                "a valid admin bearer token is required",
+            ))
+        }
+        Verdict::Limited { wait, first } => {
+            if first {
+                tracing::warn!(target: "audit", action = "admin_api_auth", ok = false, reason = "too_many_failures", client = %ip, retry_after_s = wait.as_secs(), "client locked out after repeated authentication failures");
+            }
+            Err(AppError::RetryAfter(
+                GatewayCode::TooManyFailedAttempts,
+                "too many failed authentications from this client; retry later".into(),
+                wait,
+            ))
+        }
     }
 }
 
@@ -130,10 +156,11 @@ fn rows(limit: Option<i64>) -> i64 {
 )]
 pub async fn list_callbacks(
     State(state): State<AppState>,
+    client: ClientIp,
     headers: HeaderMap,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<CallbackList>, AppError> {
-    authorize(&state, &headers)?;
+    authorize(&state, client, &headers)?;
     let query = query_params(query)?;
     let wanted = query
         .state
@@ -165,10 +192,11 @@ pub async fn list_callbacks(
 )]
 pub async fn show_callback(
     State(state): State<AppState>,
+    client: ClientIp,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<CallbackDetail>, AppError> {
-    authorize(&state, &headers)?;
+    authorize(&state, client, &headers)?;
     let ordersn = path_ordersn(path)?;
     let (callback, attempts) = state.store.callback(&ordersn).await?.ok_or_else(|| {
         AppError::gateway(GatewayCode::OrderNotFound, "no callback for this order")
@@ -189,10 +217,11 @@ pub async fn show_callback(
 )]
 pub async fn resend_callback(
     State(state): State<AppState>,
+    client: ClientIp,
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Resent>, AppError> {
-    let who = authorize(&state, &headers)?;
+    let who = authorize(&state, client, &headers)?;
     let ordersn = path_ordersn(path)?;
     let outcome = state.store.resend_callback(&ordersn, now_millis()).await?;
     let found = outcome != ResendOutcome::NoDelivery;
@@ -231,37 +260,64 @@ pub async fn resend_callback(
 )]
 pub async fn unmatched_deposits(
     State(state): State<AppState>,
+    client: ClientIp,
     headers: HeaderMap,
     query: Result<Query<LimitQuery>, QueryRejection>,
 ) -> Result<Json<UnmatchedList>, AppError> {
-    authorize(&state, &headers)?;
+    authorize(&state, client, &headers)?;
     let query = query_params(query)?;
     let deposits = state.store.unmatched_deposits(rows(query.limit)).await?;
     Ok(Json(UnmatchedList { deposits }))
 }
 
-/// Reload the merchants from the configuration (file and environment): secrets
-/// rotated, merchants added or removed, without a restart. An invalid configuration
-/// changes nothing (422 `CONFIG_REJECTED`, with the reason).
+/// Reload the merchants and the admin token from the configuration (file and
+/// environment): secrets rotated, merchants added or removed, the admin token replaced
+/// (every console session ends), without a restart. An invalid configuration — a weak
+/// admin token included — changes nothing (422 `CONFIG_REJECTED`, with the reason).
 #[utoipa::path(
     post,
     path = "/admin/merchants/reload",
     tag = "admin",
-    summary = "Reload the merchants from the configuration",
-    description = "Re-reads the configuration file and the environment and replaces only the merchants (secret rotation with `next_secret`, merchants added or removed). An invalid configuration changes nothing. Each reload is an `audit` log line.",
+    summary = "Reload the merchants and the admin token from the configuration",
+    description = "Re-reads the configuration file and the environment and replaces the merchants (secret rotation with `next_secret`, merchants added or removed) and the admin token (a new token ends every console session; the old one stops working at once). An invalid configuration, a weak admin token included, changes nothing. Each reload is an `audit` log line.",
     security(("admin_token" = [])),
-    responses((status = 200, description = "The merchants now in use.", body = Reloaded), AdminReloadFailures),
+    responses((status = 200, description = "The merchants now in use, and whether the admin token changed.", body = Reloaded), AdminReloadFailures),
 )]
 pub async fn reload_merchants(
     State(state): State<AppState>,
+    client: ClientIp,
     headers: HeaderMap,
 ) -> Result<Json<Reloaded>, AppError> {
-    let who = authorize(&state, &headers)?;
-    let merchants = state.reload.reload().map_err(|e| {
+    let who = authorize(&state, client, &headers)?;
+    let outcome = state.reload.reload().map_err(|e| {
         let error = format!("{e:#}");
         tracing::warn!(target: "audit", who, action = "reload_merchants", ok = false, error, "admin action");
         AppError::gateway(GatewayCode::ConfigRejected, error)
     })?;
-    tracing::info!(target: "audit", who, action = "reload_merchants", ok = true, merchants, "admin action");
-    Ok(Json(Reloaded { merchants }))
+    tracing::info!(target: "audit", who, action = "reload_merchants", ok = true, merchants = outcome.merchants, admin_token_changed = outcome.admin_token.changed, sessions_ended = outcome.admin_token.sessions_ended, "admin action");
+    Ok(Json(Reloaded {
+        merchants: outcome.merchants,
+        admin_token_changed: outcome.admin_token.changed,
+    }))
+}
+
+/// End every console session ("log out everywhere"): each browser must log in again.
+#[utoipa::path(
+    post,
+    path = "/admin/sessions/revoke",
+    tag = "admin",
+    summary = "End every console session",
+    description = "Logs every browser out of the operator console (the admin token itself is unchanged). Each revocation is an `audit` log line.",
+    security(("admin_token" = [])),
+    responses((status = 200, description = "How many sessions were ended.", body = Revoked), AdminRevokeFailures),
+)]
+pub async fn revoke_sessions(
+    State(state): State<AppState>,
+    client: ClientIp,
+    headers: HeaderMap,
+) -> Result<Json<Revoked>, AppError> {
+    let who = authorize(&state, client, &headers)?;
+    let sessions = state.admin.end_sessions();
+    tracing::info!(target: "audit", who, action = "revoke_sessions", sessions, "admin action");
+    Ok(Json(Revoked { sessions }))
 }

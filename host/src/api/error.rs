@@ -1,6 +1,8 @@
 //! Every failure answer of the API: one type, one body shape
 //! `{"status":0,"data":{"code":"…","msg":"…"}}`, one table from code to HTTP status.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -28,8 +30,8 @@ pub enum AppError {
     Store(String),
     /// A dev-chain call was refused (400) with this code.
     Dev(&'static str, String),
-    /// A gateway refusal that may be retried after the given time (`Retry-After`).
-    Throttled(GatewayCode, String, std::time::Duration),
+    /// A gateway refusal that says when to try again (`Retry-After`, whole seconds).
+    RetryAfter(GatewayCode, String, Duration),
 }
 
 /// The codes the gateway host adds to the component's (see `docs/protocol.md` §10).
@@ -44,6 +46,8 @@ pub enum GatewayCode {
     ForbiddenNotifyTarget,
     /// 401: the admin API needs its bearer token.
     Unauthorized,
+    /// 429: this client failed to authenticate too often; the token was not checked.
+    TooManyFailedAttempts,
     /// 409: same appid and orderid with other signed fields.
     DuplicateOrder,
     /// 409: the address belongs to another `(appid, username)`.
@@ -95,6 +99,7 @@ impl GatewayCode {
             Self::InvalidField => "INVALID_FIELD",
             Self::ForbiddenNotifyTarget => "FORBIDDEN_NOTIFY_TARGET",
             Self::Unauthorized => "UNAUTHORIZED",
+            Self::TooManyFailedAttempts => "TOO_MANY_FAILED_ATTEMPTS",
             Self::DuplicateOrder => "DUPLICATE_ORDER",
             Self::AddressBoundToOtherUser => "ADDRESS_BOUND_TO_OTHER_USER",
             Self::AddressNotAllocated => "ADDRESS_NOT_ALLOCATED",
@@ -123,6 +128,7 @@ impl GatewayCode {
                 StatusCode::BAD_REQUEST
             }
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::TooManyFailedAttempts => StatusCode::TOO_MANY_REQUESTS,
             Self::DuplicateOrder
             | Self::AddressBoundToOtherUser
             | Self::AddressNotAllocated
@@ -171,7 +177,7 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Rejected(list) => list.first().map_or("INVALID_JSON", |r| r.code.as_str()),
-            Self::Gateway(code, _) | Self::Throttled(code, _, _) => code.as_str(),
+            Self::Gateway(code, _) | Self::RetryAfter(code, _, _) => code.as_str(),
             Self::Rules(_) => "RULES_UNAVAILABLE",
             Self::Store(_) => "STORE_UNAVAILABLE",
             Self::Dev(code, _) => code,
@@ -275,7 +281,7 @@ impl AppError {
                 };
                 (status, data)
             }
-            Self::Gateway(gateway, msg) | Self::Throttled(gateway, msg, _) => {
+            Self::Gateway(gateway, msg) | Self::RetryAfter(gateway, msg, _) => {
                 (gateway.status(), plain(msg))
             }
             Self::Dev(_, msg) => (StatusCode::BAD_REQUEST, plain(msg)),
@@ -308,12 +314,10 @@ impl IntoResponse for AppError {
                 .insert(header::ALLOW, HeaderValue::from_static("POST"));
         }
         response.extensions_mut().insert(RejectionCode(code));
-        if let Self::Throttled(_, _, wait) = self {
-            // Whole seconds, rounded up: a client that waits this long is let through.
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        if let Self::RetryAfter(_, _, wait) = &self {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+                .insert(header::RETRY_AFTER, retry_after(*wait));
         } else if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
@@ -321,4 +325,10 @@ impl IntoResponse for AppError {
         }
         response
     }
+}
+
+/// `Retry-After` for `wait`: whole seconds, rounded up, at least 1.
+pub fn retry_after(wait: Duration) -> HeaderValue {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    HeaderValue::from(secs.max(1))
 }

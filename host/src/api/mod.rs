@@ -2,6 +2,7 @@
 //! `app(state)` is the whole router, so tests drive it with `oneshot` and the server
 //! runs exactly the same thing.
 
+pub mod access;
 mod addresses;
 mod admin;
 pub mod audit;
@@ -35,7 +36,6 @@ use utoipa_axum::routes;
 use tokio::sync::Notify;
 
 use crate::chain::DevChain;
-use crate::config::Secret;
 use crate::gateway::MerchantReload;
 use crate::merchants::MerchantDirectory;
 use crate::metrics::{self, Metrics};
@@ -44,7 +44,7 @@ use crate::store::Store;
 use crate::writer::OrderWriter;
 
 pub use body::MAX_BODY_BYTES;
-pub use error::{AppError, GatewayCode};
+pub use error::{AppError, GatewayCode, retry_after};
 
 /// Path of the order endpoint.
 pub const ORDER_PATH: &str = "/api/merchant/v2/TraderRechargeorder";
@@ -98,8 +98,9 @@ pub struct Shared {
     pub watcher_wakes: Arc<HashMap<&'static str, Arc<Notify>>>,
     /// Wakes the callback dispatcher.
     pub dispatcher_wake: Arc<Notify>,
-    /// The admin API's token; `None`: the admin API is off.
-    pub admin_token: Option<Secret>,
+    /// The admin token (reloadable), the console's sessions and the failed-login
+    /// budgets; no token: the admin API and the console are off.
+    pub admin: Arc<access::AdminAccess>,
     /// The metrics.
     pub metrics: Arc<Metrics>,
     /// Whether `GET /metrics` is on this router (false: on `metrics.listen` alone).
@@ -172,6 +173,7 @@ fn documented_routes(dev_mode: bool, metrics_route: bool) -> OpenApiRouter<AppSt
         .routes(post_only(routes!(admin::resend_callback)))
         .routes(routes!(admin::unmatched_deposits))
         .routes(post_only(routes!(admin::reload_merchants)))
+        .routes(post_only(routes!(admin::revoke_sessions)))
         .routes(routes!(health::alive))
         .routes(routes!(health::ready))
         .routes(routes!(openapi::document));

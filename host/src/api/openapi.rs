@@ -133,6 +133,9 @@ impl Code {
             }
             "UNKNOWN_APPID" => "The appid is not a registered merchant.",
             "UNAUTHORIZED" => "The admin bearer token is missing or wrong.",
+            "TOO_MANY_FAILED_ATTEMPTS" => {
+                "This client failed to authenticate too often (10 failures, then one more every 90 s, shared with the console's login); the token was not checked. Retry after Retry-After."
+            }
             "DUPLICATE_ORDER" => "The same appid and orderid were placed with other signed fields.",
             "ADDRESS_BOUND_TO_OTHER_USER" => "The address is bound to another (appid, username).",
             "ADDRESS_NOT_ALLOCATED" => {
@@ -237,6 +240,7 @@ const ALL: &[Code] = &[
     Code::Component(ErrorCode::UnknownAppid),
     Code::Gateway(GatewayCode::ForbiddenNotifyTarget),
     Code::Gateway(GatewayCode::Unauthorized),
+    Code::Gateway(GatewayCode::TooManyFailedAttempts),
     Code::Gateway(GatewayCode::DuplicateOrder),
     Code::Gateway(GatewayCode::AddressBoundToOtherUser),
     Code::Gateway(GatewayCode::AddressNotAllocated),
@@ -380,7 +384,7 @@ failure_set! {
 failure_set! {
     /// The admin API's lists.
     AdminListFailures: [
-        G(GatewayCode::InvalidField), G(GatewayCode::Unauthorized), G(GatewayCode::NotFound),
+        G(GatewayCode::InvalidField), G(GatewayCode::Unauthorized), G(GatewayCode::TooManyFailedAttempts), G(GatewayCode::NotFound),
         G(GatewayCode::Timeout), Code::StoreUnavailable,
     ]
 }
@@ -388,7 +392,7 @@ failure_set! {
 failure_set! {
     /// The admin API's one-callback reads.
     AdminCallbackFailures: [
-        G(GatewayCode::InvalidField), G(GatewayCode::Unauthorized), G(GatewayCode::NotFound),
+        G(GatewayCode::InvalidField), G(GatewayCode::Unauthorized), G(GatewayCode::TooManyFailedAttempts), G(GatewayCode::NotFound),
         G(GatewayCode::OrderNotFound), G(GatewayCode::Timeout), Code::StoreUnavailable,
     ]
 }
@@ -396,7 +400,8 @@ failure_set! {
 failure_set! {
     /// The admin API's resend.
     AdminResendFailures: [
-        G(GatewayCode::InvalidField), G(GatewayCode::Unauthorized), G(GatewayCode::NotFound),
+        G(GatewayCode::InvalidField), G(GatewayCode::Unauthorized),
+        G(GatewayCode::TooManyFailedAttempts), G(GatewayCode::NotFound),
         G(GatewayCode::OrderNotFound), G(GatewayCode::DeliveryInFlight),
         G(GatewayCode::MethodNotAllowed), G(GatewayCode::Timeout), Code::StoreUnavailable,
     ]
@@ -405,7 +410,15 @@ failure_set! {
 failure_set! {
     /// The admin API's merchant reload.
     AdminReloadFailures: [
-        G(GatewayCode::Unauthorized), G(GatewayCode::NotFound), G(GatewayCode::ConfigRejected),
+        G(GatewayCode::Unauthorized), G(GatewayCode::TooManyFailedAttempts), G(GatewayCode::NotFound), G(GatewayCode::ConfigRejected),
+        G(GatewayCode::MethodNotAllowed), G(GatewayCode::Timeout),
+    ]
+}
+
+failure_set! {
+    /// The admin API's session revocation.
+    AdminRevokeFailures: [
+        G(GatewayCode::Unauthorized), G(GatewayCode::TooManyFailedAttempts), G(GatewayCode::NotFound),
         G(GatewayCode::MethodNotAllowed), G(GatewayCode::Timeout),
     ]
 }

@@ -3,26 +3,34 @@
 //! confirmations, callback attempts), unmatched deposits (assign one to an order by
 //! hand: an audit log line records it), callbacks (resend), watchers and merchants
 //! (never their secrets). Every action is a POST form carrying the session's CSRF
-//! token; one without it is refused (403). No JavaScript.
+//! token; one without it is refused (403). "Log out everywhere" ends every session. No
+//! JavaScript.
 //!
-//! With no `admin.token` the console does not exist (404), like the admin API.
+//! Logins count against the client's budget of failed authentications, shared with the
+//! admin API ([`crate::api::access`]): past it the login page answers 429 without
+//! comparing the token. With no `admin.token` the console does not exist (404, before
+//! any body is read), like the admin API.
 
+use std::convert::Infallible;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 use super::session::{Session, set_cookie};
-use super::{CSP_CONSOLE, PageError, Pages, message_page, order_state, render, usdt, utc};
-use crate::api::{AppState, audit};
+use super::{
+    CSP_CONSOLE, PageError, PageForm, Pages, message_page, order_state, render, usdt, utc,
+};
+use crate::api::access::Verdict;
+use crate::api::client::ClientIp;
+use crate::api::{AppState, GatewayCode, audit, retry_after};
 use crate::clock::now_millis;
-use crate::metrics::ProviderErrors;
+use crate::metrics::{ProviderErrors, RejectionCode};
 use crate::store::DeliveryState;
 use crate::store::{AssignOutcome, DepositRecord, OrderRecord, ResendOutcome};
 
@@ -44,11 +52,13 @@ impl FromRequestParts<Pages> for Operator {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, pages: &Pages) -> Result<Self, Response> {
-        if pages.app.admin_token.is_none() {
+        if !pages.app.admin.is_on() {
             return Err(console_off());
         }
         pages
-            .sessions
+            .app
+            .admin
+            .sessions()
             .find(&parts.headers)
             .map(Self)
             .ok_or_else(|| Redirect::to("/admin/login").into_response())
@@ -68,6 +78,40 @@ impl Operator {
         } else {
             Err(PageError::StaleCsrf)
         }
+    }
+}
+
+/// The console is on (an admin token is configured); else the rejection is its 404,
+/// given before the request's body is read.
+pub(super) struct ConsoleOn;
+
+impl FromRequestParts<Pages> for ConsoleOn {
+    type Rejection = Response;
+
+    async fn from_request_parts(_: &mut Parts, pages: &Pages) -> Result<Self, Response> {
+        if pages.app.admin.is_on() {
+            Ok(Self)
+        } else {
+            Err(console_off())
+        }
+    }
+}
+
+/// The key the request's client is counted under ([`ClientIp::key`]), and its address.
+pub(super) struct Client {
+    key: IpAddr,
+    ip: IpAddr,
+}
+
+impl FromRequestParts<Pages> for Client {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, pages: &Pages) -> Result<Self, Infallible> {
+        let client = ClientIp::from_request_parts(parts, &pages.app).await?;
+        Ok(Self {
+            key: client.key(),
+            ip: client.0,
+        })
     }
 }
 
@@ -101,11 +145,7 @@ fn session_tag(session: &Session) -> String {
 
 /// Who acts, for the audit log: the admin token's id (never the token).
 fn who(pages: &Pages) -> String {
-    pages
-        .app
-        .admin_token
-        .as_ref()
-        .map_or_else(String::new, |t| audit::credential_id(t.expose()))
+    pages.app.admin.who()
 }
 
 // ---- login ----------------------------------------------------------------------
@@ -127,10 +167,7 @@ pub(super) async fn index(operator: Result<Operator, Response>) -> Response {
 }
 
 /// `GET /admin/login`.
-pub(super) async fn login_form(State(pages): State<Pages>) -> Response {
-    if pages.app.admin_token.is_none() {
-        return console_off();
-    }
+pub(super) async fn login_form(_: ConsoleOn) -> Response {
     render(
         StatusCode::OK,
         &LoginPage {
@@ -149,31 +186,59 @@ pub(super) struct LoginForm {
     token: String,
 }
 
-/// `POST /admin/login`: the admin token (constant-time compare) starts a session.
+fn login_page(status: StatusCode, error: &str) -> Response {
+    render(
+        status,
+        &LoginPage {
+            lang: "en",
+            title: "Log in — usdt-gateway",
+            error: Some(error),
+        },
+        CSP_CONSOLE,
+    )
+}
+
+/// `POST /admin/login`: the admin token (constant-time compare) starts a session, within
+/// the client's budget of failed authentications (shared with the admin API): past it
+/// the answer is 429 with `Retry-After` and the token is not compared.
 pub(super) async fn login(
     State(pages): State<Pages>,
+    _: ConsoleOn,
+    client: Client,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    PageForm(form): PageForm<LoginForm>,
 ) -> Response {
-    let Some(token) = &pages.app.admin_token else {
-        return console_off();
+    let session = match pages.app.admin.login(client.key, &form.token) {
+        Verdict::Granted(session) => session,
+        Verdict::Off => return console_off(),
+        Verdict::Wrong => {
+            tracing::warn!(target: "audit", action = "console_login", ok = false, reason = "wrong_token", client = %client.ip, "console login refused");
+            // Guessing costs time.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let mut response = login_page(StatusCode::UNAUTHORIZED, "That is not the admin token.");
+            response
+                .extensions_mut()
+                .insert(RejectionCode(GatewayCode::Unauthorized.as_str()));
+            return response;
+        }
+        Verdict::Limited { wait, first } => {
+            if first {
+                tracing::warn!(target: "audit", action = "console_login", ok = false, reason = "too_many_failures", client = %client.ip, retry_after_s = wait.as_secs(), "client locked out after repeated authentication failures");
+            }
+            let mut response = login_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed logins from this address; wait a while and try again.",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after(wait));
+            response
+                .extensions_mut()
+                .insert(RejectionCode(GatewayCode::TooManyFailedAttempts.as_str()));
+            return response;
+        }
     };
-    if !bool::from(form.token.as_bytes().ct_eq(token.expose().as_bytes())) {
-        tracing::warn!(target: "audit", action = "console_login", ok = false, "console login refused");
-        // Guessing costs time.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        return render(
-            StatusCode::UNAUTHORIZED,
-            &LoginPage {
-                lang: "en",
-                title: "Log in — usdt-gateway",
-                error: Some("That is not the admin token."),
-            },
-            CSP_CONSOLE,
-        );
-    }
-    let session = pages.sessions.start();
-    tracing::info!(target: "audit", who = who(&pages), action = "console_login", ok = true, session = session_tag(&session), "console login");
+    tracing::info!(target: "audit", who = who(&pages), action = "console_login", ok = true, session = session_tag(&session), client = %client.ip, "console login");
     let mut response = Redirect::to("/admin/orders").into_response();
     response
         .headers_mut()
@@ -193,16 +258,34 @@ pub(super) async fn logout(
     State(pages): State<Pages>,
     operator: Operator,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    PageForm(form): PageForm<CsrfForm>,
 ) -> Result<Response, PageError> {
     let session = operator.act(&form.csrf)?;
-    pages.sessions.end(&session.id);
+    pages.app.admin.sessions().end(&session.id);
     tracing::info!(target: "audit", who = who(&pages), action = "console_logout", session = session_tag(&session), "console logout");
+    Ok(logged_out(&headers))
+}
+
+/// `POST /admin/logout/everywhere`: end every session of the console, this one too.
+pub(super) async fn logout_everywhere(
+    State(pages): State<Pages>,
+    operator: Operator,
+    headers: HeaderMap,
+    PageForm(form): PageForm<CsrfForm>,
+) -> Result<Response, PageError> {
+    let session = operator.act(&form.csrf)?;
+    let sessions = pages.app.admin.end_sessions();
+    tracing::info!(target: "audit", who = who(&pages), action = "revoke_sessions", sessions, session = session_tag(&session), "console: logged out everywhere");
+    Ok(logged_out(&headers))
+}
+
+/// To the login form, the cookie cleared.
+fn logged_out(headers: &HeaderMap) -> Response {
     let mut response = Redirect::to("/admin/login").into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, set_cookie(&headers, None));
-    Ok(response)
+        .insert(header::SET_COOKIE, set_cookie(headers, None));
+    response
 }
 
 // ---- orders ---------------------------------------------------------------------
@@ -539,7 +622,7 @@ pub(super) struct AssignForm {
 pub(super) async fn assign(
     State(pages): State<Pages>,
     operator: Operator,
-    Form(form): Form<AssignForm>,
+    PageForm(form): PageForm<AssignForm>,
 ) -> Result<Response, PageError> {
     let session = operator.act(&form.csrf)?;
     let ordersn = form.ordersn.trim();
@@ -662,7 +745,7 @@ pub(super) async fn resend(
     State(pages): State<Pages>,
     operator: Operator,
     Path(ordersn): Path<String>,
-    Form(form): Form<CsrfForm>,
+    PageForm(form): PageForm<CsrfForm>,
 ) -> Result<Response, PageError> {
     let session = operator.act(&form.csrf)?;
     let outcome = pages

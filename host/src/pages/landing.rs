@@ -36,7 +36,7 @@ pub(super) async fn landing(State(pages): State<Pages>) -> Response {
             order_path: ORDER_PATH,
             query_path: QUERY_PATH,
             openapi_path: openapi::PATH,
-            console: pages.app.admin_token.is_some(),
+            console: pages.app.admin.is_on(),
             dev_appid: dev.then_some(DEV_APPID),
         },
         CSP_PUBLIC,

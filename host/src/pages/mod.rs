@@ -10,27 +10,24 @@
 mod checkout;
 mod console;
 mod landing;
-mod session;
-
-use std::sync::Arc;
+pub(crate) mod session;
 
 use askama::Template;
-use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::de::DeserializeOwned;
 
 use crate::api::AppState;
 use crate::rules::RulesFault;
 use crate::store::{OrderRecord, StoreError};
 
-use session::Sessions;
-
-/// The pages' state: the API's, and the console's sessions.
+/// The pages' state: the API's (the console's sessions are in its admin access).
 #[derive(Clone, Debug)]
 struct Pages {
     app: AppState,
-    sessions: Arc<Sessions>,
 }
 
 /// Content security policy of the checkout page and the front door: only the
@@ -43,12 +40,23 @@ const CSP_PUBLIC: &str = "default-src 'none'; script-src 'self'; style-src 'self
 const CSP_CONSOLE: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// The pages' routes, to merge into the API's router.
+/// Largest body of the login form: a token of at most
+/// [`crate::api::access::MAX_TOKEN_CHARS`] characters, each percent-encoded.
+const LOGIN_FORM_BYTES: usize = 2 * 1024;
+
+/// Largest body of a form that carries the CSRF token alone (64 hex digits).
+const CSRF_FORM_BYTES: usize = 256;
+
+/// Largest body of the assignment form: the CSRF token, a chain, a transaction id, a log
+/// index and an ordersn.
+const ASSIGN_FORM_BYTES: usize = 1024;
+
+/// The pages' routes, to merge into the API's router. Each form's route reads at most
+/// what its form needs (413 past it, without reading the rest); the other routes read
+/// no body at all; a console that is off answers 404 before reading one.
 pub fn router(app: AppState) -> Router<AppState> {
-    let pages = Pages {
-        app,
-        sessions: Arc::new(Sessions::default()),
-    };
+    let pages = Pages { app };
+    let limit = DefaultBodyLimit::max;
     // What anyone reaches without a credential: within the public limits.
     let public = Router::new()
         .route("/", get(landing::landing))
@@ -66,18 +74,57 @@ pub fn router(app: AppState) -> Router<AppState> {
         .route("/admin/", get(console::index))
         .route(
             "/admin/login",
-            get(console::login_form).post(console::login),
+            get(console::login_form)
+                .post(console::login)
+                .layer(limit(LOGIN_FORM_BYTES)),
         )
-        .route("/admin/logout", post(console::logout))
+        .route(
+            "/admin/logout",
+            post(console::logout).layer(limit(CSRF_FORM_BYTES)),
+        )
+        .route(
+            "/admin/logout/everywhere",
+            post(console::logout_everywhere).layer(limit(CSRF_FORM_BYTES)),
+        )
         .route("/admin/orders", get(console::orders))
         .route("/admin/orders/{ordersn}", get(console::order))
         .route("/admin/unmatched", get(console::unmatched))
-        .route("/admin/unmatched/assign", post(console::assign))
+        .route(
+            "/admin/unmatched/assign",
+            post(console::assign).layer(limit(ASSIGN_FORM_BYTES)),
+        )
         .route("/admin/deliveries", get(console::deliveries))
-        .route("/admin/deliveries/{ordersn}/resend", post(console::resend))
+        .route(
+            "/admin/deliveries/{ordersn}/resend",
+            post(console::resend).layer(limit(CSRF_FORM_BYTES)),
+        )
         .route("/admin/watchers", get(console::watchers))
         .route("/admin/merchants", get(console::merchants))
         .with_state(pages)
+}
+
+/// A console form's fields (`application/x-www-form-urlencoded`), read up to its
+/// route's limit. The rejection is a page: 413 for a body over the limit (the rest is
+/// not read), 415 or 400 for one that is not the form.
+struct PageForm<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for PageForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        match Form::<T>::from_request(req, state).await {
+            Ok(Form(fields)) => Ok(Self(fields)),
+            Err(rejection) => {
+                let status = rejection.status();
+                let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "The form is larger than this page takes."
+                } else {
+                    "The request is not this page's form."
+                };
+                Err(message_page(status, "Refused", message, CSP_CONSOLE))
+            }
+        }
+    }
 }
 
 /// The language of a page, from `Accept-Language`: the first of Chinese or English in

@@ -21,7 +21,7 @@ const MAX_SESSIONS: usize = 256;
 
 /// A logged-in operator.
 #[derive(Clone, Debug)]
-pub(super) struct Session {
+pub(crate) struct Session {
     /// Its id (the cookie's value).
     pub id: String,
     /// The token every form posts back.
@@ -38,7 +38,7 @@ impl Session {
 
 /// Every live session of this process.
 #[derive(Debug, Default)]
-pub(super) struct Sessions {
+pub(crate) struct Sessions {
     by_id: Mutex<HashMap<String, Session>>,
 }
 
@@ -78,6 +78,15 @@ impl Sessions {
     pub fn end(&self, id: &str) {
         let mut map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(id);
+    }
+
+    /// End every session; how many were live.
+    pub fn end_all(&self) -> usize {
+        let mut map = self.by_id.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let live = map.values().filter(|s| s.expires > now).count();
+        map.clear();
+        live
     }
 }
 
@@ -135,6 +144,15 @@ mod tests {
         assert!(!found.csrf_matches(""));
         assert!(!found.csrf_matches(&session.id));
         sessions.end(&session.id);
+        assert!(sessions.find(&headers).is_none());
+        let first = sessions.start();
+        sessions.start();
+        assert_eq!(sessions.end_all(), 2);
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&format!("{COOKIE}={}", first.id)).unwrap(),
+        );
         assert!(sessions.find(&headers).is_none());
     }
 

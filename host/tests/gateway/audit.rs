@@ -15,7 +15,7 @@ use crate::support::{
 };
 
 /// The admin token of this test.
-const ADMIN: &str = "audit-test-admin-token-0123456789";
+const ADMIN: &str = "5aab119323f7abc18c72a443dd84a6e2e5ba362b5d5bddfce1b7226e440a529f";
 
 /// The first 12 hex digits of SHA-256 of `text`, by `sha256sum`.
 fn sha256_prefix(text: &str) -> String {
@@ -94,6 +94,11 @@ async fn admin_actions_are_audited_by_token_id_and_no_secret_reaches_the_log() {
         admin_post(&process, "/admin/merchants/reload", "wrong-token").await,
         401
     );
+    // Ending the console's sessions is an action too.
+    assert_eq!(
+        admin_post(&process, "/admin/sessions/revoke", ADMIN).await,
+        200
+    );
 
     process.signal("TERM");
     process.wait(Duration::from_secs(20));
@@ -115,8 +120,26 @@ async fn admin_actions_are_audited_by_token_id_and_no_secret_reaches_the_log() {
     assert_eq!(resent["who"], who.as_str(), "{resent}");
     assert_eq!(resent["ordersn"], ordersn.as_str(), "{resent}");
     assert_eq!(resent["found"], false, "{resent}");
-    // The refused request did nothing: exactly the two actions were audited.
-    assert_eq!(audit.len(), 2, "{audit:?}");
+    let revoked = audit
+        .iter()
+        .find(|l| l["action"] == "revoke_sessions")
+        .unwrap_or_else(|| panic!("no audit line for the revocation in:\n{text}"));
+    assert_eq!(revoked["who"], who.as_str(), "{revoked}");
+    assert_eq!(revoked["sessions"], 0, "{revoked}");
+    // The refused request is an audit line naming the client, never the token it sent…
+    let refused = audit
+        .iter()
+        .find(|l| l["action"] == "admin_api_auth")
+        .unwrap_or_else(|| panic!("no audit line for the refused token in:\n{text}"));
+    assert_eq!(refused["ok"], false, "{refused}");
+    assert_eq!(refused["reason"], "wrong_token", "{refused}");
+    assert_eq!(refused["client"], "127.0.0.1", "{refused}");
+    assert!(
+        !text.contains("wrong-token"),
+        "the log shows a refused token"
+    );
+    // …and did nothing: exactly the three actions and the refusal were audited.
+    assert_eq!(audit.len(), 4, "{audit:?}");
 
     // The order's request span: method, route, status, latency and the order's ids.
     let answered = lines

@@ -175,3 +175,50 @@ async fn config_check_names_the_bad_key_and_never_prints_secrets() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("confirmations.large_amount"), "{err}");
 }
+
+/// Issue 22: `config check` accepted `aaaaaaaaaaaaaaaa` as the admin token. Weak tokens
+/// are refused whether written in the file or named by `token_env`, and never echoed;
+/// one made by `openssl rand -hex 32` passes.
+#[test]
+fn config_check_refuses_a_weak_admin_token_in_the_file_or_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.toml");
+    let check = |toml: &str, env: &[(&str, &str)]| {
+        std::fs::write(&path, format!("[dev]\nenabled = true\n{toml}")).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_usdt-gateway"))
+            .args(["config", "check", "--config", path.to_str().unwrap()])
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    };
+    for weak in [
+        "aaaaaaaaaaaaaaaa",
+        "0123456789abcdef0123456789abcdef0123456789abcdef",
+    ] {
+        let out = check(&format!("[admin]\ntoken = \"{weak}\"\n"), &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{weak} accepted: {err}");
+        assert!(err.contains("admin.token"), "{err}");
+        assert!(!err.contains(weak), "{err}");
+        let out = check(
+            "[admin]\ntoken_env = \"WEAK_ADMIN_TOKEN_FOR_CHECK\"\n",
+            &[("WEAK_ADMIN_TOKEN_FOR_CHECK", weak)],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{weak} from the environment: {err}"
+        );
+        assert!(err.contains("admin.token"), "{err}");
+    }
+    let strong = "a1ebf6e6c59305594d87528a7a2bfa834aa6a14d215e190519e8e6bfdbf2963c";
+    let out = check(&format!("[admin]\ntoken = \"{strong}\"\n"), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout(&out).contains("admin API and console: on"));
+    assert!(!stdout(&out).contains(strong));
+}

@@ -17,7 +17,7 @@ use crate::{TestApp, error_code};
 const FAST: &str = "[notify]\nretry_delays = [\"1500ms\", \"1500ms\", \"1500ms\"]\ntimeout = \"2s\"\n\
                     allow_private_targets = true\nmax_in_flight_per_merchant = 16\n\
                     [confirmations]\ndefault = 2\nlarge_amount = \"10000\"\nlarge_required = 3\n\
-                    [admin]\ntoken = \"admin-token-0123456789\"\n";
+                    [admin]\ntoken = \"74cf1167b3d5a11858e867f0a7c9ba51d2a352b332230acebe3c56e7d7cbbbff\"\n";
 
 async fn dev_app(receiver: &TestReceiver) -> TestApp {
     TestApp::start_on(TestEnv::dev(&receiver.url, FAST).await).await
@@ -64,7 +64,10 @@ impl TestApp {
     /// `GET` an admin path with the test token.
     pub async fn admin_get(&self, path: &str) -> Value {
         let request = axum::http::Request::get(path)
-            .header("authorization", "Bearer admin-token-0123456789")
+            .header(
+                "authorization",
+                "Bearer 74cf1167b3d5a11858e867f0a7c9ba51d2a352b332230acebe3c56e7d7cbbbff",
+            )
             .body(axum::body::Body::empty())
             .unwrap();
         let (status, body) = self.send(request).await;

@@ -29,7 +29,7 @@ use crate::support::{
 const RUN: &str = "[notify]\nretry_delays = [\"300ms\", \"300ms\"]\ntimeout = \"2s\"\n\
                    allow_private_targets = true\n\
                    [confirmations]\ndefault = 1\n\
-                   [admin]\ntoken = \"admin-token-0123456789\"\n";
+                   [admin]\ntoken = \"74cf1167b3d5a11858e867f0a7c9ba51d2a352b332230acebe3c56e7d7cbbbff\"\n";
 
 /// The test mnemonic's TRON account key (`tests/vectors/derivation.json`).
 const TRC20_XPUB: &str = "xpub6D1AabNHCupeiLM65ZR9UStMhJ1vCpyV4XbZdyhMZBiJXALQtmn9p42VTQckoHVn8WNqS7dqnJokZHAHcHGoaQgmv8D45oNUKx6DZMNZBCd";
@@ -493,6 +493,28 @@ async fn metrics_listen_serves_the_metrics_alone_on_their_address() {
     );
     let other = line.replace("/metrics", "/healthz");
     assert_eq!(reqwest::get(&other).await.unwrap().status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_production_gateway_keeps_the_metrics_off_its_main_port_unless_asked() {
+    // Merchants and no [dev]: the metrics (appids, volumes) are not on the public port.
+    let app = TestApp::start_on(TestEnv::new().await).await;
+    let (status, _, text) = scrape_text(&app).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{text}");
+    assert!(!text.contains(APPID), "{text}");
+    app.stop().await;
+    // The explicit opt-in.
+    let app =
+        TestApp::start_on(TestEnv::with_extra("[metrics]\non_main_port = true\n").await).await;
+    let (status, _, text) = scrape_text(&app).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert!(
+        parse(&text)
+            .samples
+            .iter()
+            .any(|s| s.metric.starts_with("usdt_gateway_"))
+    );
+    app.stop().await;
 }
 
 #[test]

@@ -16,7 +16,7 @@ use crate::TestApp;
 use crate::support::{TestEnv, md5_sign};
 
 /// The admin token of these tests.
-const ADMIN: &str = "openapi-test-admin-token";
+const ADMIN: &str = "fee8899a5a3b75ba172a44c5fbb7da6cc3b929556ac77d9bbf99ab7921ad7b16";
 
 /// The HTML pages, left out of the document on purpose (for browsers, not a contract
 /// for programs; the browser suite and `pages.rs` test them).
@@ -30,6 +30,7 @@ const PAGES: &[&str] = &[
     "/admin/",
     "/admin/login",
     "/admin/logout",
+    "/admin/logout/everywhere",
     "/admin/orders",
     "/admin/orders/{ordersn}",
     "/admin/unmatched",

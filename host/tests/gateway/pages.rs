@@ -3,11 +3,17 @@
 //! CSRF refusals, order search, and the hand assignment of an unmatched deposit. The
 //! browser suite (`tests/browser`) drives the same pages in chromium.
 
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
+use hyper::body::{Body as HttpBody, Frame};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use usdt_gateway::store::AssignOutcome;
@@ -15,7 +21,7 @@ use usdt_gateway::store::AssignOutcome;
 use crate::TestApp;
 use crate::support::{APPID, APPID2, SECRET, SECRET2, TestEnv, fresh_address, order_body};
 
-const TOKEN: &str = "pages-admin-token-0123456789";
+const TOKEN: &str = "7a9ab7b1019ddc6471c36495bf688af27b4f2160160dec3eb6b484e6b8030e8f";
 const HOSTILE: &str = "<img src=x onerror=\"alert(1)\">&'";
 
 /// `APPID2` opts in to the checkout page (the appended key lands in its table).
@@ -502,4 +508,301 @@ async fn the_watchers_page_shows_each_chain_node_endpoints_failed_calls() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(failed > 0, "the endpoint's failed calls are shown");
+}
+
+// ---- admin credentials (issue 22) ------------------------------------------------------
+
+/// `request` as the server gives it when it came from `peer` (an IP address).
+fn from_peer(mut request: Request<Body>, peer: &str) -> Request<Body> {
+    let addr: SocketAddr = SocketAddr::new(peer.parse().unwrap(), 40_000);
+    request.extensions_mut().insert(ConnectInfo(addr));
+    request
+}
+
+impl TestApp {
+    /// `POST /admin/login` with `token`, from `peer`.
+    async fn login_from(&self, peer: &str, token: &str) -> Page {
+        let request = Request::post("/admin/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={token}")))
+            .unwrap();
+        self.page(from_peer(request, peer)).await
+    }
+
+    /// An admin API request with `token`, from `peer`.
+    async fn admin_api(&self, method: &str, path: &str, token: &str, peer: &str) -> Page {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        self.page(from_peer(request, peer)).await
+    }
+}
+
+fn json(page: &Page) -> Value {
+    serde_json::from_str(&page.text).unwrap_or_else(|_| panic!("not JSON: {}", page.text))
+}
+
+/// The `Retry-After` of a page, in seconds.
+fn retry_after(page: &Page) -> u64 {
+    page.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Issue 22: no limit on failed admin authentications (the console took about 160
+/// guesses/s, the admin API thousands). Now ten failures per client, counted across both
+/// doors; past them the client is refused (429, `Retry-After`) without its token being
+/// compared — the right one included — while another client logs in as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_authentications_are_limited_per_client_across_the_console_and_the_api() {
+    let app = app().await;
+    let attacker = "198.51.100.7";
+    for i in 0..10 {
+        let status = if i % 2 == 0 {
+            app.login_from(attacker, "wrong-guess").await.status
+        } else {
+            app.admin_api("GET", "/admin/callbacks", "wrong-guess", attacker)
+                .await
+                .status
+        };
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    let page = app.login_from(attacker, TOKEN).await;
+    assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{}", page.text);
+    assert!(!page.headers.contains_key(header::SET_COOKIE));
+    assert!((1..=90).contains(&retry_after(&page)), "{:?}", page.headers);
+    let api = app
+        .admin_api("GET", "/admin/callbacks", TOKEN, attacker)
+        .await;
+    assert_eq!(api.status, StatusCode::TOO_MANY_REQUESTS, "{}", api.text);
+    assert_eq!(json(&api)["data"]["code"], "TOO_MANY_FAILED_ATTEMPTS");
+    assert!((1..=90).contains(&retry_after(&api)));
+
+    // Another client is not affected, and its successes give the attacker nothing back.
+    let operator = "203.0.113.9";
+    assert_eq!(
+        app.login_from(operator, TOKEN).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let list = app
+        .admin_api("GET", "/admin/callbacks", TOKEN, operator)
+        .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    assert_eq!(
+        app.login_from(attacker, TOKEN).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // IPv6 clients count by their /64.
+    for i in 0..10 {
+        let peer = format!("2001:db8:7:7::{i:x}");
+        let page = app.login_from(&peer, "wrong-guess").await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    assert_eq!(
+        app.login_from("2001:db8:7:7:ffff::1", TOKEN).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Counted: the refusals are in the metrics (dev mode serves them on this port).
+    let scrape = app.get_page("/metrics", None).await.text;
+    let limited = scrape
+        .lines()
+        .filter(|l| {
+            l.starts_with("usdt_gateway_rejections_total") && l.contains("TOO_MANY_FAILED_ATTEMPTS")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>();
+    assert!(limited >= 4.0, "{scrape}");
+    app.stop().await;
+}
+
+/// Issue 22: a new `admin.token` written and reloaded was ignored (the old token kept
+/// working, the new one was refused). Now the reload applies it, ends every console
+/// session, and a weak one is refused with the reason, changing nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reloaded_admin_token_applies_and_ends_every_session_and_a_weak_one_changes_nothing() {
+    const NEW_TOKEN: &str = "407498d389de60c87337d612b6c66f1f224d8e3a1c9e4522b5eaa6926c572afd";
+    let app = app().await;
+    let (cookie, _) = app.login().await;
+    let local = "127.0.0.1";
+    let original = std::fs::read_to_string(&app.env.config_path).unwrap();
+
+    std::fs::write(
+        &app.env.config_path,
+        original.replace(TOKEN, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+    )
+    .unwrap();
+    let refused = app
+        .admin_api("POST", "/admin/merchants/reload", TOKEN, local)
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let body = json(&refused);
+    assert_eq!(body["data"]["code"], "CONFIG_REJECTED");
+    let msg = body["data"]["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("admin.token") && !msg.contains("aaaaaaaa"),
+        "{msg}"
+    );
+    assert_eq!(
+        app.get_page("/admin/orders", Some(&cookie)).await.status,
+        StatusCode::OK,
+        "a refused reload changes nothing"
+    );
+
+    std::fs::write(&app.env.config_path, original.replace(TOKEN, NEW_TOKEN)).unwrap();
+    let reloaded = app
+        .admin_api("POST", "/admin/merchants/reload", TOKEN, local)
+        .await;
+    assert_eq!(reloaded.status, StatusCode::OK, "{}", reloaded.text);
+    assert_eq!(json(&reloaded)["admin_token_changed"], true);
+    assert_eq!(
+        app.get_page("/admin/orders", Some(&cookie)).await.status,
+        StatusCode::SEE_OTHER,
+        "the session of the old token ended"
+    );
+    assert_eq!(
+        app.admin_api("GET", "/admin/callbacks", TOKEN, local)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.admin_api("GET", "/admin/callbacks", NEW_TOKEN, local)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.login_from(local, NEW_TOKEN).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // The same token again is no change: sessions stay.
+    let again = app
+        .admin_api("POST", "/admin/merchants/reload", NEW_TOKEN, local)
+        .await;
+    assert_eq!(json(&again)["admin_token_changed"], false);
+    app.stop().await;
+}
+
+/// Issue 22: no console session could be revoked short of a restart. "Log out
+/// everywhere" (a CSRF-checked form) and `POST /admin/sessions/revoke` end them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_out_everywhere_ends_every_session_from_the_console_or_the_api() {
+    let app = app().await;
+    let (first, csrf) = app.login().await;
+    let (second, _) = app.login().await;
+    let page = app.get_page("/admin/orders", Some(&first)).await;
+    assert!(page.text.contains("action=\"/admin/logout/everywhere\""));
+    assert_eq!(
+        app.post_form("/admin/logout/everywhere", Some(&first), "csrf=0000")
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get_page("/admin/orders", Some(&second)).await.status,
+        StatusCode::OK
+    );
+    let out = app
+        .post_form(
+            "/admin/logout/everywhere",
+            Some(&first),
+            &format!("csrf={csrf}"),
+        )
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.headers[header::LOCATION], "/admin/login");
+    for cookie in [&first, &second] {
+        assert_eq!(
+            app.get_page("/admin/orders", Some(cookie)).await.status,
+            StatusCode::SEE_OTHER
+        );
+    }
+
+    let (third, _) = app.login().await;
+    let revoked = app
+        .admin_api("POST", "/admin/sessions/revoke", TOKEN, "127.0.0.1")
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.text);
+    assert_eq!(json(&revoked)["sessions"], 1);
+    assert_eq!(
+        app.get_page("/admin/orders", Some(&third)).await.status,
+        StatusCode::SEE_OTHER
+    );
+    app.stop().await;
+}
+
+/// A body of `chunks` pieces of 8 KiB that counts the bytes it gave.
+struct CountingBody {
+    left: usize,
+    given: Arc<AtomicUsize>,
+}
+
+impl HttpBody for CountingBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.left -= 1;
+        self.given.fetch_add(8192, Ordering::SeqCst);
+        std::task::Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![b'a'; 8192])))))
+    }
+}
+
+/// A login posting 64 MiB, with or without its length announced; the status and the
+/// bytes the gateway read.
+async fn huge_login(app: &TestApp, announce: bool) -> (StatusCode, usize) {
+    let given = Arc::new(AtomicUsize::new(0));
+    let body = CountingBody {
+        left: 8192,
+        given: Arc::clone(&given),
+    };
+    let mut request = Request::post("/admin/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if announce {
+        request = request.header(header::CONTENT_LENGTH, 64 << 20);
+    }
+    let page = app.page(request.body(Body::new(body)).unwrap()).await;
+    (page.status, given.load(Ordering::SeqCst))
+}
+
+/// Issue 22: `POST /admin/login` read bodies up to 2 MB, even with the console off. Each
+/// form's route reads at most what its form needs (413 past it); a console that is off
+/// answers 404 without reading the body at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_login_body_is_refused_unread_and_an_off_console_reads_none() {
+    let app = app().await;
+    for announce in [false, true] {
+        let (status, read) = huge_login(&app, announce).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(read <= 16 * 1024, "{read} bytes read");
+    }
+    let (cookie, csrf) = app.login().await;
+    let big_csrf = format!("csrf={csrf}&pad={}", "x".repeat(4096));
+    assert_eq!(
+        app.post_form("/admin/logout", Some(&cookie), &big_csrf)
+            .await
+            .status,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    app.stop().await;
+
+    let off = TestApp::start().await;
+    for announce in [false, true] {
+        let (status, read) = huge_login(&off, announce).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(read, 0, "the body of an off console's route is not read");
+    }
+    off.stop().await;
 }

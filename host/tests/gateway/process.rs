@@ -1,5 +1,6 @@
 //! The real binary: the no-configuration first run, HTTP/1.1 keep-alive and HTTP/2 on one
-//! port, `kill -9` right after acknowledgements, graceful shutdown on SIGTERM.
+//! port, `kill -9` right after acknowledgements, graceful shutdown on SIGTERM, SIGHUP
+//! from the first moments of start-up.
 
 use std::time::Duration;
 
@@ -263,4 +264,133 @@ async fn sigterm_drains_in_flight_requests() {
         .unwrap();
         assert_eq!(status, 200, "{orderid}");
     }
+}
+
+/// Whether process `pid` catches SIGHUP (`SigCgt` of `/proc/<pid>/status`, where signal
+/// n is bit n-1); `None` once it is gone.
+fn catches_sighup(pid: u32) -> Option<bool> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let mask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))?
+        .trim();
+    let bits = u64::from_str_radix(mask, 16).ok()?;
+    Some(bits & 1 != 0)
+}
+
+fn hangup(pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -HUP");
+}
+
+/// Issue 22: a SIGHUP in the first second of start-up killed the process (the handler
+/// was installed after the listener). Now `serve` catches it before loading anything:
+/// the disposition is in place before the gateway listens, SIGHUPs sent all through
+/// start-up leave it alive, and they end in a reload once it is up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_during_start_up_is_a_reload_not_a_death() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
+
+    let env = TestEnv::new().await;
+    let log_path = env.dir.path().join("gateway.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_usdt-gateway"))
+        .args(["serve", "--config", env.config_path.to_str().unwrap()])
+        .current_dir(env.dir.path())
+        .env_remove("RUST_LOG")
+        .env("USDT_GATEWAY_LOG__LEVEL", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(std::fs::File::create(&log_path).unwrap()))
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let listening = Arc::new(AtomicBool::new(false));
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    let seen = Arc::clone(&listening);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("usdt-gateway listening on ") {
+                seen.store(true, Ordering::SeqCst);
+                let _ = addr_tx.send(addr.trim().to_owned());
+            }
+        }
+    });
+
+    // The disposition is installed before the gateway listens.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let was_listening = listening.load(Ordering::SeqCst);
+        match catches_sighup(pid) {
+            Some(true) => {
+                assert!(
+                    !was_listening,
+                    "SIGHUP was caught only once the gateway listened"
+                );
+                break;
+            }
+            Some(false) => assert!(
+                !was_listening,
+                "listening, and SIGHUP still has its default (fatal) action"
+            ),
+            None => panic!("the process is gone"),
+        }
+        assert!(Instant::now() < deadline, "no SIGHUP disposition");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    // SIGHUPs all through start-up, and a few once up.
+    let mut during_start = 0;
+    let mut after = 0;
+    while after < 5 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "SIGHUP number {} killed the process",
+            during_start + after + 1
+        );
+        hangup(pid);
+        if listening.load(Ordering::SeqCst) {
+            after += 1;
+        } else {
+            during_start += 1;
+        }
+        assert!(Instant::now() < deadline, "the gateway never listened");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let addr = addr_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "alive after the SIGHUPs"
+    );
+    let health = client()
+        .get(format!("{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    println!("{during_start} SIGHUPs during start-up, {after} after");
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "{exit}");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("configuration reloaded"), "{log}");
+    assert!(!log.contains("reload refused"), "{log}");
 }

@@ -17,7 +17,7 @@ use crate::support::{
 const NEXT: &str = "shop1-next-secret-fedcba9876543210fedcba98";
 
 /// The admin token of these tests.
-const ADMIN: &str = "admin-token-for-secret-tests";
+const ADMIN: &str = "901d251f01652f535459883fe7daba35700853e57da183551fd088e9220f4134";
 
 /// `APPID`'s secret line in the test configuration.
 fn secret_line(secret: &str) -> String {
@@ -299,7 +299,10 @@ async fn a_reload_that_drops_a_merchant_for_a_while_loses_none_of_its_callbacks(
     .unwrap();
     assert_eq!(
         admin_reload(&process).await,
-        (200, serde_json::json!({"merchants": 1}))
+        (
+            200,
+            serde_json::json!({"merchants": 1, "admin_token_changed": false})
+        )
     );
     let (status, _) = post(
         process.url("/dev/chains/ERC20/transfers"),

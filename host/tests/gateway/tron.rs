@@ -335,7 +335,8 @@ async fn a_suspended_provider_shows_in_the_log_and_the_metrics_and_the_key_in_ne
     primary.fail(Failure::Suspended, None);
     let key = "log-test-trongrid-key-77c1";
     let tables = format!(
-        "[chains.TRC20]\ntoken_contract = \"{USDT_CONTRACT}\"\npoll_interval = \"100ms\"\n\
+        "[metrics]\non_main_port = true\n\
+         [chains.TRC20]\ntoken_contract = \"{USDT_CONTRACT}\"\npoll_interval = \"100ms\"\n\
          [[chains.TRC20.providers]]\nurl = \"{}\"\nheaders_env = {{ \"TRON-PRO-API-KEY\" = \"TRON_KEY_FOR_LOG_TEST\" }}\n\
          [[chains.TRC20.providers]]\nurl = \"{}\"\n",
         primary.url(),

@@ -1,0 +1,446 @@
+//! Who may use the admin API and the console: the admin token (reloadable: a new one
+//! applies at the next request and ends every console session), the console's sessions,
+//! and a budget of failed authentications per client shared by both doors.
+//!
+//! The budget is a leaky bucket per client key ([`super::client::ClientIp::key`]): at
+//! most [`FAILURE_BURST`] failures at once, one more every [`FAILURE_REFILL`] (10 per
+//! 15 minutes). Every attempt is charged before the token is compared and refunded when
+//! it was right, so a client past its budget is refused without its token being looked
+//! at, and concurrent guesses cannot overdraw it. A success refunds its own charge and
+//! touches no other client. The table holds at most [`MAX_CLIENTS`] keys: clients whose
+//! bucket has drained are dropped first, then the eighth nearest to draining (a client
+//! locked out is the farthest from it, so rotating addresses cannot free it).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use subtle::ConstantTimeEq;
+
+use super::audit;
+use crate::config::Secret;
+use crate::pages::session::{Session, Sessions};
+
+/// Failed authentications a client may make in a row.
+pub const FAILURE_BURST: u32 = 10;
+
+/// How often a client's budget regains one failure.
+pub const FAILURE_REFILL: Duration = Duration::from_secs(90);
+
+/// Clients the failure table remembers at most.
+pub const MAX_CLIENTS: usize = 10_000;
+
+/// The answer to one authentication attempt.
+#[derive(Debug)]
+pub enum Verdict<T> {
+    /// No admin token is configured: the admin API and the console are off.
+    Off,
+    /// The client is past its budget of failures; the token was not compared.
+    Limited {
+        /// Try again after this long.
+        wait: Duration,
+        /// Whether this is the first refusal since the client ran out (the one to
+        /// audit: a line per refusal would let a client write the log at its rate).
+        first: bool,
+    },
+    /// The token is wrong (charged to the client's budget).
+    Wrong,
+    /// The token is right.
+    Granted(T),
+}
+
+/// The admin token, the console's sessions and the failure budgets.
+#[derive(Debug)]
+pub struct AdminAccess {
+    token: RwLock<Option<Secret>>,
+    failures: FailureLimiter,
+    sessions: Sessions,
+}
+
+/// What replacing the admin token did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenChange {
+    /// Whether the token differs from the one in use before.
+    pub changed: bool,
+    /// Console sessions ended because it changed.
+    pub sessions_ended: usize,
+}
+
+impl AdminAccess {
+    /// Access with `token` (`None`: the admin API and the console are off).
+    pub fn new(token: Option<Secret>) -> Self {
+        Self {
+            token: RwLock::new(token),
+            failures: FailureLimiter::default(),
+            sessions: Sessions::default(),
+        }
+    }
+
+    fn token(&self) -> std::sync::RwLockReadGuard<'_, Option<Secret>> {
+        self.token.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether an admin token is configured.
+    pub fn is_on(&self) -> bool {
+        self.token().is_some()
+    }
+
+    /// The id of the token in use, for the audit log (empty when off).
+    pub fn who(&self) -> String {
+        self.token()
+            .as_ref()
+            .map_or_else(String::new, |t| audit::credential_id(t.expose()))
+    }
+
+    /// Check `given` for the client `client` (its [`super::client::ClientIp::key`]); on
+    /// success the token's id for the audit log.
+    pub fn authenticate(&self, client: IpAddr, given: &str) -> Verdict<String> {
+        self.attempt(client, given, |_| audit::credential_id(given))
+    }
+
+    /// The console's login: `given` checked like [`AdminAccess::authenticate`], and a
+    /// session started while the token cannot change (a token replaced at the same
+    /// moment ends it with the others).
+    pub(crate) fn login(&self, client: IpAddr, given: &str) -> Verdict<Session> {
+        self.attempt(client, given, |sessions| sessions.start())
+    }
+
+    fn attempt<T>(
+        &self,
+        client: IpAddr,
+        given: &str,
+        grant: impl FnOnce(&Sessions) -> T,
+    ) -> Verdict<T> {
+        let token = self.token();
+        let Some(token) = token.as_ref() else {
+            return Verdict::Off;
+        };
+        let now = Instant::now();
+        if let Err((wait, first)) = self.failures.charge(client, now) {
+            return Verdict::Limited { wait, first };
+        }
+        if given.is_empty() || !bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
+            return Verdict::Wrong;
+        }
+        self.failures.refund(client, now);
+        Verdict::Granted(grant(&self.sessions))
+    }
+
+    /// Put `token` in place of the token in use; when it differs, every console session
+    /// ends.
+    pub fn replace_token(&self, token: Option<Secret>) -> TokenChange {
+        let mut current = self.token.write().unwrap_or_else(|p| p.into_inner());
+        if *current == token {
+            return TokenChange {
+                changed: false,
+                sessions_ended: 0,
+            };
+        }
+        *current = token;
+        TokenChange {
+            changed: true,
+            sessions_ended: self.sessions.end_all(),
+        }
+    }
+
+    /// End every console session ("log out everywhere"); how many there were.
+    pub fn end_sessions(&self) -> usize {
+        self.sessions.end_all()
+    }
+
+    /// The console's sessions.
+    pub(crate) fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+}
+
+/// One client's bucket.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    /// When all its failures will have drained.
+    drained_at: Instant,
+    /// Whether it was refused since it last had room.
+    refused: bool,
+}
+
+/// Failed authentications per client key, bounded in memory.
+#[derive(Debug, Default)]
+struct FailureLimiter {
+    clients: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+impl FailureLimiter {
+    /// Charge one attempt to `client`, or refuse it with the time until one is allowed
+    /// and whether it is the first refusal since the client had room.
+    fn charge(&self, client: IpAddr, now: Instant) -> Result<(), (Duration, bool)> {
+        let capacity = FAILURE_REFILL * FAILURE_BURST;
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        let drained_at = clients.get(&client).map_or(now, |b| b.drained_at).max(now);
+        let after = drained_at + FAILURE_REFILL;
+        let owed = after - now;
+        if owed > capacity {
+            let first = clients
+                .get_mut(&client)
+                .is_some_and(|b| !std::mem::replace(&mut b.refused, true));
+            return Err((owed - capacity, first));
+        }
+        if !clients.contains_key(&client) && clients.len() >= MAX_CLIENTS {
+            clients.retain(|_, b| b.drained_at > now);
+            if clients.len() >= MAX_CLIENTS {
+                // Still full: the eighth nearest to draining goes at once, so that a
+                // stream of new clients costs one sort per MAX_CLIENTS / 8 of them.
+                let mut by_drain: Vec<(Instant, IpAddr)> =
+                    clients.iter().map(|(k, b)| (b.drained_at, *k)).collect();
+                let cut = MAX_CLIENTS / 8;
+                by_drain.select_nth_unstable(cut);
+                for (_, key) in by_drain.iter().take(cut + 1) {
+                    clients.remove(key);
+                }
+            }
+        }
+        clients.insert(
+            client,
+            Bucket {
+                drained_at: after,
+                refused: false,
+            },
+        );
+        Ok(())
+    }
+
+    /// Give back the charge of an attempt that succeeded.
+    fn refund(&self, client: IpAddr, now: Instant) {
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(bucket) = clients.get_mut(&client) {
+            match bucket.drained_at.checked_sub(FAILURE_REFILL) {
+                Some(earlier) if earlier > now => bucket.drained_at = earlier,
+                _ => {
+                    clients.remove(&client);
+                }
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.clients.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// Longest admin token accepted (it travels in a header and a login form).
+pub const MAX_TOKEN_CHARS: usize = 512;
+
+/// Shortest admin token accepted.
+pub const MIN_TOKEN_CHARS: usize = 32;
+
+/// Estimated strength an admin token needs, in bits.
+pub const MIN_TOKEN_BITS: f64 = 128.0;
+
+/// Whether `token` is strong enough to guard the admin API: visible ASCII (it travels
+/// in an `Authorization` header), [`MIN_TOKEN_CHARS`]..=[`MAX_TOKEN_CHARS`] characters,
+/// and at least [`MIN_TOKEN_BITS`] by [`estimated_bits`]. The refusal says why, never
+/// the token.
+pub fn check_token_strength(token: &str) -> Result<(), String> {
+    const ADVICE: &str = "make one with `openssl rand -hex 32`";
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "must be printable ASCII without spaces (it is sent in an HTTP header); {ADVICE}"
+        ));
+    }
+    let chars = token.len();
+    if chars < MIN_TOKEN_CHARS {
+        return Err(format!(
+            "must be at least {MIN_TOKEN_CHARS} characters (it has {chars}); {ADVICE}"
+        ));
+    }
+    if chars > MAX_TOKEN_CHARS {
+        return Err(format!("must be at most {MAX_TOKEN_CHARS} characters"));
+    }
+    let bits = estimated_bits(token);
+    if bits < MIN_TOKEN_BITS {
+        return Err(format!(
+            "is too predictable: about {bits:.0} bits by the gateway's estimate, at least \
+             {MIN_TOKEN_BITS:.0} needed (runs, sequences, repeats and a small set of \
+             characters count for little); {ADVICE}"
+        ));
+    }
+    Ok(())
+}
+
+/// A conservative estimate of how many bits of guessing `token` is worth: each character
+/// is worth log2 of the smaller of its alphabet (hex digits 16; else digits 10, lower
+/// case 26, upper case 26 and symbols 32, each counted when present) and the number of
+/// distinct characters the token uses; a character that repeats the one before,
+/// continues a step sequence (`abc`, `9753`), or ends a three-character stretch seen
+/// earlier in the token is worth nothing.
+pub fn estimated_bits(token: &str) -> f64 {
+    let bytes = token.as_bytes();
+    let hex = bytes.iter().all(u8::is_ascii_hexdigit)
+        && (!bytes.iter().any(u8::is_ascii_lowercase) || !bytes.iter().any(u8::is_ascii_uppercase));
+    let alphabet = if hex {
+        16
+    } else {
+        let has = |member: fn(&u8) -> bool, size: usize| {
+            if bytes.iter().any(member) { size } else { 0 }
+        };
+        has(u8::is_ascii_digit, 10)
+            + has(u8::is_ascii_lowercase, 26)
+            + has(u8::is_ascii_uppercase, 26)
+            + has(u8::is_ascii_punctuation, 32)
+    };
+    let distinct = bytes.iter().collect::<std::collections::HashSet<_>>().len();
+    let per_char = (alphabet.min(distinct).max(1) as f64).log2();
+    let at = |k: Option<usize>| k.and_then(|k| bytes.get(k)).map(|b| i32::from(*b));
+    let counted = (0..bytes.len())
+        .filter(|&i| {
+            let (here, prev, prev2) = (at(Some(i)), at(i.checked_sub(1)), at(i.checked_sub(2)));
+            let repeat = prev.is_some() && prev == here;
+            let sequence =
+                matches!((here, prev, prev2), (Some(c), Some(b), Some(a)) if c - b == b - a);
+            let stretch = i >= 3
+                && bytes.get(i - 2..=i).is_some_and(|tail| {
+                    bytes
+                        .get(..i - 1)
+                        .is_some_and(|head| head.windows(3).any(|w| w == tail))
+                });
+            !(repeat || sequence || stretch)
+        })
+        .count();
+    counted as f64 * per_char
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::Rng;
+
+    use super::*;
+
+    fn hex(bytes: usize) -> String {
+        let mut rng = rand::rng();
+        (0..bytes)
+            .map(|_| format!("{:02x}", rng.random::<u8>()))
+            .collect()
+    }
+
+    #[test]
+    fn random_32_byte_tokens_pass_and_patterns_do_not() {
+        let mut weakest = f64::MAX;
+        for _ in 0..2_000 {
+            let token = hex(32);
+            weakest = weakest.min(estimated_bits(&token));
+            assert_eq!(check_token_strength(&token), Ok(()), "{token}");
+        }
+        assert!(weakest > 160.0, "{weakest}");
+        use base64::Engine as _;
+        let raw: [u8; 32] = rand::rng().random();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
+        assert_eq!(check_token_strength(&b64), Ok(()), "{b64}");
+        for weak in [
+            "aaaaaaaaaaaaaaaa",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "0123456789abcdef0123456789abcdef",
+            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+            "abcabcabcabcabcabcabcabcabcabcabcabcabcabcabc",
+            "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12",
+            "9876543210zyxwvutsrqponmlkjihgfedcba",
+            "pages-admin-token-0123456789",
+            "changeme-changeme-changeme-changeme",
+        ] {
+            assert!(check_token_strength(weak).is_err(), "{weak} passed");
+        }
+        // 16 random bytes are 128 bits, but the estimate is conservative.
+        assert!(check_token_strength(&hex(16)).is_err());
+        assert!(check_token_strength(&format!("{} {}", hex(32), hex(32))).is_err());
+        let long = hex(MAX_TOKEN_CHARS);
+        assert!(check_token_strength(&long).is_err());
+    }
+
+    #[test]
+    fn the_refusal_never_echoes_the_token() {
+        let token = "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12";
+        let why = check_token_strength(token).unwrap_err();
+        assert!(!why.contains("ab12"), "{why}");
+    }
+
+    fn ip(n: u32) -> IpAddr {
+        IpAddr::from(n.to_be_bytes())
+    }
+
+    #[test]
+    fn a_client_gets_its_burst_then_one_more_per_refill() {
+        let limiter = FailureLimiter::default();
+        let start = Instant::now();
+        for _ in 0..FAILURE_BURST {
+            limiter.charge(ip(1), start).unwrap();
+        }
+        assert_eq!(limiter.charge(ip(1), start), Err((FAILURE_REFILL, true)));
+        assert_eq!(limiter.charge(ip(1), start), Err((FAILURE_REFILL, false)));
+        // Another client is untouched.
+        limiter.charge(ip(2), start).unwrap();
+        // One refill later, exactly one more.
+        let later = start + FAILURE_REFILL;
+        limiter.charge(ip(1), later).unwrap();
+        assert!(limiter.charge(ip(1), later).is_err());
+        // A refund gives back one attempt, for that client only.
+        limiter.refund(ip(1), later);
+        limiter.charge(ip(1), later).unwrap();
+        // Fully drained after the whole window: the whole burst again.
+        let drained = later + FAILURE_REFILL * FAILURE_BURST;
+        for _ in 0..FAILURE_BURST {
+            limiter.charge(ip(1), drained).unwrap();
+        }
+        assert!(limiter.charge(ip(1), drained).is_err());
+    }
+
+    #[test]
+    fn the_table_is_bounded_when_addresses_rotate() {
+        let limiter = FailureLimiter::default();
+        let now = Instant::now();
+        let locked = ip(u32::MAX);
+        for _ in 0..FAILURE_BURST {
+            limiter.charge(locked, now).unwrap();
+        }
+        for n in 0..(MAX_CLIENTS as u32 * 3) {
+            limiter.charge(ip(n), now).unwrap();
+            assert!(limiter.len() <= MAX_CLIENTS, "{}", limiter.len());
+        }
+        // The client locked out stays locked out: the rotation evicted others.
+        assert!(limiter.charge(locked, now).is_err());
+    }
+
+    #[test]
+    fn a_new_token_ends_every_session_and_the_old_one_stops_working() {
+        let old = hex(32);
+        let new = hex(32);
+        let access = AdminAccess::new(Some(Secret::new(old.clone())));
+        let client = ip(7);
+        let Verdict::Granted(session) = access.login(client, &old) else {
+            panic!("login refused");
+        };
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            axum::http::header::COOKIE,
+            format!("usdt_admin={}", session.id).parse().unwrap(),
+        );
+        assert!(access.sessions().find(&headers).is_some());
+        let change = access.replace_token(Some(Secret::new(new.clone())));
+        assert_eq!(
+            change,
+            TokenChange {
+                changed: true,
+                sessions_ended: 1
+            }
+        );
+        assert!(access.sessions().find(&headers).is_none());
+        assert!(matches!(access.authenticate(client, &old), Verdict::Wrong));
+        assert!(matches!(
+            access.authenticate(client, &new),
+            Verdict::Granted(_)
+        ));
+        assert!(!access.replace_token(Some(Secret::new(new))).changed);
+        access.replace_token(None);
+        assert!(matches!(access.authenticate(client, &old), Verdict::Off));
+    }
+}
