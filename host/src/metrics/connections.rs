@@ -40,6 +40,7 @@ struct ReasonLabels {
 #[derive(Clone, Debug, Default)]
 pub struct ConnectionMetrics {
     open: Gauge,
+    max: Gauge,
     closed: Family<ReasonLabels, Counter>,
 }
 
@@ -62,6 +63,11 @@ impl ConnectionMetrics {
             metrics.open.clone(),
         );
         registry.register(
+            "http_connections_max",
+            "The cap on open HTTP connections (http.max_connections)",
+            metrics.max.clone(),
+        );
+        registry.register(
             "http_connections_closed_by_gateway",
             "Connections the gateway closed or refused to protect its capacity, by reason: \
              write_timeout (a response not read in time), reclaimed (at the cap, one that \
@@ -69,6 +75,11 @@ impl ConnectionMetrics {
             metrics.closed.clone(),
         );
         metrics
+    }
+
+    /// The server's cap on open connections.
+    pub fn set_cap(&self, cap: usize) {
+        self.max.set(i64::try_from(cap).unwrap_or(i64::MAX));
     }
 
     /// A connection opened.

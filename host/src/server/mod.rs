@@ -62,6 +62,7 @@ pub async fn serve(
     metrics: ConnectionMetrics,
     shutdown: impl Future<Output = ()>,
 ) {
+    metrics.set_cap(limits.max_connections);
     let admission = Admission {
         listener: &listener,
         permits: Arc::new(Semaphore::new(limits.max_connections)),
