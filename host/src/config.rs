@@ -102,8 +102,9 @@ pub struct HttpConfig {
     /// client for `reclaim_after` is closed to make room; when none has, new ones wait in
     /// the listen backlog.
     pub max_connections: usize,
-    /// Most connections one client address (an IPv6 /64) holds at once; beyond it a new
-    /// one is closed at once. Trusted proxies are exempt. 0: no limit.
+    /// Once half of `max_connections` are open, most connections one client address (an
+    /// IPv6 /64) may hold; beyond it a new one is closed at once. Trusted proxies are
+    /// exempt. 0: no limit.
     pub max_connections_per_client: usize,
     /// Time a ready response has to be written whole; a client that does not read it
     /// (HTTP/2 window at zero, full TCP window, slow reader) loses its connection.

@@ -57,6 +57,17 @@ impl Drop for OpenConnection {
 impl ConnectionMetrics {
     pub(super) fn register(registry: &mut Registry) -> Self {
         let metrics = Self::default();
+        // Every reason from the start, at zero: a rate over a series that appears late
+        // misses its first increase.
+        for reason in [
+            CloseReason::WriteTimeout,
+            CloseReason::Reclaimed,
+            CloseReason::PerClientLimit,
+        ] {
+            metrics.closed.get_or_create(&ReasonLabels {
+                reason: reason.as_str(),
+            });
+        }
         registry.register(
             "http_connections_open",
             "HTTP connections open now (the cap is http.max_connections)",

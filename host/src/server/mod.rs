@@ -11,8 +11,8 @@
 //!   `write_timeout` for its response to be written — a response the client does not
 //!   read (HTTP/2 flow-control window kept at zero, a full TCP window, a slow reader)
 //!   closes its connection;
-//! - connections: `max_connections_per_client` per client address (trusted proxies
-//!   exempt), `max_connections` in all; at the cap, a connection that has waited only on
+//! - connections: `max_connections_per_client` per client address once half of
+//!   `max_connections` are open (trusted proxies exempt), `max_connections` in all; at the cap, a connection that has waited only on
 //!   its client for `reclaim_after` (idle, silent, stalled) is closed to make room for a
 //!   new one ([`registry`]), so idle keep-alive connections and stalled clients never
 //!   keep merchants out.
@@ -183,10 +183,15 @@ impl Admission<'_> {
         Some(client.key())
     }
 
-    /// Whether `client` may open one more connection: below its limit, or at it with
-    /// one of its own connections stalled long enough to be closed instead.
+    /// Whether `client` may open one more connection: always while fewer than half of
+    /// `max_connections` are open (a merchant's busy server may hold many); beyond that
+    /// only below its limit, or at it with one of its own connections stalled long
+    /// enough to be closed instead.
     fn within_client_limit(&self, client: IpAddr) -> bool {
-        if self.registry.held_by(client) < self.limits.max_connections_per_client {
+        let open = self.limits.max_connections - self.permits.available_permits();
+        if open < self.limits.max_connections / 2
+            || self.registry.held_by(client) < self.limits.max_connections_per_client
+        {
             return true;
         }
         let reclaimed = self

@@ -464,6 +464,9 @@ async fn ask(router: axum::Router, body: Value) -> (StatusCode, Option<u64>, Val
 }
 
 /// The sample `name{labels}` on `/metrics` (0 when absent).
+/// The table that puts `/metrics` on the main port, where [`metric`] reads it.
+const METRICS_ON_MAIN_PORT: &str = "[metrics]\non_main_port = true\n";
+
 async fn metric(app: &TestApp, sample: &str) -> i64 {
     let req = axum::http::Request::get("/metrics")
         .body(axum::body::Body::empty())
@@ -471,6 +474,7 @@ async fn metric(app: &TestApp, sample: &str) -> i64 {
     let response = tower::ServiceExt::oneshot(app.router.clone(), req)
         .await
         .unwrap();
+    assert_eq!(response.status(), 200, "/metrics is not on the main port");
     let bytes = http_body_util::BodyExt::collect(response.into_body())
         .await
         .unwrap()
@@ -499,7 +503,7 @@ async fn allocations_metric(app: &TestApp, appid: &str, chain: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_new_addresses_by_one_merchant_is_stopped_by_its_rate() {
     let extra = format!(
-        "{}addresses = {{ rate = 1, burst = 20 }}\n{}",
+        "{}addresses = {{ rate = 1, burst = 20 }}\n{}{METRICS_ON_MAIN_PORT}",
         merchant_keys(false),
         third_merchant()
     );
@@ -570,7 +574,7 @@ async fn a_burst_of_new_addresses_by_one_merchant_is_stopped_by_its_rate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_total_per_chain_holds_across_two_gateways_under_concurrent_requests() {
     let extra = format!(
-        "{}addresses = {{ max_per_chain = 10, burst = 1000 }}\n{}",
+        "{}addresses = {{ max_per_chain = 10, burst = 1000 }}\n{}{METRICS_ON_MAIN_PORT}",
         merchant_keys(false),
         third_merchant()
     );

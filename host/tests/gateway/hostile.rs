@@ -381,50 +381,43 @@ async fn at_the_cap_idle_and_stalled_connections_give_their_slots_to_new_ones() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_client_holds_at_most_its_connections_and_others_are_not_affected() {
-    // 127.0.1.4 is a trusted proxy: its connections carry many clients.
+    // 8 slots, 2 per client once 4 are open; 127.0.1.4 is a trusted proxy (its
+    // connections carry many clients).
     let env = env_with(
         "",
-        "max_connections_per_client = 4\nreclaim_after = \"60s\"\n\
+        "max_connections = 8\nmax_connections_per_client = 2\nreclaim_after = \"60s\"\n\
          trusted_proxies = [\"127.0.1.4/32\"]",
     )
     .await;
     let process = start(&env);
+    let open = |client: u32| async move {
+        let mut stream = connect_as(process.addr, client).await;
+        let _ = stream.write_all(&get("/healthz")).await;
+        let status = read_status(&mut stream).await;
+        (stream, status)
+    };
+    // Below half the slots a client may hold more than its share.
     let mut held = Vec::new();
     for _ in 0..4 {
-        let mut stream = connect_as(process.addr, 0).await;
-        stream.write_all(&get("/healthz")).await.unwrap();
-        assert_eq!(read_status(&mut stream).await, Some(200));
+        let (stream, status) = open(0).await;
+        assert_eq!(status, Some(200));
         held.push(stream);
     }
-    let mut fifth = connect_as(process.addr, 0).await;
-    let _ = fifth.write_all(&get("/healthz")).await;
-    assert_eq!(
-        read_status(&mut fifth).await,
-        None,
-        "a fifth connection was served"
-    );
-
-    let mut other = connect_as(process.addr, 1).await;
-    other.write_all(&get("/healthz")).await.unwrap();
-    assert_eq!(read_status(&mut other).await, Some(200));
-
+    // Half are open: the client is over its share, its next connection is closed.
+    assert_eq!(open(0).await.1, None, "a client over its share was served");
+    // Another client is served, and the trusted proxy beyond any client's share.
+    let (_other, status) = open(1).await;
+    assert_eq!(status, Some(200));
     let mut proxied = Vec::new();
-    for _ in 0..8 {
-        let mut stream = connect_as(process.addr, 2).await;
-        stream.write_all(&get("/healthz")).await.unwrap();
-        assert_eq!(
-            read_status(&mut stream).await,
-            Some(200),
-            "a trusted proxy was limited"
-        );
+    for _ in 0..3 {
+        let (stream, status) = open(2).await;
+        assert_eq!(status, Some(200), "a trusted proxy was limited");
         proxied.push(stream);
     }
-    // One of the client's own connections closing makes room for it again.
-    drop(held.pop());
+    // Its connections closed, the client is served again.
+    drop(held);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut again = connect_as(process.addr, 0).await;
-    again.write_all(&get("/healthz")).await.unwrap();
-    assert_eq!(read_status(&mut again).await, Some(200));
+    assert_eq!(open(0).await.1, Some(200));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -28,7 +28,7 @@ use crate::support::{TestEnv, execute_sql, fresh_address};
 const ROUNDS: usize = 24;
 const CHAIN: &str = "ERC20";
 const MINUTE: Duration = Duration::from_secs(60);
-const TOKEN: &str = "races-admin-token-0123456789";
+const TOKEN: &str = "3c1f0a9d8e27b45c6a1d0e9f8b7c2a4d5e6f708192a3b4c5d6e7f8091a2b3c4d";
 
 /// A store on a fresh database.
 async fn store() -> (Store, TestEnv) {
