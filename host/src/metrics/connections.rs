@@ -64,7 +64,7 @@ impl ConnectionMetrics {
             CloseReason::Reclaimed,
             CloseReason::PerClientLimit,
         ] {
-            metrics.closed.get_or_create(&ReasonLabels {
+            let _zero = metrics.closed.get_or_create(&ReasonLabels {
                 reason: reason.as_str(),
             });
         }
