@@ -116,11 +116,16 @@ impl AdminAccess {
         let Some(token) = token.as_ref() else {
             return Verdict::Off;
         };
+        // No credential at all guesses nothing: refused without touching the budget, so a
+        // probe or a client that forgot its header locks nobody out.
+        if given.is_empty() {
+            return Verdict::Wrong;
+        }
         let now = Instant::now();
         if let Err((wait, first)) = self.failures.charge(client, now) {
             return Verdict::Limited { wait, first };
         }
-        if given.is_empty() || !bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
+        if !bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
             return Verdict::Wrong;
         }
         self.failures.refund(client, now);
@@ -408,6 +413,30 @@ mod tests {
         }
         // The client locked out stays locked out: the rotation evicted others.
         assert!(limiter.charge(locked, now).is_err());
+    }
+
+    /// A request without any credential guesses nothing: however many, it leaves the
+    /// client's budget whole (the API contract test sends hundreds).
+    #[test]
+    fn requests_without_a_credential_use_no_budget() {
+        let token = hex(32);
+        let access = AdminAccess::new(Some(Secret::new(token.clone())));
+        let client = ip(9);
+        for _ in 0..1_000 {
+            assert!(matches!(access.authenticate(client, ""), Verdict::Wrong));
+        }
+        assert!(matches!(
+            access.authenticate(client, &token),
+            Verdict::Granted(_)
+        ));
+        // A wrong token does use it.
+        let limited = (0..100).any(|_| {
+            matches!(
+                access.authenticate(client, "wrong"),
+                Verdict::Limited { .. }
+            )
+        });
+        assert!(limited);
     }
 
     #[test]
