@@ -57,7 +57,6 @@ pub mod trondouble;
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -65,60 +64,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use error::RpcError;
-pub use transport::{Backoff, BodyError, read_body, redact_url, transport_error};
+pub use usdt_jsonrpc::Provider;
 
 use span::SpanControl;
-use transport::{BreakerConfig, CallFailure, Endpoint, Transport};
+use transport::{CallFailure, Eth};
+use usdt_jsonrpc::{Backoff, BreakerConfig, CallError, Transport};
 
 /// `keccak256("Transfer(address,address,uint256)")`: topic 0 of every ERC-20 transfer log.
 pub const TRANSFER_TOPIC: &str =
     "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef";
-
-/// One JSON-RPC provider: where it is, what to send it, how fast and how long to wait.
-#[derive(Clone)]
-pub struct Provider {
-    /// The endpoint (`http`/`https`). Credentials and API keys in it are never logged or
-    /// shown by `Debug`.
-    pub url: String,
-    /// Headers sent with every request, e.g. `("TRON-PRO-API-KEY", key)`. The values are
-    /// secrets: never logged, never shown by `Debug` (only the names are).
-    pub headers: Vec<(String, String)>,
-    /// Most requests per second to this provider (a token bucket with a burst of this
-    /// many); `None`: no limit. Calls wait for a token.
-    pub rate_limit: Option<NonZeroU32>,
-    /// Timeout of one HTTP request to it; `None`: [`EvmRpcConfig::request_timeout`].
-    pub timeout: Option<Duration>,
-}
-
-impl Provider {
-    /// `url` with no headers, no rate limit and the configuration's timeout.
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            headers: Vec::new(),
-            rate_limit: None,
-            timeout: None,
-        }
-    }
-}
-
-impl fmt::Debug for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Provider")
-            .field("url", &redact_url(&self.url))
-            .field(
-                "headers",
-                &self
-                    .headers
-                    .iter()
-                    .map(|(name, _)| format!("{name}: [redacted]"))
-                    .collect::<Vec<_>>(),
-            )
-            .field("rate_limit", &self.rate_limit)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
 
 /// How to reach the node(s) and what to ask for.
 #[derive(Clone)]
@@ -217,10 +171,7 @@ struct Inner {
 impl fmt::Debug for EvmRpc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EvmRpc")
-            .field(
-                "endpoints",
-                &self.inner.transport.endpoints().collect::<Vec<_>>(),
-            )
+            .field("endpoints", &self.inner.transport.labels())
             .field("token", &self.inner.token)
             .field("block_span", &self.inner.span.current())
             .field(
@@ -266,22 +217,17 @@ struct RawBlock {
 impl EvmRpc {
     /// A client for `config`. Checks the configuration; does not connect.
     pub fn new(config: EvmRpcConfig) -> Result<Self, RpcError> {
-        if config.providers.is_empty() {
-            return Err(RpcError::Config("no URL".into()));
-        }
-        if config.request_timeout.is_zero() {
-            return Err(RpcError::Config("request_timeout is zero".into()));
-        }
+        let backoff = Backoff {
+            max_retries: config.max_retries,
+            initial: Duration::from_millis(250),
+            max: Duration::from_secs(30),
+        };
         let breaker = BreakerConfig {
             threshold: config.breaker_threshold.max(1),
             cooldown: config.breaker_cooldown,
         };
-        let endpoints = config
-            .providers
-            .iter()
-            .enumerate()
-            .map(|(i, provider)| Endpoint::parse(i, provider, config.request_timeout, breaker))
-            .collect::<Result<Vec<_>, _>>()?;
+        let transport = Transport::new(&config.providers, config.request_timeout, backoff, breaker)
+            .map_err(RpcError::Config)?;
         let token = codec::normalize_address(&config.token_contract).ok_or_else(|| {
             RpcError::Config(format!(
                 "token_contract {:?} is not 0x + 40 hex digits",
@@ -294,14 +240,9 @@ impl EvmRpc {
         if config.max_addresses_per_query == 0 {
             return Err(RpcError::Config("max_addresses_per_query is zero".into()));
         }
-        let backoff = Backoff {
-            max_retries: config.max_retries,
-            initial: Duration::from_millis(250),
-            max: Duration::from_secs(30),
-        };
         Ok(Self {
             inner: Arc::new(Inner {
-                transport: Transport::new(endpoints, config.request_timeout, backoff)?,
+                transport,
                 token,
                 span: SpanControl::new(config.max_block_range),
                 addresses_per_query: AtomicUsize::new(config.max_addresses_per_query),
@@ -349,7 +290,7 @@ impl EvmRpc {
     pub async fn block_number(&self) -> Result<u64, RpcError> {
         self.inner
             .transport
-            .call("eth_blockNumber", &(), false, |raw| {
+            .call(&Eth::CALL, "eth_blockNumber", &(), |raw| {
                 let text: String =
                     serde_json::from_str(raw).map_err(|e| format!("result {raw:?}: {e}"))?;
                 codec::parse_quantity(&text)
@@ -365,9 +306,9 @@ impl EvmRpc {
         self.inner
             .transport
             .call(
+                &Eth::CALL,
                 "eth_getBlockByNumber",
                 &("finalized", false),
-                false,
                 |raw| {
                     let block: Option<RawBlock> =
                         serde_json::from_str(raw).map_err(|e| format!("finalized block: {e}"))?;
@@ -390,7 +331,7 @@ impl EvmRpc {
         let params = (codec::quantity(number), false);
         self.inner
             .transport
-            .call("eth_getBlockByNumber", &params, false, |raw| {
+            .call(&Eth::CALL, "eth_getBlockByNumber", &params, |raw| {
                 let block: Option<RawBlock> =
                     serde_json::from_str(raw).map_err(|e| format!("block {number}: {e}"))?;
                 let Some(block) = block else {
@@ -508,10 +449,11 @@ impl EvmRpc {
             let result = self
                 .inner
                 .transport
-                .call("eth_getLogs", &[&filter], true, |raw| {
+                .call(&Eth::GET_LOGS, "eth_getLogs", &[&filter], |raw| {
                     decode_logs(raw, start, end, token, chunk)
                 })
-                .await;
+                .await
+                .map_err(CallFailure::from);
             match result {
                 Ok(logs) => {
                     self.inner.span.success();
@@ -557,8 +499,8 @@ enum ChunkError {
 }
 
 /// A failure of a call that has no range or address class to act on.
-fn final_error(failure: CallFailure) -> RpcError {
-    match failure {
+fn final_error(failure: CallError<CallFailure>) -> RpcError {
+    match CallFailure::from(failure) {
         CallFailure::Error(e) => e,
         // Only eth_getLogs classifies these; keep them as plain JSON-RPC errors elsewhere.
         CallFailure::RangeTooLarge { code, message, .. }

@@ -49,8 +49,8 @@ use serde::Deserialize;
 pub use amount::parse_amount;
 pub use error::OmniRpcError;
 
-use transport::{Endpoint, Transport};
-use usdt_evm_rpc::Backoff;
+use transport::BitcoinCore;
+use usdt_jsonrpc::{Backoff, BreakerConfig, Transport, redact_url};
 
 /// Tether's USDT on the Omni Layer: property 31 of the main ecosystem.
 pub const USDT_PROPERTY_ID: u32 = 31;
@@ -91,9 +91,10 @@ impl fmt::Debug for Credentials {
 /// How to reach the node(s) and what to look for.
 #[derive(Clone)]
 pub struct OmniRpcConfig {
-    /// JSON-RPC endpoints (`http`/`https`), tried in order: calls go to the endpoint that
-    /// answered last and fail over to the next. A URL may carry `user:password@` instead
-    /// of [`OmniRpcConfig::credentials`]; neither is ever logged or shown by `Debug`.
+    /// JSON-RPC endpoints (`http`/`https`), in order of preference: each call goes to the
+    /// first one whose circuit breaker is closed and fails over to the next ones. A URL
+    /// may carry `user:password@` instead of [`OmniRpcConfig::credentials`]; neither is
+    /// ever logged or shown by `Debug`.
     pub urls: Vec<String>,
     /// Basic-auth credentials sent to every endpoint.
     pub credentials: Option<Credentials>,
@@ -103,10 +104,15 @@ pub struct OmniRpcConfig {
     pub request_timeout: Duration,
     /// Retries of one endpoint that is overloaded or warming up before failing over.
     pub max_retries: u32,
+    /// Calls in a row a node fails (each after its retries) before it is skipped.
+    pub breaker_threshold: u32,
+    /// How long a skipped node stays skipped before it is tried again.
+    pub breaker_cooldown: Duration,
 }
 
 impl OmniRpcConfig {
-    /// `urls` and `credentials` with the defaults: property 31, 10 s timeout, 5 retries.
+    /// `urls` and `credentials` with the defaults: property 31, 10 s timeout, 5 retries, a
+    /// node skipped for 30 s after one failed call.
     pub fn new(urls: Vec<String>, credentials: Option<Credentials>) -> Self {
         Self {
             urls,
@@ -114,6 +120,8 @@ impl OmniRpcConfig {
             property_id: USDT_PROPERTY_ID,
             request_timeout: Duration::from_secs(10),
             max_retries: 5,
+            breaker_threshold: 1,
+            breaker_cooldown: Duration::from_secs(30),
         }
     }
 }
@@ -123,16 +131,14 @@ impl fmt::Debug for OmniRpcConfig {
         f.debug_struct("OmniRpcConfig")
             .field(
                 "urls",
-                &self
-                    .urls
-                    .iter()
-                    .map(|u| usdt_evm_rpc::redact_url(u))
-                    .collect::<Vec<_>>(),
+                &self.urls.iter().map(|u| redact_url(u)).collect::<Vec<_>>(),
             )
             .field("credentials", &self.credentials)
             .field("property_id", &self.property_id)
             .field("request_timeout", &self.request_timeout)
             .field("max_retries", &self.max_retries)
+            .field("breaker_threshold", &self.breaker_threshold)
+            .field("breaker_cooldown", &self.breaker_cooldown)
             .finish()
     }
 }
@@ -156,7 +162,7 @@ pub struct OmniTransfer {
     pub amount: u64,
 }
 
-/// The client. Cheap to clone (shared connection pool and current endpoint). `Debug`
+/// The client. Cheap to clone (shared connection pool and circuit breakers). `Debug`
 /// shows the endpoints redacted.
 #[derive(Clone)]
 pub struct OmniRpc {
@@ -200,26 +206,26 @@ struct RawTransaction {
 impl OmniRpc {
     /// A client for `config`. Checks the configuration; does not connect.
     pub fn new(config: OmniRpcConfig) -> Result<Self, OmniRpcError> {
-        if config.urls.is_empty() {
-            return Err(OmniRpcError::Config("no URL".into()));
-        }
-        if config.request_timeout.is_zero() {
-            return Err(OmniRpcError::Config("request_timeout is zero".into()));
-        }
-        let endpoints = config
+        let providers = config
             .urls
             .iter()
             .enumerate()
-            .map(|(i, url)| Endpoint::parse(i, url, config.credentials.clone()))
+            .map(|(i, url)| transport::provider(i, url, config.credentials.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
         let backoff = Backoff {
             max_retries: config.max_retries,
             initial: Duration::from_millis(250),
             max: Duration::from_secs(30),
         };
+        let breaker = BreakerConfig {
+            threshold: config.breaker_threshold.max(1),
+            cooldown: config.breaker_cooldown,
+        };
+        let transport = Transport::new(&providers, config.request_timeout, backoff, breaker)
+            .map_err(OmniRpcError::Config)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                transport: Transport::new(endpoints, config.request_timeout, backoff)?,
+                transport,
                 property_id: config.property_id,
             }),
         })
@@ -250,10 +256,11 @@ impl OmniRpc {
     pub async fn block_count(&self) -> Result<u64, OmniRpcError> {
         self.inner
             .transport
-            .call("getblockcount", &[(); 0], |raw| {
+            .call(&BitcoinCore, "getblockcount", &[(); 0], |raw| {
                 serde_json::from_str::<u64>(raw).map_err(|e| format!("block count {raw:?}: {e}"))
             })
             .await
+            .map_err(OmniRpcError::from)
     }
 
     /// The hash of the block at `height` on the node's best chain (`getblockhash`), `None`
@@ -262,12 +269,13 @@ impl OmniRpc {
         let result = self
             .inner
             .transport
-            .call("getblockhash", &[height], |raw| {
+            .call(&BitcoinCore, "getblockhash", &[height], |raw| {
                 let text: String =
                     serde_json::from_str(raw).map_err(|e| format!("block hash {raw:?}: {e}"))?;
                 check_hash(&text).map(|()| text)
             })
-            .await;
+            .await
+            .map_err(OmniRpcError::from);
         match result {
             Ok(hash) => Ok(Some(hash)),
             Err(OmniRpcError::JsonRpc { code, .. }) if code == RPC_INVALID_PARAMETER => Ok(None),
@@ -330,22 +338,28 @@ impl OmniRpc {
     async fn block_transactions(&self, height: u64) -> Result<Vec<String>, OmniRpcError> {
         self.inner
             .transport
-            .call("omni_listblocktransactions", &[height], |raw| {
-                let txids: Vec<String> = serde_json::from_str(raw)
-                    .map_err(|e| format!("block {height} transactions: {e}"))?;
-                for txid in &txids {
-                    check_hash(txid)?;
-                }
-                Ok(txids)
-            })
+            .call(
+                &BitcoinCore,
+                "omni_listblocktransactions",
+                &[height],
+                |raw| {
+                    let txids: Vec<String> = serde_json::from_str(raw)
+                        .map_err(|e| format!("block {height} transactions: {e}"))?;
+                    for txid in &txids {
+                        check_hash(txid)?;
+                    }
+                    Ok(txids)
+                },
+            )
             .await
+            .map_err(OmniRpcError::from)
     }
 
     /// `omni_gettransaction`.
     async fn transaction(&self, txid: &str) -> Result<RawTransaction, OmniRpcError> {
         self.inner
             .transport
-            .call("omni_gettransaction", &[txid], |raw| {
+            .call(&BitcoinCore, "omni_gettransaction", &[txid], |raw| {
                 let tx: RawTransaction =
                     serde_json::from_str(raw).map_err(|e| format!("transaction {txid}: {e}"))?;
                 if tx.txid.as_deref() != Some(txid) {
@@ -354,6 +368,7 @@ impl OmniRpc {
                 Ok(tx)
             })
             .await
+            .map_err(OmniRpcError::from)
     }
 
     /// Whether `tx`, listed in block `height` (`hash`), is a transfer to count.

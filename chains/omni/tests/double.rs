@@ -347,6 +347,52 @@ async fn an_overloaded_node_is_retried_and_a_dead_one_failed_over() {
     assert_eq!(rpc.endpoint_errors()[0].1, 1);
 }
 
+/// The failover policy of every chain client (`usdt-jsonrpc`): a node that failed a call
+/// is skipped by its circuit breaker for the cool-down, then asked again, and once it
+/// answers calls are back on it (the preferred, first, URL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_node_is_skipped_for_its_cooldown_then_preferred_again() {
+    let (first, second) = (double().await, double().await);
+    first.mine_empty(4);
+    second.mine_empty(4);
+    let mut config = OmniRpcConfig::new(
+        vec![first.url(), second.url()],
+        Some(Credentials::new(USER, PASSWORD)),
+    );
+    config.max_retries = 1;
+    config.breaker_cooldown = Duration::from_secs(2);
+    let rpc = OmniRpc::new(config)
+        .unwrap()
+        .with_backoff(Duration::from_millis(5), Duration::from_millis(20));
+    const METHOD: &str = "getblockcount";
+
+    // The first node stays overloaded past its retry: the second answers.
+    first.overload_next(100);
+    assert_eq!(rpc.block_count().await.unwrap(), 4);
+    first.overload_next(0);
+    let errors = rpc.endpoint_errors();
+    assert_eq!((errors[0].1, errors[1].1), (1, 0), "{errors:?}");
+
+    // Within the cool-down the first node is not asked at all.
+    let (asked_first, asked_second) = (first.calls(METHOD), second.calls(METHOD));
+    assert_eq!(rpc.block_count().await.unwrap(), 4);
+    assert_eq!(
+        first.calls(METHOD),
+        asked_first,
+        "skipped while its breaker is open"
+    );
+    assert_eq!(second.calls(METHOD), asked_second + 1);
+
+    // After it, the first node is asked again, answers, and keeps the calls.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    for round in 1..=2 {
+        assert_eq!(rpc.block_count().await.unwrap(), 4);
+        assert_eq!(first.calls(METHOD), asked_first + round, "round {round}");
+        assert_eq!(second.calls(METHOD), asked_second + 1, "round {round}");
+    }
+    assert_eq!(rpc.endpoint_errors()[0].1, 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_arguments_and_node_errors_are_stable_errors() {
     let node = double().await;
