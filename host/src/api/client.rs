@@ -17,9 +17,11 @@ use super::AppState;
 pub struct ClientIp(pub IpAddr);
 
 impl ClientIp {
-    /// The connection's peer itself (IPv4-mapped IPv6 as IPv4).
-    pub fn peer(peer: IpAddr) -> Self {
-        Self(canonical(peer))
+    /// The key a connection from `peer` counts under in per-client limits, or `None`
+    /// when `peer` is a trusted proxy (its connections carry many clients).
+    pub fn connection_key(peer: IpAddr, trusted: &[IpNet]) -> Option<IpAddr> {
+        let peer = canonical(peer);
+        (!is_trusted(peer, trusted)).then(|| Self(peer).key())
     }
 
     /// The client as given by the connection's `peer` and the request's headers:
@@ -145,6 +147,20 @@ mod tests {
         assert_eq!(
             ClientIp::resolve(ip("192.0.2.1"), &h, &trusted).0,
             ip("192.0.2.1")
+        );
+    }
+
+    #[test]
+    fn a_trusted_proxys_connections_count_against_nobody() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        assert_eq!(ClientIp::connection_key(ip("10.1.2.3"), &trusted), None);
+        assert_eq!(
+            ClientIp::connection_key(ip("::ffff:192.0.2.1"), &trusted),
+            Some(ip("192.0.2.1"))
+        );
+        assert_eq!(
+            ClientIp::connection_key(ip("2001:db8:1:2::7"), &trusted),
+            Some(ip("2001:db8:1:2::"))
         );
     }
 

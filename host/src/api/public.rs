@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -67,7 +66,7 @@ impl PublicLimits {
         }
         self.per_client
             .check_key(&client.key())
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+            .map_err(|not_until| not_until.wait_time_from(self.per_client.clock().now()))
     }
 }
 
@@ -85,16 +84,12 @@ impl PublicLimits {
     /// Run `request` within `client`'s budget and a free slot, or refuse it at once.
     async fn guard(&self, client: ClientIp, request: Request, next: Next) -> Response {
         if let Err(wait) = self.admit(client) {
-            let mut response = AppError::gateway(
+            return AppError::RetryAfter(
                 GatewayCode::RateLimited,
-                "too many requests from this address; retry after Retry-After seconds",
+                "too many requests from this address; retry after Retry-After seconds".into(),
+                wait,
             )
             .into_response();
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-            return response;
         }
         let Ok(_slot) = Arc::clone(&self.in_flight).try_acquire_owned() else {
             return AppError::gateway(
@@ -183,7 +178,7 @@ mod tests {
         }
         let third = call().await.unwrap();
         assert_eq!(third.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(third.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(third.headers()[axum::http::header::RETRY_AFTER], "1");
         release.notify_waiters();
         assert_eq!(first.await.unwrap().unwrap().status(), StatusCode::OK);
         assert_eq!(second.await.unwrap().unwrap().status(), StatusCode::OK);

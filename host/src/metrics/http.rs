@@ -148,7 +148,7 @@ fn method_label(method: &Method) -> &'static str {
     path = "/metrics",
     tag = "health",
     summary = "Prometheus metrics",
-    description = "Every metric in the Prometheus text format (0.0.4), no authentication. On the main port unless `metrics.listen` serves it on an address of its own (then this port answers 404). See docs/operations.md.",
+    description = "Every metric in the Prometheus text format (0.0.4), no authentication. On the main port only in dev mode on loopback or with `metrics.on_main_port = true`; otherwise on `metrics.listen` alone (this port answers 404). See docs/operations.md.",
     responses((status = 200, description = "The metrics.", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)),
 )]
 pub async fn scrape(State(state): State<AppState>) -> impl IntoResponse {

@@ -163,11 +163,12 @@ impl InFlight {
     /// Its response is ready: from now on it is being written.
     pub fn writing(&self) {
         let now = Instant::now();
-        self.activity.update(self.id, |r| {
-            r.phase = Phase::Writing;
-            r.since = now;
-        });
-        self.activity.lock().delivering_since.get_or_insert(now);
+        let mut load = self.activity.lock();
+        if let Some(request) = load.requests.get_mut(&self.id) {
+            request.phase = Phase::Writing;
+            request.since = now;
+        }
+        load.delivering_since.get_or_insert(now);
     }
 
     /// A handle that marks the request body read (for the body's wrapper).

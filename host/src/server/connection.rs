@@ -129,7 +129,13 @@ async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<TrackedBody>, Infallible> {
     let marker = in_flight.body_marker();
-    let request = request.map(|body| Body::new(TrackedIncoming { body, marker }));
+    let request = request.map(|body| {
+        Body::new(TrackedIncoming {
+            body,
+            marker,
+            ended: false,
+        })
+    });
     let response = router.oneshot(request).await?;
     in_flight.writing();
     Ok(response.map(|body| TrackedBody {
@@ -243,6 +249,8 @@ impl AsyncWrite for WatchedStream {
 struct TrackedIncoming {
     body: Incoming,
     marker: BodyMarker,
+    /// Marked already.
+    ended: bool,
 }
 
 impl hyper::body::Body for TrackedIncoming {
@@ -254,9 +262,11 @@ impl hyper::body::Body for TrackedIncoming {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let polled = Pin::new(&mut self.body).poll_frame(cx);
-        if matches!(polled, Poll::Ready(None | Some(Err(_))))
-            || hyper::body::Body::is_end_stream(&self.body)
+        if !self.ended
+            && (matches!(polled, Poll::Ready(None | Some(Err(_))))
+                || hyper::body::Body::is_end_stream(&self.body))
         {
+            self.ended = true;
             self.marker.mark();
         }
         polled

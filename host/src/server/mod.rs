@@ -171,16 +171,7 @@ impl Admission<'_> {
         if self.limits.max_connections_per_client == 0 {
             return None;
         }
-        let client = ClientIp::peer(peer.ip());
-        if self
-            .limits
-            .trusted_proxies
-            .iter()
-            .any(|net| net.contains(&client.0))
-        {
-            return None;
-        }
-        Some(client.key())
+        ClientIp::connection_key(peer.ip(), &self.limits.trusted_proxies)
     }
 
     /// Whether `client` may open one more connection: always while fewer than half of
