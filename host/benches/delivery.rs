@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use usdt_gateway_core::units::{Amount, UnixMillis};
 
 use sqlx::Connection;
 use tokio::sync::{Notify, watch};
@@ -40,19 +41,19 @@ async fn main() {
     let run = uuid::Uuid::new_v4().simple().to_string();
     let orders: Vec<NewOrder> = (0..n)
         .map(|i| NewOrder {
-            ordersn: format!("cz-bench-{run}-{i}"),
+            ordersn: format!("cz-bench-{run}-{i}").into(),
             appid: "bench".into(),
-            orderid: format!("b-{run}-{i}"),
+            orderid: format!("b-{run}-{i}").into(),
             username: format!("u{i}"),
             localusermark: format!("m{i}"),
             address: format!("0x{:040x}", i + 1),
             canonical_address: format!("0x{:040x}", i + 1),
             chain: "ERC20".into(),
-            amount: 1_000_000,
+            amount: Amount(1_000_000),
             notify_url: None,
             required_confirmations: 1,
-            created_at: 0,
-            expires_at: i64::MAX,
+            created_at: UnixMillis(0),
+            expires_at: UnixMillis(i64::MAX),
         })
         .collect();
     for chunk in orders.chunks(500) {

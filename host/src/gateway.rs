@@ -13,12 +13,16 @@ use tokio::task::JoinHandle;
 
 use tokio::sync::{Notify, watch};
 use usdt_callback_http::{CallbackHttp, TransportConfig};
+use usdt_gateway_core::Core;
+use usdt_gateway_core::clock::SystemClock;
+use usdt_gateway_core::ports::Wakeups;
 
 use crate::api::access::{AdminAccess, TokenChange};
 use crate::api::{self, AppState, Shared};
 use crate::chain::{DevChain, EvmSource, OmniSource, Source};
 use crate::config::{
-    Config, ConfigError, ConfirmationDepth, ConfirmationRuleConfig, HttpConfig, Merchant, Secret,
+    Config, ConfigError, ConfirmationDepth, ConfirmationRuleConfig, Database, HttpConfig, Merchant,
+    Secret,
 };
 use crate::delivery::{DeliveryConfig, Dispatcher};
 use crate::merchants::MerchantDirectory;
@@ -28,7 +32,8 @@ use crate::rules::{
     Chain, ConfirmationPolicy, ConfirmationRule, ContractVersion, Rules, RulesLimits,
 };
 use crate::server;
-use crate::store::Store;
+use crate::store::{self, Store};
+use crate::wakeups::Workers;
 use crate::watcher::{Watcher, WatcherConfig};
 use crate::writer::{OrderWriter, WriterTask};
 
@@ -331,9 +336,8 @@ impl Gateway {
         let mut background = Vec::new();
 
         // Chains: a configured node, else the dev chain in dev mode, else unwatched.
-        let dispatcher_wake = Arc::new(Notify::new());
+        let mut workers = Workers::default();
         let mut dev_chains = HashMap::new();
-        let mut watcher_wakes = HashMap::new();
         for facts in rules.chains()? {
             let chain = facts.chain;
             let (source, config_for) = match config.chains.get(chain.as_str()) {
@@ -390,14 +394,14 @@ impl Gateway {
                 }
             };
             let wake = Arc::new(Notify::new());
-            watcher_wakes.insert(chain.as_str(), Arc::clone(&wake));
+            workers.watchers.insert(chain.as_str(), Arc::clone(&wake));
             let watcher = Watcher::new(
                 source,
                 store.clone(),
                 Arc::clone(&rules),
                 Arc::clone(&policy),
                 config_for,
-                Arc::clone(&dispatcher_wake),
+                Arc::clone(&workers.dispatcher),
                 metrics.chains.recorder(chain.as_str()),
             );
             background.push(tokio::spawn(watcher.run(wake, stopped.clone())));
@@ -426,12 +430,20 @@ impl Gateway {
             metrics.callbacks.clone(),
         );
         background.push(tokio::spawn(
-            dispatcher.run(Arc::clone(&dispatcher_wake), stopped),
+            dispatcher.run(Arc::clone(&workers.dispatcher), stopped),
         ));
 
+        let workers = Arc::new(workers);
+        let core = Core::new(
+            store.clone(),
+            Arc::clone(&rules),
+            Arc::clone(&workers) as Arc<dyn Wakeups>,
+            Arc::new(SystemClock),
+        );
         let state = AppState::new(Shared {
             rules,
             store,
+            core,
             writer,
             merchants: Arc::clone(&merchants),
             reload: Arc::new(MerchantReload {
@@ -443,8 +455,7 @@ impl Gateway {
             order_ttl: config.orders.ttl,
             allow_private_targets,
             dev_chains: Arc::new(dev_chains),
-            watcher_wakes: Arc::new(watcher_wakes),
-            dispatcher_wake,
+            wakeups: workers,
             admin,
             metrics,
             metrics_route: config.metrics_on_main_port(),
@@ -726,5 +737,14 @@ mod off_worker_tests {
             ran
         });
         assert!(ran);
+    }
+}
+
+impl<'a> From<&'a Database> for store::Database<'a> {
+    fn from(database: &'a Database) -> Self {
+        match database {
+            Database::Sqlite(path) => Self::Sqlite(path),
+            Database::Postgres(url) => Self::Postgres(url.expose()),
+        }
     }
 }

@@ -14,11 +14,11 @@
 //! - [`pages`]: the payer's checkout page, the front door and the operator console.
 //! - [`server`]: HTTP connections: limits, timeouts, the bounded drain.
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format.
+//! - [`wakeups`]: the workers' wake-ups, behind the core's port.
 //! - [`gateway`]: assembling and serving all of it.
 
 pub mod api;
 pub mod chain;
-pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod gateway;
@@ -26,9 +26,11 @@ pub mod merchants;
 pub mod metrics;
 pub mod pages;
 pub mod server;
-pub mod store;
 pub mod telemetry;
+pub mod wakeups;
 pub mod watcher;
 pub mod writer;
 
+pub use usdt_gateway_core::clock;
+pub use usdt_gateway_storage as store;
 pub use usdt_recharge_runtime as rules;

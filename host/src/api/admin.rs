@@ -19,8 +19,8 @@ use super::openapi::{
     AdminCallbackFailures, AdminListFailures, AdminReloadFailures, AdminResendFailures,
     AdminRevokeFailures,
 };
-use crate::clock::now_millis;
 use crate::store::{AttemptView, CallbackRecord, DeliveryState, DepositRecord, ResendOutcome};
+use usdt_gateway_core::audit::Actor;
 
 /// `?state=pending|delivered|failed&limit=N`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -223,9 +223,10 @@ pub async fn resend_callback(
 ) -> Result<Json<Resent>, AppError> {
     let who = authorize(&state, client, &headers)?;
     let ordersn = path_ordersn(path)?;
-    let outcome = state.store.resend_callback(&ordersn, now_millis()).await?;
-    let found = outcome != ResendOutcome::NoDelivery;
-    tracing::info!(target: "audit", who, action = "resend_callback", ordersn, found, outcome = outcome.as_str(), "admin action");
+    let outcome = state
+        .core
+        .resend_delivery(&Actor::api(who), &ordersn.as_str().into())
+        .await?;
     match outcome {
         ResendOutcome::Resent => {}
         ResendOutcome::NoDelivery => {
@@ -241,7 +242,6 @@ pub async fn resend_callback(
             ));
         }
     }
-    state.dispatcher_wake.notify_one();
     Ok(Json(Resent {
         ordersn,
         state: DeliveryState::Pending,

@@ -15,6 +15,7 @@ use crate::metrics::RejectionCode;
 use crate::rules::{ErrorCode, Rejection, RulesFault};
 use crate::store::StoreError;
 use crate::writer::WriteError;
+use usdt_gateway_core::CoreError;
 
 /// A refused or failed request. Client mistakes map to 4xx with a stable code; faults
 /// of the gateway map to 5xx and are logged.
@@ -188,6 +189,15 @@ impl AppError {
 impl From<RulesFault> for AppError {
     fn from(fault: RulesFault) -> Self {
         Self::Rules(fault)
+    }
+}
+
+impl From<CoreError> for AppError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Storage(e) => Self::Store(e.to_string()),
+            CoreError::Rules(fault) => Self::Rules(fault),
+        }
     }
 }
 

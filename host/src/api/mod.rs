@@ -33,15 +33,16 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
-use tokio::sync::Notify;
-
 use crate::chain::DevChain;
 use crate::gateway::MerchantReload;
 use crate::merchants::MerchantDirectory;
 use crate::metrics::{self, Metrics};
 use crate::rules::{Chain, Rules};
 use crate::store::Store;
+use crate::wakeups::Workers;
 use crate::writer::OrderWriter;
+use usdt_gateway_core::Core;
+use usdt_gateway_core::ports::Wakeups as _;
 
 pub use body::MAX_BODY_BYTES;
 pub use error::{AppError, GatewayCode, retry_after};
@@ -94,10 +95,10 @@ pub struct Shared {
     pub allow_private_targets: bool,
     /// The embedded dev chains by chain name (dev mode only).
     pub dev_chains: Arc<HashMap<&'static str, DevChain>>,
-    /// Wakes each chain's watcher, by chain name.
-    pub watcher_wakes: Arc<HashMap<&'static str, Arc<Notify>>>,
-    /// Wakes the callback dispatcher.
-    pub dispatcher_wake: Arc<Notify>,
+    /// The use cases (order status, resend, assign …), over the database.
+    pub core: Core<Store>,
+    /// Wakes the callback dispatcher and each chain's watcher.
+    pub wakeups: Arc<Workers>,
     /// The admin token (reloadable), the console's sessions and the failed-login
     /// budgets; no token: the admin API and the console are off.
     pub admin: Arc<access::AdminAccess>,
@@ -114,9 +115,7 @@ pub struct Shared {
 impl Shared {
     /// Start a round of `chain`'s watcher now.
     pub fn wake_watcher(&self, chain: Chain) {
-        if let Some(wake) = self.watcher_wakes.get(chain.as_str()) {
-            wake.notify_one();
-        }
+        self.wakeups.wake_watcher(chain.as_str());
     }
 }
 

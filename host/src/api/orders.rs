@@ -15,11 +15,9 @@ use super::body::JsonText;
 use super::error::{AppError, GatewayCode};
 use super::openapi::{OrderFailures, OrderRequest, QueryFailures, QueryRequest};
 use super::{ORDER_PATH, QUERY_PATH, trace};
-use crate::clock::{millis, unix_millis};
 use crate::rules::OrderRequest as CheckedOrder;
-use crate::store::{
-    CreateOutcome, DeliveryState, DepositRecord, NewOrder, OrderRecord, OrderState,
-};
+use crate::store::{CreateOutcome, DeliveryState, NewOrder};
+use usdt_gateway_core::units::{Amount, UnixMillis};
 
 /// The success message the seed fixes.
 const ACCEPTED: &str = "订单已受理";
@@ -93,34 +91,33 @@ pub async fn create(
     check_allocated(&state, &order).await?;
     let amount = i64::try_from(order.fields.amount)
         .map_err(|_| AppError::gateway(GatewayCode::Internal, "amount out of range"))?;
-    let now = unix_millis(SystemTime::now());
-    let ttl = millis(state.order_ttl);
+    let now = UnixMillis::from_system(SystemTime::now());
     let new = NewOrder {
-        ordersn: format!("cz-{}", uuid::Uuid::new_v4()),
-        appid: order.fields.appid,
-        orderid: order.fields.orderid,
+        ordersn: format!("cz-{}", uuid::Uuid::new_v4()).into(),
+        appid: order.fields.appid.into(),
+        orderid: order.fields.orderid.into(),
         username: order.fields.username,
         localusermark: order.fields.localusermark,
         address: order.fields.address,
         canonical_address: order.canonical_address,
         chain: order.chain.as_str().to_owned(),
-        amount,
+        amount: Amount(amount),
         notify_url: order.notify_url,
-        required_confirmations: i64::from(required),
+        required_confirmations: required,
         created_at: now,
-        expires_at: now.saturating_add(ttl),
+        expires_at: now.plus(state.order_ttl),
     };
     match state.writer.submit(new).await? {
         CreateOutcome::Created(stored) | CreateOutcome::Existing(stored) => {
-            trace::record_ordersn(&stored.ordersn);
+            trace::record_ordersn(stored.ordersn.as_str());
             Ok(Success::new(Accepted {
                 msg: ACCEPTED,
-                ordersn: stored.ordersn,
-                orderid: stored.orderid,
+                ordersn: stored.ordersn.into_string(),
+                orderid: stored.orderid.into_string(),
                 chain: stored.chain,
                 address: stored.address,
-                amount: stored.amount,
-                required_confirmations: stored.required_confirmations,
+                amount: stored.amount.0,
+                required_confirmations: i64::from(stored.required_confirmations),
             }))
         }
         CreateOutcome::Duplicate => Err(AppError::gateway(
@@ -183,11 +180,12 @@ pub struct OrderView {
     /// The deposit's transaction, once one is matched.
     txid: Option<String>,
     /// The deposit's block, once one is matched.
-    block_height: Option<i64>,
-    /// The deposit's confirmations so far.
-    confirmations: i64,
+    block_height: Option<u64>,
+    /// The deposit's confirmations so far (at least `required_confirmations` once the
+    /// order is confirmed).
+    confirmations: u64,
     /// Confirmations the order's amount needs.
-    required_confirmations: i64,
+    required_confirmations: u64,
     /// `none` until a deposit is confirmed, then `pending`, `delivered`, `failed` or
     /// `not_configured` (no callback URL: nothing sent).
     #[schema(value_type = String)]
@@ -218,79 +216,41 @@ pub async fn query(
         .check_query(&body)?
         .map_err(AppError::Rejected)?;
     trace::record_order(&query.appid, &query.orderid);
-    let record = state
-        .store
-        .find_order(&query.appid, &query.orderid)
+    let order = state
+        .core
+        .order_status(&query.appid.into(), &query.orderid.into())
         .await?
         .ok_or_else(|| {
             AppError::gateway(GatewayCode::OrderNotFound, "no such order for this appid")
         })?;
-    trace::record_ordersn(&record.order.ordersn);
-    let deposit = state.store.order_deposit(&record.order.ordersn).await?;
-    let confirmations = match &deposit {
-        Some(d) => {
-            let head = state
-                .store
-                .chain_cursor(&d.chain)
-                .await?
-                .map_or(0, |(head, _)| head);
-            let count = state.rules.count_confirmations(
-                u64::try_from(head).unwrap_or(0),
-                u64::try_from(d.block_number).unwrap_or(u64::MAX),
-            )?;
-            i64::try_from(count).unwrap_or(i64::MAX)
-        }
-        None => 0,
-    };
-    let callback = state
-        .store
-        .callback_record(&record.order.ordersn)
-        .await?
-        .map(|c| c.state);
-    Ok(Success::new(view(
-        record,
-        deposit,
-        confirmations,
-        callback,
-        SystemTime::now(),
-    )))
+    trace::record_ordersn(order.record.order.ordersn.as_str());
+    Ok(Success::new(OrderView::from(order)))
 }
 
-fn view(
-    record: OrderRecord,
-    deposit: Option<DepositRecord>,
-    confirmations: i64,
-    callback: Option<DeliveryState>,
-    now: SystemTime,
-) -> OrderView {
-    let OrderRecord {
-        order,
-        status,
-        received_amount,
-    } = record;
-    let state = match status {
-        OrderState::Confirmed | OrderState::Confirming => status.as_str(),
-        OrderState::Pending if unix_millis(now) >= order.expires_at => "expired",
-        OrderState::Pending => status.as_str(),
-    };
-    OrderView {
-        ordersn: order.ordersn,
-        orderid: order.orderid,
-        state,
-        chain: order.chain,
-        address: order.address,
-        amount: order.amount,
-        received_amount,
-        txid: deposit.as_ref().map(|d| d.txid.clone()),
-        block_height: deposit.as_ref().map(|d| d.block_number),
-        confirmations: if state == "confirmed" {
-            confirmations.max(order.required_confirmations)
-        } else {
-            confirmations
-        },
-        required_confirmations: order.required_confirmations,
-        callback: callback.map_or("none", DeliveryState::as_str),
-        created_at: order.created_at / 1000,
-        expires_at: order.expires_at / 1000,
+impl From<usdt_gateway_core::OrderView> for OrderView {
+    fn from(view: usdt_gateway_core::OrderView) -> Self {
+        let usdt_gateway_core::OrderView {
+            record,
+            deposit,
+            progress,
+            delivery,
+        } = view;
+        let order = record.order;
+        Self {
+            ordersn: order.ordersn.into_string(),
+            orderid: order.orderid.into_string(),
+            state: progress.status.as_str(),
+            chain: order.chain,
+            address: order.address,
+            amount: order.amount.0,
+            received_amount: record.received_amount.0,
+            txid: deposit.as_ref().map(|d| d.txid.clone()),
+            block_height: deposit.as_ref().map(|d| d.block_number.0),
+            confirmations: progress.confirmations.count,
+            required_confirmations: progress.confirmations.required,
+            callback: delivery.map_or("none", DeliveryState::as_str),
+            created_at: order.created_at.seconds(),
+            expires_at: order.expires_at.seconds(),
+        }
     }
 }

@@ -7,20 +7,9 @@
 use std::sync::Arc;
 
 use crate::rules::{Chain, Rules};
-use crate::store::{Backend, Store, Tx, on_pool, on_tx};
+use crate::store::{LedgerAppend, Store, StoreError};
 
 use super::Transfer;
-
-/// A transfer of the ledger, as stored.
-#[derive(sqlx::FromRow)]
-struct LedgerTransfer {
-    txid: String,
-    log_index: i64,
-    number: i64,
-    hash: String,
-    to_address: String,
-    value: String,
-}
 
 /// Most blocks one `mine` call may add.
 pub const MAX_MINE: u64 = 100_000;
@@ -45,8 +34,8 @@ pub enum DevError {
     Fault(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for DevError {
-    fn from(e: sqlx::Error) -> Self {
+impl From<StoreError> for DevError {
+    fn from(e: StoreError) -> Self {
         Self::Fault(e.into())
     }
 }
@@ -93,20 +82,16 @@ impl DevChain {
 
     /// The newest block (0, the genesis block, on a new ledger).
     pub async fn head(&self) -> anyhow::Result<u64> {
-        let head: Option<i64> = on_pool!(self.store.pool(), db => sqlx::query_scalar("SELECT MAX(number) FROM dev_blocks WHERE chain = $1")
-                .bind(self.chain.as_str())
-                .fetch_one(db)
-                .await?);
+        let head = self.store.dev_head(self.chain.as_str()).await?;
         Ok(head.map_or(0, |h| u64::try_from(h).unwrap_or(0)))
     }
 
     /// The hash of block `number`; the genesis block exists from the start.
     pub async fn block_hash(&self, number: u64) -> anyhow::Result<Option<String>> {
-        let hash: Option<String> = on_pool!(self.store.pool(), db => sqlx::query_scalar("SELECT hash FROM dev_blocks WHERE chain = $1 AND number = $2")
-                .bind(self.chain.as_str())
-                .bind(to_i64(number))
-                .fetch_optional(db)
-                .await?);
+        let hash = self
+            .store
+            .dev_block_hash(self.chain.as_str(), to_i64(number))
+            .await?;
         Ok(match hash {
             Some(hash) => Some(hash),
             None if number == 0 => Some(genesis_hash(self.chain)),
@@ -122,17 +107,10 @@ impl DevChain {
         watched: &[String],
     ) -> anyhow::Result<Vec<Transfer>> {
         let watched: std::collections::HashSet<&str> = watched.iter().map(String::as_str).collect();
-        let rows: Vec<LedgerTransfer> = on_pool!(self.store.pool(), db => sqlx::query_as(
-            "SELECT t.txid, t.log_index, t.number, b.hash, t.to_address, t.value \
-             FROM dev_transfers t JOIN dev_blocks b ON b.chain = t.chain AND b.number = t.number \
-             WHERE t.chain = $1 AND t.number >= $2 AND t.number <= $3 \
-             ORDER BY t.number, t.log_index",
-        )
-        .bind(self.chain.as_str())
-        .bind(to_i64(from))
-        .bind(to_i64(to))
-        .fetch_all(db)
-        .await?);
+        let rows = self
+            .store
+            .dev_transfers(self.chain.as_str(), to_i64(from), to_i64(to))
+            .await?;
         let mut out = Vec::new();
         for row in rows {
             if !watched.contains(row.to_address.as_str()) {
@@ -184,26 +162,18 @@ impl DevChain {
                 message: r.message,
             })?;
         let txid = random_hash(self.chain);
-        let mut tx = self.begin_ledger_write().await?;
-        let block = next_block(&mut tx, self.chain).await?;
-        on_tx!(&mut tx, db => sqlx::query("INSERT INTO dev_blocks (chain, number, hash) VALUES ($1, $2, $3)")
-            .bind(self.chain.as_str())
-            .bind(to_i64(block))
-            .bind(random_hash(self.chain))
-            .execute(db)
-            .await?.rows_affected());
-        on_tx!(&mut tx, db => sqlx::query(
-            "INSERT INTO dev_transfers (chain, number, txid, log_index, to_address, value) \
-             VALUES ($1, $2, $3, 0, $4, $5)",
-        )
-        .bind(self.chain.as_str())
-        .bind(to_i64(block))
-        .bind(&txid)
-        .bind(&info.canonical)
-        .bind(base)
-        .execute(db)
-        .await?.rows_affected());
-        tx.commit().await?;
+        let block = self
+            .store
+            .dev_append_transfer(&LedgerAppend {
+                chain: self.chain.as_str(),
+                genesis: &genesis_hash(self.chain),
+                block_hash: &random_hash(self.chain),
+                txid: &txid,
+                to: &info.canonical,
+                value: &base,
+            })
+            .await?;
+        let block = u64::try_from(block).map_err(anyhow::Error::from)?;
         Ok(DevTransfer { txid, block })
     }
 
@@ -215,28 +185,14 @@ impl DevChain {
                 message: format!("blocks must be 1..={MAX_MINE}"),
             });
         }
-        let mut tx = self.begin_ledger_write().await?;
-        let first = next_block(&mut tx, self.chain).await?;
-        for chunk_start in (first..first + blocks).step_by(500) {
-            let end = (chunk_start + 500).min(first + blocks);
-            let rows: Vec<String> = (chunk_start..end)
-                .map(|n| {
-                    format!(
-                        "('{}', {}, '{}')",
-                        self.chain.as_str(),
-                        n,
-                        random_hash(self.chain)
-                    )
-                })
-                .collect();
-            on_tx!(&mut tx, db => sqlx::query(&format!(
-                "INSERT INTO dev_blocks (chain, number, hash) VALUES {}",
-                rows.join(", ")
-            ))
-            .execute(db)
-            .await?.rows_affected());
-        }
-        tx.commit().await?;
+        let chain = self.chain;
+        let first = self
+            .store
+            .dev_mine(chain.as_str(), &genesis_hash(chain), blocks, || {
+                random_hash(chain)
+            })
+            .await?;
+        let first = u64::try_from(first).map_err(anyhow::Error::from)?;
         Ok(first + blocks - 1)
     }
 
@@ -254,57 +210,13 @@ impl DevChain {
             });
         }
         let fork = head - depth;
-        let mut tx = self.begin_ledger_write().await?;
-        on_tx!(&mut tx, db => sqlx::query("DELETE FROM dev_transfers WHERE chain = $1 AND number > $2")
-            .bind(self.chain.as_str())
-            .bind(to_i64(fork))
-            .execute(db)
-            .await?.rows_affected());
-        for number in fork + 1..=head {
-            on_tx!(&mut tx, db => sqlx::query("UPDATE dev_blocks SET hash = $1 WHERE chain = $2 AND number = $3")
-                .bind(random_hash(self.chain))
-                .bind(self.chain.as_str())
-                .bind(to_i64(number))
-                .execute(db)
-                .await?.rows_affected());
-        }
-        tx.commit().await?;
+        let chain = self.chain;
+        self.store
+            .dev_reorg(chain.as_str(), to_i64(fork), to_i64(head), || {
+                random_hash(chain)
+            })
+            .await?;
         Ok(head)
-    }
-
-    /// A write transaction that has the chain's ledger to itself, so concurrent dev calls
-    /// append blocks one after another: SQLite has one writer at a time; PostgreSQL takes
-    /// a lock per chain, held until the transaction ends.
-    async fn begin_ledger_write(&self) -> Result<Tx<'static>, sqlx::Error> {
-        let mut tx = self.store.begin_write().await?;
-        if self.store.backend() == Backend::Postgres {
-            on_tx!(&mut tx, db => sqlx::query(
-                "SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked",
-            )
-            .bind(format!("usdt-gateway dev ledger {}", self.chain.as_str()))
-            .execute(db)
-            .await?.rows_affected());
-        }
-        Ok(tx)
-    }
-}
-
-/// The block after the head, creating the genesis block (0) on a new ledger.
-async fn next_block(tx: &mut Tx<'_>, chain: Chain) -> anyhow::Result<u64> {
-    let head: Option<i64> = on_tx!(&mut *tx, db => sqlx::query_scalar("SELECT MAX(number) FROM dev_blocks WHERE chain = $1")
-            .bind(chain.as_str())
-            .fetch_one(db)
-            .await?);
-    match head {
-        Some(head) => Ok(u64::try_from(head)? + 1),
-        None => {
-            on_tx!(&mut *tx, db => sqlx::query("INSERT INTO dev_blocks (chain, number, hash) VALUES ($1, 0, $2)")
-                .bind(chain.as_str())
-                .bind(genesis_hash(chain))
-                .execute(db)
-                .await?.rows_affected());
-            Ok(1)
-        }
     }
 }
 

@@ -13,10 +13,9 @@ use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::Serialize;
 
-use super::{CSP_PUBLIC, Lang, MessagePage, PageError, Pages, order_state, render, usdt, utc};
+use super::{CSP_PUBLIC, Lang, MessagePage, PageError, Pages, render, usdt, utc};
 use crate::api::AppState;
-use crate::clock::now_millis;
-use crate::store::OrderRecord;
+use usdt_gateway_core::OrderView;
 
 /// The page's words in one language.
 struct Text {
@@ -97,14 +96,15 @@ impl Lang {
 pub(super) struct Status {
     /// `pending`, `confirming`, `confirmed` or `expired`.
     state: &'static str,
-    /// Confirmations counted (by the component, from the watcher's head).
-    confirmations: i64,
+    /// Confirmations counted (by the component, from the watcher's head; at least the
+    /// number needed once confirmed).
+    confirmations: u64,
     /// Confirmations needed.
-    required_confirmations: i64,
+    required_confirmations: u64,
     /// USDT received, as text.
     received: String,
     /// Seconds until a pending order expires (0 when past).
-    expires_in: i64,
+    expires_in: u64,
 }
 
 #[derive(Template)]
@@ -126,47 +126,27 @@ struct CheckoutPage<'a> {
 }
 
 /// The order behind a checkout page, if it exists and its merchant opted in.
-async fn checkout_order(app: &AppState, ordersn: &str) -> Result<Option<OrderRecord>, PageError> {
-    let Some(record) = app.store.order_by_ordersn(ordersn).await? else {
+async fn checkout_order(app: &AppState, ordersn: &str) -> Result<Option<OrderView>, PageError> {
+    let Some(view) = app.core.order_status_by_ordersn(&ordersn.into()).await? else {
         return Ok(None);
     };
     let opted_in = app
         .merchants
         .snapshot()
-        .get(&record.order.appid)
+        .get(view.record.order.appid.as_str())
         .is_some_and(|m| m.checkout_page);
-    Ok(opted_in.then_some(record))
+    Ok(opted_in.then_some(view))
 }
 
-/// The order's live state; confirmations counted by the component.
-async fn order_status(app: &AppState, record: &OrderRecord, now: i64) -> Result<Status, PageError> {
-    let order = &record.order;
-    let state = order_state(record, now);
-    let mut confirmations = 0;
-    if state == "confirmed" {
-        confirmations = order.required_confirmations;
-    } else if let Some(deposit) = app.store.order_deposit(&order.ordersn).await? {
-        let head = app
-            .store
-            .chain_cursor(&deposit.chain)
-            .await?
-            .map_or(0, |(head, _)| head);
-        let count = app.rules.count_confirmations(
-            u64::try_from(head).unwrap_or(0),
-            u64::try_from(deposit.block_number).unwrap_or(u64::MAX),
-        )?;
-        confirmations = i64::try_from(count).unwrap_or(i64::MAX);
-    }
+/// The order's live state, as the core derives it for every viewer.
+fn order_status(app: &AppState, view: &OrderView) -> Result<Status, PageError> {
+    let progress = &view.progress;
     Ok(Status {
-        state,
-        confirmations,
-        required_confirmations: order.required_confirmations,
-        received: usdt(app, record.received_amount)?,
-        expires_in: if state == "pending" {
-            (order.expires_at - now).max(0) / 1000
-        } else {
-            0
-        },
+        state: progress.status.as_str(),
+        confirmations: progress.confirmations.count,
+        required_confirmations: progress.confirmations.required,
+        received: usdt(app, view.record.received_amount)?,
+        expires_in: progress.expires_in.as_secs(),
     })
 }
 
@@ -183,7 +163,7 @@ fn state_text(t: &Text, status: &Status) -> String {
 }
 
 /// `H:MM:SS`.
-fn duration_text(secs: i64) -> String {
+fn duration_text(secs: u64) -> String {
     format!("{}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
@@ -227,25 +207,24 @@ pub(super) async fn page(
 ) -> Result<Response, PageError> {
     let lang = Lang::from_headers(&headers);
     let t = lang.checkout_text();
-    let Some(record) = checkout_order(&pages.app, &ordersn).await? else {
+    let Some(view) = checkout_order(&pages.app, &ordersn).await? else {
         return Ok(not_found(t, lang));
     };
-    let now = now_millis();
-    let status = order_status(&pages.app, &record, now).await?;
-    let order = &record.order;
+    let status = order_status(&pages.app, &view)?;
+    let order = &view.record.order;
     let page = CheckoutPage {
         lang: lang.code(),
         title: t.title,
         t,
-        ordersn: &order.ordersn,
-        orderid: &order.orderid,
+        ordersn: order.ordersn.as_str(),
+        orderid: order.orderid.as_str(),
         chain: &order.chain,
         address: &order.address,
         amount: usdt(&pages.app, order.amount)?,
         qr_svg: qr_svg(&order.address),
         state_text: state_text(t, &status),
         time_left: duration_text(status.expires_in),
-        expires_at: utc(order.expires_at),
+        expires_at: utc(order.expires_at.0),
         status,
     };
     Ok(render(StatusCode::OK, &page, CSP_PUBLIC))
@@ -256,14 +235,14 @@ pub(super) async fn status(
     State(pages): State<Pages>,
     Path(ordersn): Path<String>,
 ) -> Result<Response, PageError> {
-    let Some(record) = checkout_order(&pages.app, &ordersn).await? else {
+    let Some(view) = checkout_order(&pages.app, &ordersn).await? else {
         return Ok((
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({"status": 0, "data": {"code": "NOT_FOUND", "msg": "no such payment page"}})),
         )
             .into_response());
     };
-    let status = order_status(&pages.app, &record, now_millis()).await?;
+    let status = order_status(&pages.app, &view)?;
     let mut response = Json(status).into_response();
     response.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,

@@ -23,9 +23,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::session::{Session, set_cookie};
-use super::{
-    CSP_CONSOLE, PageError, PageForm, Pages, message_page, order_state, render, usdt, utc,
-};
+use super::{CSP_CONSOLE, PageError, PageForm, Pages, message_page, render, usdt, utc};
 use crate::api::access::Verdict;
 use crate::api::client::ClientIp;
 use crate::api::{AppState, GatewayCode, audit, retry_after};
@@ -33,6 +31,11 @@ use crate::clock::now_millis;
 use crate::metrics::{ProviderErrors, RejectionCode};
 use crate::store::DeliveryState;
 use crate::store::{AssignOutcome, DepositRecord, OrderRecord, ResendOutcome};
+use usdt_gateway_core::audit::Actor;
+use usdt_gateway_core::deposit::DepositKey;
+use usdt_gateway_core::order::OrderProgress;
+use usdt_gateway_core::states::{OrderStatus, StateText as _};
+use usdt_gateway_core::units::{Amount, UnixMillis};
 
 /// Rows a list shows at most.
 const LIST_LIMIT: i64 = 200;
@@ -146,6 +149,11 @@ fn session_tag(session: &Session) -> String {
 /// Who acts, for the audit log: the admin token's id (never the token).
 fn who(pages: &Pages) -> String {
     pages.app.admin.who()
+}
+
+/// The operator acting through the console in `session`, for the core's audit lines.
+fn actor(pages: &Pages, session: &Session) -> Actor {
+    Actor::console(who(pages), session_tag(session))
 }
 
 // ---- login ----------------------------------------------------------------------
@@ -302,26 +310,30 @@ struct OrderRow {
     amount: String,
     received: String,
     state: &'static str,
-    required_confirmations: i64,
+    required_confirmations: u32,
     notify_url: String,
     created: String,
     expires: String,
 }
 
-fn order_row(app: &AppState, record: OrderRecord, now: i64) -> Result<OrderRow, PageError> {
-    let state = order_state(&record, now);
+/// An order as a row, in the `status` the core derived for it.
+fn order_row(
+    app: &AppState,
+    record: OrderRecord,
+    status: OrderStatus,
+) -> Result<OrderRow, PageError> {
     let o = record.order;
     Ok(OrderRow {
         amount: usdt(app, o.amount)?,
         received: usdt(app, record.received_amount)?,
-        state,
+        state: status.as_str(),
         required_confirmations: o.required_confirmations,
         notify_url: o.notify_url.unwrap_or_default(),
-        created: utc(o.created_at),
-        expires: utc(o.expires_at),
-        ordersn: o.ordersn,
-        orderid: o.orderid,
-        appid: o.appid,
+        created: utc(o.created_at.0),
+        expires: utc(o.expires_at.0),
+        ordersn: o.ordersn.into_string(),
+        orderid: o.orderid.into_string(),
+        appid: o.appid.into_string(),
         username: o.username,
         localusermark: o.localusermark,
         chain: o.chain,
@@ -351,8 +363,6 @@ pub(super) struct OrdersQuery {
     state: String,
 }
 
-const ORDER_STATES: [&str; 4] = ["pending", "confirming", "confirmed", "expired"];
-
 /// `GET /admin/orders`.
 pub(super) async fn orders(
     State(pages): State<Pages>,
@@ -361,10 +371,9 @@ pub(super) async fn orders(
 ) -> Result<Response, PageError> {
     let session = operator.session();
     let q = query.q.trim().to_owned();
-    let state = if ORDER_STATES.contains(&query.state.as_str()) {
-        query.state
-    } else {
-        String::new()
+    let state = match OrderStatus::parse_text(&query.state) {
+        Ok(status) => status.as_str().to_owned(),
+        Err(_) => String::new(),
     };
     let now = now_millis();
     let rows = pages
@@ -373,7 +382,11 @@ pub(super) async fn orders(
         .search_orders(&q, &state, now, LIST_LIMIT)
         .await?
         .into_iter()
-        .map(|r| order_row(&pages.app, r, now))
+        .map(|r| {
+            // A list shows no confirmations: the status needs no count.
+            let status = OrderProgress::derive(&r, None, UnixMillis(now)).status;
+            order_row(&pages.app, r, status)
+        })
         .collect::<Result<_, _>>()?;
     Ok(render(
         StatusCode::OK,
@@ -386,7 +399,10 @@ pub(super) async fn orders(
             },
             q,
             any_state: state.is_empty(),
-            states: ORDER_STATES.iter().map(|s| (*s, *s == state)).collect(),
+            states: OrderStatus::ALL
+                .iter()
+                .map(|s| (s.as_str(), s.as_str() == state))
+                .collect(),
             rows,
         },
         CSP_CONSOLE,
@@ -400,7 +416,7 @@ struct DepositRow {
     log_index: i64,
     address: String,
     amount: String,
-    block: i64,
+    block: u64,
     state: String,
     required_confirmations: i64,
 }
@@ -412,7 +428,7 @@ fn deposit_row(app: &AppState, d: DepositRecord) -> Result<DepositRow, PageError
         txid: d.txid,
         log_index: d.log_index,
         address: d.address,
-        block: d.block_number,
+        block: d.block_number.0,
         state: d.state.as_str().to_owned(),
         required_confirmations: d.required_confirmations,
     })
@@ -442,7 +458,7 @@ struct CallbackRow {
 
 fn callback_row(app: &AppState, c: crate::store::CallbackRecord) -> Result<CallbackRow, PageError> {
     Ok(CallbackRow {
-        amount: usdt(app, c.amount)?,
+        amount: usdt(app, Amount(c.amount))?,
         next_attempt: if c.state == DeliveryState::Pending {
             utc(c.next_attempt_at)
         } else {
@@ -464,7 +480,7 @@ struct OrderPage {
     frame: Frame,
     notice: &'static str,
     order: OrderRow,
-    confirmations: i64,
+    confirmations: u64,
     deposits: Vec<DepositRow>,
     callback: Option<CallbackRow>,
     attempts: Vec<AttemptRow>,
@@ -486,7 +502,11 @@ pub(super) async fn order(
 ) -> Result<Response, PageError> {
     let session = operator.session();
     let app = &pages.app;
-    let Some(record) = app.store.order_by_ordersn(&ordersn).await? else {
+    let Some(view) = app
+        .core
+        .order_status_by_ordersn(&ordersn.as_str().into())
+        .await?
+    else {
         return Ok(message_page(
             StatusCode::NOT_FOUND,
             "No such order",
@@ -494,22 +514,7 @@ pub(super) async fn order(
             CSP_CONSOLE,
         ));
     };
-    let now = now_millis();
-    let confirmations = match app.store.order_deposit(&ordersn).await? {
-        Some(d) => {
-            let head = app
-                .store
-                .chain_cursor(&d.chain)
-                .await?
-                .map_or(0, |(head, _)| head);
-            let count = app.rules.count_confirmations(
-                u64::try_from(head).unwrap_or(0),
-                u64::try_from(d.block_number).unwrap_or(u64::MAX),
-            )?;
-            i64::try_from(count).unwrap_or(i64::MAX)
-        }
-        None => 0,
-    };
+    let confirmations = view.progress.confirmations.count;
     let deposits = app
         .store
         .order_deposits(&ordersn)
@@ -552,7 +557,7 @@ pub(super) async fn order(
                 here: "orders",
             },
             notice,
-            order: order_row(app, record, now)?,
+            order: order_row(app, view.record, view.progress.status)?,
             confirmations,
             deposits,
             callback,
@@ -634,28 +639,18 @@ pub(super) async fn assign(
             CSP_CONSOLE,
         ));
     };
+    let deposit = DepositKey {
+        chain: form.chain.clone(),
+        txid: form.txid.clone(),
+        log_index,
+    };
     let outcome = pages
         .app
-        .store
-        .assign_deposit(&form.chain, &form.txid, log_index, ordersn, now_millis())
+        .core
+        .assign_deposit(&actor(&pages, &session), &deposit, &ordersn.into())
         .await?;
-    tracing::info!(
-        target: "audit",
-        who = who(&pages),
-        action = "assign_deposit",
-        chain = %form.chain,
-        txid = %form.txid,
-        log_index,
-        ordersn,
-        outcome = ?outcome,
-        session = session_tag(&session),
-        "operator assigned an unmatched deposit"
-    );
     let message = match outcome {
         AssignOutcome::Assigned => {
-            if let Ok(Ok(chain)) = pages.app.rules.parse_chain(&form.chain) {
-                pages.app.wake_watcher(chain);
-            }
             return Ok(
                 Redirect::to(&format!("/admin/orders/{}?done=assigned", segment(ordersn)))
                     .into_response(),
@@ -750,19 +745,9 @@ pub(super) async fn resend(
     let session = operator.act(&form.csrf)?;
     let outcome = pages
         .app
-        .store
-        .resend_callback(&ordersn, now_millis())
+        .core
+        .resend_delivery(&actor(&pages, &session), &ordersn.as_str().into())
         .await?;
-    tracing::info!(
-        target: "audit",
-        who = who(&pages),
-        action = "resend_callback",
-        ordersn = %ordersn,
-        found = outcome != ResendOutcome::NoDelivery,
-        outcome = outcome.as_str(),
-        session = session_tag(&session),
-        "operator resent a callback"
-    );
     match outcome {
         ResendOutcome::Resent => {}
         ResendOutcome::NoDelivery => {
@@ -782,7 +767,6 @@ pub(super) async fn resend(
             ));
         }
     }
-    pages.app.dispatcher_wake.notify_one();
     Ok(Redirect::to(&format!("/admin/orders/{}?done=resent", segment(&ordersn))).into_response())
 }
 

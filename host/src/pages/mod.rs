@@ -22,7 +22,9 @@ use serde::de::DeserializeOwned;
 
 use crate::api::AppState;
 use crate::rules::RulesFault;
-use crate::store::{OrderRecord, StoreError};
+use crate::store::StoreError;
+use usdt_gateway_core::CoreError;
+use usdt_gateway_core::units::Amount;
 
 /// The pages' state: the API's (the console's sessions are in its admin access).
 #[derive(Clone, Debug)]
@@ -218,15 +220,24 @@ fn render(status: StatusCode, template: &impl Template, csp: &'static str) -> Re
 enum PageError {
     /// A console action whose form lacks the session's CSRF token (or carries a stale one).
     StaleCsrf,
-    /// Storage fault.
-    Store(StoreError),
+    /// Storage fault (its message).
+    Storage(String),
     /// Component fault.
     Rules(RulesFault),
 }
 
+impl From<CoreError> for PageError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Storage(e) => Self::Storage(e.to_string()),
+            CoreError::Rules(e) => Self::Rules(e),
+        }
+    }
+}
+
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
-        Self::Store(e)
+        Self::Storage(e.to_string())
     }
 }
 
@@ -268,7 +279,7 @@ impl IntoResponse for PageError {
                     CSP_CONSOLE,
                 );
             }
-            Self::Store(e) => tracing::error!(error = %e, "storage fault (page)"),
+            Self::Storage(e) => tracing::error!(error = %e, "storage fault (page)"),
             Self::Rules(e) => tracing::error!(error = %e, "rules component fault (page)"),
         }
         let mut response = message_page(
@@ -285,19 +296,8 @@ impl IntoResponse for PageError {
 }
 
 /// Amounts in scaled units as USDT text, by the component's `format-usdt`.
-fn usdt(app: &AppState, amount: i64) -> Result<String, RulesFault> {
-    app.rules.format_usdt(u64::try_from(amount).unwrap_or(0))
-}
-
-/// An order's state as the query API names it: `pending`, `confirming`, `confirmed`,
-/// or `expired` (pending past its expiry at `now`, Unix ms).
-fn order_state(record: &OrderRecord, now: i64) -> &'static str {
-    match record.status.as_str() {
-        "confirmed" => "confirmed",
-        "confirming" => "confirming",
-        _ if now >= record.order.expires_at => "expired",
-        _ => "pending",
-    }
+fn usdt(app: &AppState, amount: Amount) -> Result<String, RulesFault> {
+    app.rules.format_usdt(u64::try_from(amount.0).unwrap_or(0))
 }
 
 /// Unix milliseconds as `YYYY-MM-DD HH:MM:SS UTC`.

@@ -371,9 +371,9 @@ async fn dev_endpoints_refuse_bad_input_and_the_admin_api_needs_its_token() {
 /// An order of `APPID` for `address` (1 USDT) as a gateway with a skewed clock would
 /// write it: straight through the store, stamped `skew_ms` away from now.
 fn skewed_order(address: &str, orderid: &str, skew_ms: i64) -> usdt_gateway::store::NewOrder {
-    let now = usdt_gateway::clock::now_millis() + skew_ms;
+    let now = usdt_gateway_core::units::UnixMillis(usdt_gateway::clock::now_millis() + skew_ms);
     usdt_gateway::store::NewOrder {
-        ordersn: format!("cz-{}", uuid::Uuid::new_v4()),
+        ordersn: format!("cz-{}", uuid::Uuid::new_v4()).into(),
         appid: APPID.into(),
         orderid: orderid.into(),
         username: format!("user-{orderid}"),
@@ -381,11 +381,11 @@ fn skewed_order(address: &str, orderid: &str, skew_ms: i64) -> usdt_gateway::sto
         address: address.into(),
         canonical_address: address.into(), // fresh_address() is already lowercase
         chain: "ERC20".into(),
-        amount: 10_000,
+        amount: usdt_gateway_core::units::Amount(10_000),
         notify_url: None,
         required_confirmations: 1,
         created_at: now,
-        expires_at: now + 24 * 3_600_000,
+        expires_at: now.plus(std::time::Duration::from_secs(24 * 3_600)),
     }
 }
 
@@ -467,9 +467,9 @@ async fn a_binding_committed_after_a_newer_one_was_read_is_watched() {
     )
     .bind(&late.chain)
     .bind(&late.canonical_address)
-    .bind(&late.appid)
+    .bind(late.appid.as_str())
     .bind(&late.username)
-    .bind(late.created_at)
+    .bind(late.created_at.0)
     .execute(&mut slow)
     .await
     .unwrap();
@@ -478,18 +478,18 @@ async fn a_binding_committed_after_a_newer_one_was_read_is_watched() {
          canonical_address, chain, amount, notify_url, required_confirmations, created_at, \
          expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11, $12)",
     )
-    .bind(&late.ordersn)
-    .bind(&late.appid)
-    .bind(&late.orderid)
+    .bind(late.ordersn.as_str())
+    .bind(late.appid.as_str())
+    .bind(late.orderid.as_str())
     .bind(&late.username)
     .bind(&late.localusermark)
     .bind(&late.address)
     .bind(&late.canonical_address)
     .bind(&late.chain)
-    .bind(late.amount)
-    .bind(late.required_confirmations)
-    .bind(late.created_at)
-    .bind(late.expires_at)
+    .bind(late.amount.0)
+    .bind(i64::from(late.required_confirmations))
+    .bind(late.created_at.0)
+    .bind(late.expires_at.0)
     .execute(&mut slow)
     .await
     .unwrap();

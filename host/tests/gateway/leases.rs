@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
+use usdt_gateway_core::units::{Amount, UnixMillis};
 
 use usdt_gateway::clock::now_millis;
 use usdt_gateway::store::{
@@ -26,19 +27,19 @@ async fn deliveries(store: &Store, env: &TestEnv, appid: &str, n: usize, due: i6
     let run = uuid::Uuid::new_v4().simple().to_string();
     let orders: Vec<NewOrder> = (0..n)
         .map(|i| NewOrder {
-            ordersn: format!("cz-{run}-{i:03}"),
+            ordersn: format!("cz-{run}-{i:03}").into(),
             appid: appid.into(),
-            orderid: format!("o-{run}-{i}"),
+            orderid: format!("o-{run}-{i}").into(),
             username: "u".into(),
             localusermark: "m".into(),
             address: format!("0x{}{i:08x}", &run[..32]),
             canonical_address: format!("0x{}{i:08x}", &run[..32]),
             chain: "ERC20".into(),
-            amount: 10_000,
+            amount: Amount(10_000),
             notify_url: None,
             required_confirmations: 1,
-            created_at: 0,
-            expires_at: i64::MAX,
+            created_at: UnixMillis(0),
+            expires_at: UnixMillis(i64::MAX),
         })
         .collect();
     store.create_orders(&orders).await.unwrap();
@@ -52,7 +53,10 @@ async fn deliveries(store: &Store, env: &TestEnv, appid: &str, n: usize, due: i6
         );
         assert_eq!(execute_sql(env, &statement).await, 1);
     }
-    orders.into_iter().map(|o| o.ordersn).collect()
+    orders
+        .into_iter()
+        .map(|o| o.ordersn.into_string())
+        .collect()
 }
 
 fn slots(total: i64, per_merchant: i64, busy: &[(&str, i64)]) -> ClaimSlots {

@@ -438,7 +438,7 @@ async fn an_unmatched_deposit_assigned_by_hand_confirms_its_order() {
     wait_status_db(&app, &second, "confirmed").await;
     let store = &app.gateway.state().store;
     let order = store.order_by_ordersn(&second).await.unwrap().unwrap();
-    assert_eq!(order.received_amount, 70_000);
+    assert_eq!(order.received_amount.0, 70_000);
     assert!(
         store.callback_record(&second).await.unwrap().is_some(),
         "callback queued"

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use usdt_gateway_core::units::{Amount, UnixMillis};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -42,23 +43,26 @@ async fn orders(store: &Store, address: &str, amount: i64, n: usize) -> Vec<Stri
     let run = uuid::Uuid::new_v4().simple().to_string();
     let orders: Vec<NewOrder> = (0..n)
         .map(|i| NewOrder {
-            ordersn: format!("cz-race-{run}-{i}"),
+            ordersn: format!("cz-race-{run}-{i}").into(),
             appid: crate::support::APPID.into(),
-            orderid: format!("race-{run}-{i}"),
+            orderid: format!("race-{run}-{i}").into(),
             username: format!("payer-{}", &address[2..10]),
             localusermark: "m".into(),
             address: address.into(),
             canonical_address: address.into(),
             chain: CHAIN.into(),
-            amount,
+            amount: Amount(amount),
             notify_url: None,
             required_confirmations: 1,
-            created_at: i64::try_from(i).unwrap(),
-            expires_at: i64::MAX,
+            created_at: UnixMillis(i64::try_from(i).unwrap()),
+            expires_at: UnixMillis(i64::MAX),
         })
         .collect();
     store.create_orders(&orders).await.unwrap();
-    orders.into_iter().map(|o| o.ordersn).collect()
+    orders
+        .into_iter()
+        .map(|o| o.ordersn.into_string())
+        .collect()
 }
 
 /// A deposit of `amount` to `address` in block 100, stored by a scan as the watcher
@@ -135,12 +139,12 @@ async fn one_winner(store: &Store, contenders: &[String], outcomes: &[AssignOutc
         let order = store.order_by_ordersn(ordersn).await.unwrap().unwrap();
         if *ordersn == winner {
             assert_eq!(order.status, OrderState::Confirming);
-            assert_eq!(order.received_amount, 70_000);
+            assert_eq!(order.received_amount, Amount(70_000));
             let deposit = store.order_deposit(ordersn).await.unwrap().unwrap();
             assert_eq!(deposit.ordersn.as_deref(), Some(ordersn.as_str()));
         } else {
             assert_eq!(order.status, OrderState::Pending, "the loser is untouched");
-            assert_eq!(order.received_amount, 0);
+            assert_eq!(order.received_amount, Amount(0));
         }
     }
     winner
@@ -222,7 +226,7 @@ async fn an_assignment_racing_the_watcher_leaves_every_order_consistent() {
             OrderState::Pending,
             "round {round}: {outcome:?}"
         );
-        assert_eq!(order.received_amount, 0);
+        assert_eq!(order.received_amount, Amount(0));
         assert_consistent(&store).await;
 
         // Against a new deposit that the watcher matches to the same order.

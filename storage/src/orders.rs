@@ -3,58 +3,64 @@
 
 use std::collections::HashMap;
 
-use super::{Connection, OrderState, Store, StoreError, Tx, on_pool, on_tx};
-use crate::rules::OrderFields;
+use usdt_gateway_core::ids::{AppId, OrderId};
+use usdt_gateway_core::order::{NewOrder, OrderRecord};
+use usdt_gateway_core::units::{Amount, UnixMillis};
 
-/// Columns of `orders` read into an [`OrderRecord`].
-const ORDER_COLUMNS: &str = "ordersn, appid, orderid, username, localusermark, address, \
+use super::{Connection, OrderState, Store, StoreError, Text, Tx, on_pool, on_tx};
+
+/// Columns of `orders` read into an [`OrderRow`].
+pub(crate) const ORDER_COLUMNS: &str = "ordersn, appid, orderid, username, localusermark, address, \
      canonical_address, chain, amount, notify_url, required_confirmations, status, \
      received_amount, created_at, expires_at";
 
 /// Rows per multi-row statement (13 parameters each: well under both databases' limits).
 const CHUNK: usize = 500;
 
-/// An accepted order, ready to be stored.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct NewOrder {
-    /// The gateway's order number, `cz-<uuid v4>`.
-    pub ordersn: String,
-    /// The merchant.
-    pub appid: String,
-    /// The merchant's order id.
-    pub orderid: String,
-    /// The merchant's user.
-    pub username: String,
-    /// The merchant's reference, echoed in the callback.
-    pub localusermark: String,
-    /// The address as sent and signed.
-    pub address: String,
-    /// The canonical address (bindings and watchers).
-    pub canonical_address: String,
-    /// `TRC20`, `ERC20` or `OMNI`.
-    pub chain: String,
-    /// Scaled units.
-    pub amount: i64,
-    /// The per-order callback URL.
-    pub notify_url: Option<String>,
-    /// Confirmations the deposit needs.
-    pub required_confirmations: i64,
-    /// Unix milliseconds.
-    pub created_at: i64,
-    /// Unix milliseconds after which a pending order is expired.
-    pub expires_at: i64,
+/// A row of `orders`, as [`ORDER_COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrderRow {
+    ordersn: String,
+    appid: String,
+    orderid: String,
+    username: String,
+    localusermark: String,
+    address: String,
+    canonical_address: String,
+    chain: String,
+    amount: i64,
+    notify_url: Option<String>,
+    required_confirmations: i64,
+    #[sqlx(try_from = "Text<OrderState>")]
+    status: OrderState,
+    received_amount: i64,
+    created_at: i64,
+    expires_at: i64,
 }
 
-/// A stored order.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct OrderRecord {
-    /// Everything the order was created with.
-    #[sqlx(flatten)]
-    pub order: NewOrder,
-    /// Where it stands.
-    pub status: OrderState,
-    /// Scaled units received so far.
-    pub received_amount: i64,
+impl From<OrderRow> for OrderRecord {
+    fn from(row: OrderRow) -> Self {
+        Self {
+            order: NewOrder {
+                ordersn: row.ordersn.into(),
+                appid: row.appid.into(),
+                orderid: row.orderid.into(),
+                username: row.username,
+                localusermark: row.localusermark,
+                address: row.address,
+                canonical_address: row.canonical_address,
+                chain: row.chain,
+                amount: Amount(row.amount),
+                notify_url: row.notify_url,
+                required_confirmations: u32::try_from(row.required_confirmations)
+                    .unwrap_or(u32::MAX),
+                created_at: UnixMillis(row.created_at),
+                expires_at: UnixMillis(row.expires_at),
+            },
+            status: row.status,
+            received_amount: Amount(row.received_amount),
+        }
+    }
 }
 
 /// A stored address binding.
@@ -67,30 +73,7 @@ struct Binding {
 }
 
 /// A binding's owner `(appid, username)` and whether it is retired.
-type Owner = (String, String, bool);
-
-impl NewOrder {
-    /// The fields the order's `sign` covers, as the component defines them (its
-    /// `order-fields` record: a field added there does not compile here until mapped).
-    fn signed_fields(&self) -> Option<OrderFields> {
-        Some(OrderFields {
-            appid: self.appid.clone(),
-            username: self.username.clone(),
-            localusermark: self.localusermark.clone(),
-            address: self.address.clone(),
-            orderid: self.orderid.clone(),
-            amount: u64::try_from(self.amount).ok()?,
-        })
-    }
-
-    /// Whether `other` carries the same signed fields: an identical retry.
-    fn same_signed_fields(&self, other: &NewOrder) -> bool {
-        matches!(
-            (self.signed_fields(), other.signed_fields()),
-            (Some(mine), Some(theirs)) if mine == theirs
-        )
-    }
-}
+type Owner = (AppId, String, bool);
 
 /// What became of one order of a batch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -187,11 +170,12 @@ impl Store {
         orderid: &str,
     ) -> Result<Option<OrderRecord>, StoreError> {
         let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE appid = $1 AND orderid = $2");
-        Ok(on_pool!(self.pool(), db => sqlx::query_as(&sql)
+        let row: Option<OrderRow> = on_pool!(self.pool(), db => sqlx::query_as(&sql)
             .bind(appid)
             .bind(orderid)
             .fetch_optional(db)
-            .await?))
+            .await?);
+        Ok(row.map(OrderRecord::from))
     }
 }
 
@@ -245,7 +229,7 @@ async fn write_orders(
     insert_bindings(tx, &new_bindings).await?;
     insert_orders(tx, &new_orders).await?;
     for o in revive {
-        super::retirement::revive(tx, &o.chain, &o.canonical_address, o.created_at, "order")
+        super::retirement::revive(tx, &o.chain, &o.canonical_address, o.created_at.0, "order")
             .await?;
     }
     Ok(outcomes)
@@ -272,9 +256,9 @@ async fn insert_bindings(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sq
                 query = query
                     .bind(&o.chain)
                     .bind(&o.canonical_address)
-                    .bind(&o.appid)
+                    .bind(o.appid.as_str())
                     .bind(&o.username)
-                    .bind(o.created_at);
+                    .bind(o.created_at.0);
             }
             query.execute(db).await?;
         });
@@ -303,19 +287,19 @@ async fn insert_orders(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sqlx
             let mut query = sqlx::query(&sql);
             for o in chunk {
                 query = query
-                    .bind(&o.ordersn)
-                    .bind(&o.appid)
-                    .bind(&o.orderid)
+                    .bind(o.ordersn.as_str())
+                    .bind(o.appid.as_str())
+                    .bind(o.orderid.as_str())
                     .bind(&o.username)
                     .bind(&o.localusermark)
                     .bind(&o.address)
                     .bind(&o.canonical_address)
                     .bind(&o.chain)
-                    .bind(o.amount)
+                    .bind(o.amount.0)
                     .bind(&o.notify_url)
-                    .bind(o.required_confirmations)
-                    .bind(o.created_at)
-                    .bind(o.expires_at);
+                    .bind(i64::from(o.required_confirmations))
+                    .bind(o.created_at.0)
+                    .bind(o.expires_at.0);
             }
             query.execute(db).await?;
         });
@@ -328,7 +312,7 @@ async fn insert_orders(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sqlx
 async fn existing_orders(
     tx: &mut Tx<'_>,
     batch: &[NewOrder],
-) -> Result<HashMap<(String, String), NewOrder>, sqlx::Error> {
+) -> Result<HashMap<(AppId, OrderId), NewOrder>, sqlx::Error> {
     if let Tx::Postgres(tx) = tx {
         let rows = pg::existing_orders(tx, batch).await?;
         return Ok(rows
@@ -339,7 +323,10 @@ async fn existing_orders(
     let backend = tx.backend();
     let mut by_appid: HashMap<&str, Vec<&str>> = HashMap::new();
     for o in batch {
-        by_appid.entry(&o.appid).or_default().push(&o.orderid);
+        by_appid
+            .entry(o.appid.as_str())
+            .or_default()
+            .push(o.orderid.as_str());
     }
     let mut found = HashMap::new();
     for (appid, orderids) in by_appid {
@@ -349,14 +336,14 @@ async fn existing_orders(
                 backend.placeholders(1, 1),
                 backend.placeholders(2, chunk.len())
             );
-            let rows: Vec<OrderRecord> = on_tx!(tx, db => {
+            let rows: Vec<OrderRow> = on_tx!(tx, db => {
                 let mut query = sqlx::query_as(&sql).bind(appid);
                 for orderid in chunk {
                     query = query.bind(*orderid);
                 }
                 query.fetch_all(db).await?
             });
-            for record in rows {
+            for record in rows.into_iter().map(OrderRecord::from) {
                 found.insert(
                     (record.order.appid.clone(), record.order.orderid.clone()),
                     record.order,
@@ -379,7 +366,7 @@ async fn existing_bindings(
             .into_iter()
             .map(|b| {
                 let retired = b.retired_at.is_some();
-                ((b.chain, b.address), (b.appid, b.username, retired))
+                ((b.chain, b.address), (b.appid.into(), b.username, retired))
             })
             .collect());
     }
@@ -411,7 +398,7 @@ async fn existing_bindings(
                 let retired = b.retired_at.is_some();
                 found.insert(
                     (chain.to_owned(), b.address),
-                    (b.appid, b.username, retired),
+                    (b.appid.into(), b.username, retired),
                 );
             }
         }
@@ -425,7 +412,7 @@ async fn existing_bindings(
 mod pg {
     use sqlx::{PgConnection, Postgres};
 
-    use super::{NewOrder, ORDER_COLUMNS, OrderRecord};
+    use super::{NewOrder, ORDER_COLUMNS, OrderRecord, OrderRow};
 
     /// A stored binding with its chain.
     #[derive(sqlx::FromRow)]
@@ -451,11 +438,12 @@ mod pg {
             "SELECT {ORDER_COLUMNS} FROM orders \
              WHERE (appid, orderid) IN (SELECT * FROM UNNEST($1::text[], $2::text[]))"
         );
-        sqlx::query_as::<Postgres, OrderRecord>(&sql)
+        let rows = sqlx::query_as::<Postgres, OrderRow>(&sql)
             .bind(column(&orders, |o| o.appid.as_str()))
             .bind(column(&orders, |o| o.orderid.as_str()))
             .fetch_all(conn)
-            .await
+            .await?;
+        Ok(rows.into_iter().map(OrderRecord::from).collect())
     }
 
     pub(super) async fn existing_bindings(
@@ -485,7 +473,7 @@ mod pg {
         .bind(column(orders, |o| o.canonical_address.as_str()))
         .bind(column(orders, |o| o.appid.as_str()))
         .bind(column(orders, |o| o.username.as_str()))
-        .bind(column(orders, |o| o.created_at))
+        .bind(column(orders, |o| o.created_at.0))
         .execute(conn)
         .await
         .map(drop)
@@ -511,11 +499,11 @@ mod pg {
         .bind(column(orders, |o| o.address.as_str()))
         .bind(column(orders, |o| o.canonical_address.as_str()))
         .bind(column(orders, |o| o.chain.as_str()))
-        .bind(column(orders, |o| o.amount))
+        .bind(column(orders, |o| o.amount.0))
         .bind(column(orders, |o| o.notify_url.as_deref()))
-        .bind(column(orders, |o| o.required_confirmations))
-        .bind(column(orders, |o| o.created_at))
-        .bind(column(orders, |o| o.expires_at))
+        .bind(column(orders, |o| i64::from(o.required_confirmations)))
+        .bind(column(orders, |o| o.created_at.0))
+        .bind(column(orders, |o| o.expires_at.0))
         .execute(conn)
         .await
         .map(drop)

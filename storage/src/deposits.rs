@@ -2,7 +2,11 @@
 //! (each on-chain transfer at most once), matching to orders, confirmations, and the
 //! callback written in the same transaction as the confirmation.
 
-use super::{Backend, DepositState, Store, StoreError, Tx, on_pool, on_tx};
+use usdt_gateway_core::deposit::DepositRecord;
+use usdt_gateway_core::ids::OrderSn;
+use usdt_gateway_core::units::{Amount, Height};
+
+use super::{Backend, DepositState, Store, StoreError, Text, Tx, on_pool, on_tx};
 
 /// Block hashes kept behind the cursor for reorg detection (how deep a reorg the
 /// watcher can walk back through).
@@ -59,31 +63,39 @@ pub struct OpenDeposit {
     pub required_confirmations: i64,
 }
 
-/// A deposit as the query API and the operator see it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct DepositRecord {
-    /// The chain.
-    pub chain: String,
-    /// The transaction id.
-    pub txid: String,
-    /// The log index.
-    pub log_index: i64,
-    /// The canonical address.
-    pub address: String,
-    /// Scaled units.
-    pub amount: i64,
-    /// The block.
-    pub block_number: i64,
-    /// Where it stands.
-    pub state: DepositState,
-    /// The matched order, if any.
-    pub ordersn: Option<String>,
-    /// Confirmations needed.
-    pub required_confirmations: i64,
+/// A row of `deposits`, as [`DEPOSIT_COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+pub(crate) struct DepositRow {
+    chain: String,
+    txid: String,
+    log_index: i64,
+    address: String,
+    amount: i64,
+    block_number: i64,
+    #[sqlx(try_from = "Text<DepositState>")]
+    state: DepositState,
+    ordersn: Option<String>,
+    required_confirmations: i64,
 }
 
-/// Columns of `deposits` read into a [`DepositRecord`].
-const DEPOSIT_COLUMNS: &str =
+impl From<DepositRow> for DepositRecord {
+    fn from(row: DepositRow) -> Self {
+        Self {
+            chain: row.chain,
+            txid: row.txid,
+            log_index: row.log_index,
+            address: row.address,
+            amount: Amount(row.amount),
+            block_number: Height::from_stored(row.block_number),
+            state: row.state,
+            ordersn: row.ordersn.map(OrderSn::from),
+            required_confirmations: row.required_confirmations,
+        }
+    }
+}
+
+/// Columns of `deposits` read into a [`DepositRow`].
+pub(crate) const DEPOSIT_COLUMNS: &str =
     "chain, txid, log_index, address, amount, block_number, state, ordersn, required_confirmations";
 
 /// A chain's cursor.
@@ -367,24 +379,26 @@ impl Store {
 
     /// The newest deposit credited to an order (not orphaned).
     pub async fn order_deposit(&self, ordersn: &str) -> Result<Option<DepositRecord>, StoreError> {
-        Ok(on_pool!(&self.pool, db => sqlx::query_as(&format!(
+        let row: Option<DepositRow> = on_pool!(&self.pool, db => sqlx::query_as(&format!(
             "SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE ordersn = $1 AND state <> 'orphaned' \
              ORDER BY id DESC LIMIT 1"
         ))
         .bind(ordersn)
         .fetch_optional(db)
-        .await?))
+        .await?);
+        Ok(row.map(DepositRecord::from))
     }
 
     /// Deposits no order took, newest first (for the operator).
     pub async fn unmatched_deposits(&self, limit: i64) -> Result<Vec<DepositRecord>, StoreError> {
-        Ok(on_pool!(&self.pool, db => sqlx::query_as(&format!(
+        let rows: Vec<DepositRow> = on_pool!(&self.pool, db => sqlx::query_as(&format!(
             "SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE ordersn IS NULL AND state <> 'orphaned' \
              ORDER BY id DESC LIMIT $1"
         ))
         .bind(limit)
         .fetch_all(db)
-        .await?))
+        .await?);
+        Ok(rows.into_iter().map(DepositRecord::from).collect())
     }
 }
 

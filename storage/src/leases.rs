@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use super::{Backend, DueCallback, Store, StoreError, on_pool, on_tx};
-use crate::clock::millis;
+use usdt_gateway_core::clock::millis;
 
 /// Tokens renewed per statement, at most.
 const RENEW_CHUNK: usize = 500;

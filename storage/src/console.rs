@@ -2,16 +2,12 @@
 //! an order by its `ordersn`, order search, every deposit of an order, the chain
 //! cursors, and assigning an unmatched deposit to an order by hand.
 
-use super::{Backend, DepositRecord, OrderRecord, Store, StoreError, on_pool, on_tx};
+use usdt_gateway_core::deposit::{AssignOutcome, DepositRecord};
+use usdt_gateway_core::order::OrderRecord;
 
-/// Columns of `orders` read into an [`OrderRecord`].
-const ORDER_COLUMNS: &str = "ordersn, appid, orderid, username, localusermark, address, \
-     canonical_address, chain, amount, notify_url, required_confirmations, status, \
-     received_amount, created_at, expires_at";
-
-/// Columns of `deposits` read into a [`DepositRecord`].
-const DEPOSIT_COLUMNS: &str =
-    "chain, txid, log_index, address, amount, block_number, state, ordersn, required_confirmations";
+use super::deposits::{DEPOSIT_COLUMNS, DepositRow};
+use super::orders::{ORDER_COLUMNS, OrderRow};
+use super::{Backend, Store, StoreError, on_pool, on_tx};
 
 /// The parts of an unmatched deposit an assignment needs.
 #[derive(sqlx::FromRow)]
@@ -35,25 +31,15 @@ pub struct CursorRecord {
     pub updated_at: i64,
 }
 
-/// What became of an operator's assignment of an unmatched deposit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AssignOutcome {
-    /// The deposit is the order's now; the order waits for its confirmations again.
-    Assigned,
-    /// No unmatched, live deposit with that key.
-    NoDeposit,
-    /// No pending order with that `ordersn` on the deposit's chain and address.
-    NoOrder,
-}
-
 impl Store {
     /// One order by the gateway's `ordersn`.
     pub async fn order_by_ordersn(&self, ordersn: &str) -> Result<Option<OrderRecord>, StoreError> {
         let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE ordersn = $1");
-        Ok(on_pool!(&self.pool, db => sqlx::query_as(&sql)
+        let row: Option<OrderRow> = on_pool!(&self.pool, db => sqlx::query_as(&sql)
             .bind(ordersn)
             .fetch_optional(db)
-            .await?))
+            .await?);
+        Ok(row.map(OrderRecord::from))
     }
 
     /// Orders, newest first. `text` (when not empty) must equal the orderid, ordersn,
@@ -77,22 +63,24 @@ impl Store {
               OR ($2 <> 'pending' AND $2 <> 'expired' AND status = $2)) \
              ORDER BY created_at DESC, ordersn LIMIT $4"
         );
-        Ok(on_pool!(&self.pool, db => sqlx::query_as(&sql)
+        let rows: Vec<OrderRow> = on_pool!(&self.pool, db => sqlx::query_as(&sql)
             .bind(text)
             .bind(state)
             .bind(now)
             .bind(limit)
             .fetch_all(db)
-            .await?))
+            .await?);
+        Ok(rows.into_iter().map(OrderRecord::from).collect())
     }
 
     /// Every deposit ever credited to an order, orphaned ones too, oldest first.
     pub async fn order_deposits(&self, ordersn: &str) -> Result<Vec<DepositRecord>, StoreError> {
         let sql = format!("SELECT {DEPOSIT_COLUMNS} FROM deposits WHERE ordersn = $1 ORDER BY id");
-        Ok(on_pool!(&self.pool, db => sqlx::query_as(&sql)
+        let rows: Vec<DepositRow> = on_pool!(&self.pool, db => sqlx::query_as(&sql)
             .bind(ordersn)
             .fetch_all(db)
-            .await?))
+            .await?);
+        Ok(rows.into_iter().map(DepositRecord::from).collect())
     }
 
     /// Every chain watcher's cursor.

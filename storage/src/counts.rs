@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{DeliveryState, DepositState, Pool, Store, StoreError, on_pool};
+use super::{DeliveryState, DepositState, Pool, Store, StoreError, Text, on_pool};
 
 /// What the database holds, counted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -30,12 +30,12 @@ pub struct PoolUsage {
 impl Store {
     /// Deposits and deliveries by state, and unmatched deposits.
     pub async fn counts(&self) -> Result<StoreCounts, StoreError> {
-        let deposits: Vec<(DepositState, i64)> = on_pool!(&self.pool, db => sqlx::query_as(
+        let deposits: Vec<(Text<DepositState>, i64)> = on_pool!(&self.pool, db => sqlx::query_as(
             "SELECT state, COUNT(*) FROM deposits GROUP BY state",
         )
         .fetch_all(db)
         .await?);
-        let deliveries: Vec<(DeliveryState, i64)> = on_pool!(&self.pool, db => sqlx::query_as(
+        let deliveries: Vec<(Text<DeliveryState>, i64)> = on_pool!(&self.pool, db => sqlx::query_as(
             "SELECT state, COUNT(*) FROM callbacks GROUP BY state",
         )
         .fetch_all(db)
@@ -46,9 +46,9 @@ impl Store {
         .fetch_one(db)
         .await?);
         Ok(StoreCounts {
-            deposits: deposits.into_iter().collect(),
+            deposits: deposits.into_iter().map(|(s, n)| (s.0, n)).collect(),
             unmatched_deposits,
-            deliveries: deliveries.into_iter().collect(),
+            deliveries: deliveries.into_iter().map(|(s, n)| (s.0, n)).collect(),
         })
     }
 

@@ -1,12 +1,16 @@
-//! Durable storage: the embedded SQLite database (default) or PostgreSQL, each through
+//! `usdt-gateway-storage`, the gateway's durable storage: the embedded SQLite database (default) or PostgreSQL, each through
 //! its own typed `sqlx` driver. Orders and address bindings are unique in the database,
 //! so two writers (two replicas on PostgreSQL) can never both accept conflicting orders.
 //!
 //! A statement whose SQL is the same on both databases is written once and run through
 //! [`on_pool!`] or [`on_tx!`], which compile it for each driver; rows are read by column
-//! name into `FromRow` structs; states are the enums of [`states`].
+//! name into `FromRow` structs; states are the core's enums, read through [`Text`].
 //!
-//! Schema changes are migrations in `host/migrations/{sqlite,postgres}`, applied at start.
+//! The only crate that speaks SQL. It implements the core's storage port
+//! ([`usdt_gateway_core::ports::Storage`], in [`port`]).
+//!
+//! Schema changes are migrations in `storage/migrations/{sqlite,postgres}`, applied at
+//! start.
 
 mod allocations;
 mod callbacks;
@@ -14,8 +18,10 @@ mod consistency;
 mod console;
 mod counts;
 mod deposits;
+mod dev_ledger;
 mod leases;
 mod orders;
+mod port;
 mod retirement;
 mod states;
 
@@ -27,18 +33,33 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
-use crate::config::Database;
-
 pub use allocations::{AllocateError, Allocation, AllocationRequest, Derived, KnownAllocation};
-pub use callbacks::{AttemptRecord, AttemptView, CallbackRecord, DueCallback, ResendOutcome};
+pub use callbacks::{AttemptRecord, AttemptView, CallbackRecord, DueCallback};
 pub use consistency::Violation;
-pub use console::{AssignOutcome, CursorRecord};
+pub use console::CursorRecord;
 pub use counts::{PoolUsage, StoreCounts};
-pub use deposits::{DepositRecord, NewDeposit, OpenDeposit, REORG_DEPTH, Scan};
+pub use deposits::{NewDeposit, OpenDeposit, REORG_DEPTH, Scan};
+pub use dev_ledger::{LedgerAppend, LedgerTransfer};
 pub use leases::ClaimSlots;
-pub use orders::{CreateOutcome, NewOrder, OrderConnection, OrderRecord};
+pub use orders::{CreateOutcome, OrderConnection};
 pub use retirement::{MIN_IDLE_MS, RetireRequest, Retired, RetirementRecord};
-pub use states::{AttemptOutcome, DeliveryState, DepositState, OrderState, UnknownState};
+pub use states::Text;
+pub use usdt_gateway_core::delivery::ResendOutcome;
+pub use usdt_gateway_core::deposit::{AssignOutcome, DepositRecord};
+pub use usdt_gateway_core::order::{NewOrder, OrderRecord};
+pub use usdt_gateway_core::states::{
+    AttemptOutcome, DeliveryState, DepositState, OrderState, StateText, UnknownState,
+};
+
+/// Where the database is: the embedded SQLite file's path, or a PostgreSQL URL (a
+/// secret: it may hold a password, so it is never logged here).
+#[derive(Clone, Copy)]
+pub enum Database<'a> {
+    /// The embedded SQLite file.
+    Sqlite(&'a std::path::Path),
+    /// `postgres://…`.
+    Postgres(&'a str),
+}
 
 /// Which database a [`Store`] talks to; the few statements that differ branch on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,8 +103,8 @@ pub(crate) enum Connection {
 macro_rules! on_pool {
     ($pool:expr, $db:ident => $body:expr) => {
         match $pool {
-            $crate::store::Pool::Sqlite($db) => $body,
-            $crate::store::Pool::Postgres($db) => $body,
+            $crate::Pool::Sqlite($db) => $body,
+            $crate::Pool::Postgres($db) => $body,
         }
     };
 }
@@ -92,11 +113,11 @@ macro_rules! on_pool {
 macro_rules! on_tx {
     ($tx:expr, $db:ident => $body:expr) => {
         match $tx {
-            $crate::store::Tx::Sqlite(tx) => {
+            $crate::Tx::Sqlite(tx) => {
                 let $db = &mut **tx;
                 $body
             }
-            $crate::store::Tx::Postgres(tx) => {
+            $crate::Tx::Postgres(tx) => {
                 let $db = &mut **tx;
                 $body
             }
@@ -146,15 +167,15 @@ pub struct Store {
 impl Store {
     /// Connect (creating the SQLite file and its folder when needed) and apply the
     /// migrations.
-    pub async fn open(database: &Database) -> anyhow::Result<Self> {
-        let pool = match database {
+    pub async fn open<'a>(database: impl Into<Database<'a>>) -> anyhow::Result<Self> {
+        let pool = match database.into() {
             Database::Sqlite(path) => Pool::Sqlite(open_sqlite(path).await?),
             Database::Postgres(url) => Pool::Postgres(
                 PgPoolOptions::new()
                     .max_connections(16)
                     .min_connections(1)
                     .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(PgConnectOptions::from_str(url.expose())?)
+                    .connect_with(PgConnectOptions::from_str(url)?)
                     .await?,
             ),
         };

@@ -2,7 +2,9 @@
 //! (only under the lease it was claimed with, see [`super::leases`]), listing and
 //! re-sending for the operator.
 
-use super::{AttemptOutcome, DeliveryState, Store, StoreError, on_pool, on_tx};
+use usdt_gateway_core::delivery::ResendOutcome;
+
+use super::{AttemptOutcome, DeliveryState, Store, StoreError, Text, on_pool, on_tx};
 
 /// A delivery claimed for one attempt.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -58,6 +60,7 @@ pub struct CallbackRecord {
     /// The merchant.
     pub appid: String,
     /// Where it stands.
+    #[sqlx(try_from = "Text<DeliveryState>")]
     pub state: DeliveryState,
     /// Attempts in the current series.
     pub attempts: i64,
@@ -87,30 +90,8 @@ pub struct AttemptView {
     /// What went wrong.
     pub error: Option<String>,
     /// How it went.
+    #[sqlx(try_from = "Text<AttemptOutcome>")]
     pub outcome: AttemptOutcome,
-}
-
-/// What became of an operator's resend.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ResendOutcome {
-    /// The delivery is pending again, due now, with a fresh series of attempts.
-    Resent,
-    /// The order has no delivery.
-    NoDelivery,
-    /// An attempt is in flight under a live lease; nothing changed. Its outcome is
-    /// recorded within the lease (`2 × notify.timeout + 5 s` at most); resend after.
-    InFlight,
-}
-
-impl ResendOutcome {
-    /// Its name in the audit log: `resent`, `no_delivery`, `in_flight`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Resent => "resent",
-            Self::NoDelivery => "no_delivery",
-            Self::InFlight => "in_flight",
-        }
-    }
 }
 
 /// Columns of `callbacks` read into a [`CallbackRecord`].
@@ -137,7 +118,7 @@ impl Store {
                  last_error = $3, lease_owner = NULL, lease_until = NULL, updated_at = $4 \
                  WHERE ordersn = $5 AND lease_owner = $6 AND state = 'pending'",
             )
-            .bind(attempt.next_state)
+            .bind(attempt.next_state.as_str())
             .bind(attempt.next_attempt_at)
             .bind(&attempt.error)
             .bind(now)
@@ -161,7 +142,7 @@ impl Store {
             .bind(&attempt.body_prefix)
             .bind(attempt.latency_ms)
             .bind(&attempt.error)
-            .bind(attempt.outcome)
+            .bind(attempt.outcome.as_str())
             .execute(db)
             .await?.rows_affected());
             recorded.push(true);

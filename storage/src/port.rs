@@ -1,0 +1,63 @@
+//! The core's storage port, implemented by [`Store`]: each method one of the store's
+//! statements or transactions.
+
+use usdt_gateway_core::delivery::ResendOutcome;
+use usdt_gateway_core::deposit::{AssignOutcome, DepositKey, DepositRecord};
+use usdt_gateway_core::ids::{AppId, OrderId, OrderSn};
+use usdt_gateway_core::order::OrderRecord;
+use usdt_gateway_core::ports::{Storage, StorageError, Stored};
+use usdt_gateway_core::states::DeliveryState;
+use usdt_gateway_core::units::{Height, UnixMillis};
+
+use super::{Store, StoreError};
+
+impl From<StoreError> for StorageError {
+    fn from(e: StoreError) -> Self {
+        Self(Box::new(e))
+    }
+}
+
+impl Storage for Store {
+    async fn find_order(&self, appid: &AppId, orderid: &OrderId) -> Stored<Option<OrderRecord>> {
+        Ok(Store::find_order(self, appid.as_str(), orderid.as_str()).await?)
+    }
+
+    async fn order(&self, ordersn: &OrderSn) -> Stored<Option<OrderRecord>> {
+        Ok(self.order_by_ordersn(ordersn.as_str()).await?)
+    }
+
+    async fn order_deposit(&self, ordersn: &OrderSn) -> Stored<Option<DepositRecord>> {
+        Ok(Store::order_deposit(self, ordersn.as_str()).await?)
+    }
+
+    async fn chain_head(&self, chain: &str) -> Stored<Option<Height>> {
+        let cursor = self.chain_cursor(chain).await?;
+        Ok(cursor.map(|(head, _)| Height::from_stored(head)))
+    }
+
+    async fn delivery_state(&self, ordersn: &OrderSn) -> Stored<Option<DeliveryState>> {
+        let delivery = self.callback_record(ordersn.as_str()).await?;
+        Ok(delivery.map(|d| d.state))
+    }
+
+    async fn resend_delivery(&self, ordersn: &OrderSn, now: UnixMillis) -> Stored<ResendOutcome> {
+        Ok(self.resend_callback(ordersn.as_str(), now.0).await?)
+    }
+
+    async fn assign_deposit(
+        &self,
+        deposit: &DepositKey,
+        ordersn: &OrderSn,
+        now: UnixMillis,
+    ) -> Stored<AssignOutcome> {
+        Ok(Store::assign_deposit(
+            self,
+            &deposit.chain,
+            &deposit.txid,
+            deposit.log_index,
+            ordersn.as_str(),
+            now.0,
+        )
+        .await?)
+    }
+}
