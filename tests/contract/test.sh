@@ -70,7 +70,7 @@ validate(doc, cls=OpenAPIV31SpecValidator)
 print(f"openapi.json: valid OpenAPI {doc['openapi']}, {len(doc['paths'])} paths")
 PY
 
-# Checks: see the README ("Contract test") for the two left out and why.
+# Checks: see docs/testing.md ("The API contract") for the one left out and why.
 SCHEMATHESIS_HOOKS=hooks PYTHONPATH=. .venv/bin/schemathesis run "$base/openapi.json" \
   --checks all \
   --exclude-checks positive_data_acceptance \
