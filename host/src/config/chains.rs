@@ -483,6 +483,23 @@ mod tests {
     }
 
     #[test]
+    fn a_header_is_inline_or_from_the_environment_not_both() {
+        let err = with_chain(&format!(
+            "{TRC20}[[chains.TRC20.providers]]\nurl = \"http://b.example\"\n\
+             headers = {{ \"X-Api-Key\" = \"inline-value\" }}\n\
+             headers_env = {{ \"X-Api-Key\" = \"X_API_KEY\" }}\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`chains.TRC20.providers[0].headers.X-Api-Key`")
+                && err.contains("`chains.TRC20.providers[0].headers_env.X-Api-Key`"),
+            "{err}"
+        );
+        assert!(!err.contains("inline-value"), "{err}");
+    }
+
+    #[test]
     fn provider_settings_are_checked() {
         for (chain, key) in [
             (TRC20.to_owned(), "chains.TRC20.rpc_urls"),
@@ -560,7 +577,11 @@ mod tests {
                 .is_none()
         );
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
 
+    #[test]
+    fn an_omni_table_takes_only_omni_keys_and_other_chains_none_of_them() {
+        let base = format!("[[merchants]]\nappid = \"m\"\nsecret = \"{GOOD_SECRET}\"\n");
         for (table, key) in [
             (
                 "[chains.OMNI]\nrpc_urls = [\"http://n:8332\"]\ntoken_contract = \"0xdac17f958d2ee523a2206206994597c13d831ec7\"\n",
@@ -599,7 +620,11 @@ mod tests {
             let err = load(&format!("{base}{table}")).unwrap_err().to_string();
             assert!(err.contains(key), "{table}: {err}");
         }
+    }
 
+    #[test]
+    fn omni_rpc_credential_errors_name_the_key() {
+        let base = format!("[[merchants]]\nappid = \"m\"\nsecret = \"{GOOD_SECRET}\"\n");
         // Half a pair, both forms of one, or an unset variable: the key is named.
         for (keys, key) in [
             ("rpc_user = \"u\"\n", "chains.OMNI.rpc_user"),

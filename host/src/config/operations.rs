@@ -145,6 +145,32 @@ mod tests {
     }
 
     #[test]
+    fn the_admin_token_is_inline_or_from_the_environment_not_both() {
+        let strong = "9f2c4e71b0d35a86e4c1f07b92d8a63e5b1c0f4d7a29e86c3b50d1f7e4a92c68";
+        let err = load(&format!(
+            "[dev]\nenabled = true\n[admin]\ntoken = \"{strong}\"\ntoken_env = \"T\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("`admin.token`") && err.contains("`admin.token_env`"),
+            "{err}"
+        );
+        assert!(!err.contains(strong), "{err}");
+
+        let var = "USDT_GATEWAY_TEST_SURELY_UNSET_ADMIN_TOKEN";
+        let config = load(&format!(
+            "[dev]\nenabled = true\n[admin]\ntoken_env = \"{var}\"\n"
+        ))
+        .unwrap();
+        let err = config.admin_token().unwrap_err().to_string();
+        assert!(
+            err.contains("`admin.token_env`") && err.contains(var),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn metrics_listen_takes_an_address_and_nothing_else() {
         let config =
             load("[metrics]\nlisten = \"127.0.0.1:9464\"\n[dev]\nenabled = true\n").unwrap();
