@@ -20,6 +20,9 @@ use subtle::ConstantTimeEq;
 
 use super::audit;
 use crate::config::Secret;
+pub use crate::config::secrets::{
+    MAX_TOKEN_CHARS, MIN_TOKEN_BITS, MIN_TOKEN_CHARS, check_token_strength, estimated_bits,
+};
 use crate::pages::session::{Session, Sessions};
 
 /// Failed authentications a client may make in a row.
@@ -233,88 +236,6 @@ impl FailureLimiter {
     }
 }
 
-/// Longest admin token accepted (it travels in a header and a login form).
-pub const MAX_TOKEN_CHARS: usize = 512;
-
-/// Shortest admin token accepted.
-pub const MIN_TOKEN_CHARS: usize = 32;
-
-/// Estimated strength an admin token needs, in bits.
-pub const MIN_TOKEN_BITS: f64 = 128.0;
-
-/// Whether `token` is strong enough to guard the admin API: visible ASCII (it travels
-/// in an `Authorization` header), [`MIN_TOKEN_CHARS`]..=[`MAX_TOKEN_CHARS`] characters,
-/// and at least [`MIN_TOKEN_BITS`] by [`estimated_bits`]. The refusal says why, never
-/// the token.
-pub fn check_token_strength(token: &str) -> Result<(), String> {
-    const ADVICE: &str = "make one with `openssl rand -hex 32`";
-    if !token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(format!(
-            "must be printable ASCII without spaces (it is sent in an HTTP header); {ADVICE}"
-        ));
-    }
-    let chars = token.len();
-    if chars < MIN_TOKEN_CHARS {
-        return Err(format!(
-            "must be at least {MIN_TOKEN_CHARS} characters (it has {chars}); {ADVICE}"
-        ));
-    }
-    if chars > MAX_TOKEN_CHARS {
-        return Err(format!("must be at most {MAX_TOKEN_CHARS} characters"));
-    }
-    let bits = estimated_bits(token);
-    if bits < MIN_TOKEN_BITS {
-        return Err(format!(
-            "is too predictable: about {bits:.0} bits by the gateway's estimate, at least \
-             {MIN_TOKEN_BITS:.0} needed (runs, sequences, repeats and a small set of \
-             characters count for little); {ADVICE}"
-        ));
-    }
-    Ok(())
-}
-
-/// A conservative estimate of how many bits of guessing `token` is worth: each character
-/// is worth log2 of the smaller of its alphabet (hex digits 16; else digits 10, lower
-/// case 26, upper case 26 and symbols 32, each counted when present) and the number of
-/// distinct characters the token uses; a character that repeats the one before,
-/// continues a step sequence (`abc`, `9753`), or ends a three-character stretch seen
-/// earlier in the token is worth nothing.
-pub fn estimated_bits(token: &str) -> f64 {
-    let bytes = token.as_bytes();
-    let hex = bytes.iter().all(u8::is_ascii_hexdigit)
-        && (!bytes.iter().any(u8::is_ascii_lowercase) || !bytes.iter().any(u8::is_ascii_uppercase));
-    let alphabet = if hex {
-        16
-    } else {
-        let has = |member: fn(&u8) -> bool, size: usize| {
-            if bytes.iter().any(member) { size } else { 0 }
-        };
-        has(u8::is_ascii_digit, 10)
-            + has(u8::is_ascii_lowercase, 26)
-            + has(u8::is_ascii_uppercase, 26)
-            + has(u8::is_ascii_punctuation, 32)
-    };
-    let distinct = bytes.iter().collect::<std::collections::HashSet<_>>().len();
-    let per_char = (alphabet.min(distinct).max(1) as f64).log2();
-    let at = |k: Option<usize>| k.and_then(|k| bytes.get(k)).map(|b| i32::from(*b));
-    let counted = (0..bytes.len())
-        .filter(|&i| {
-            let (here, prev, prev2) = (at(Some(i)), at(i.checked_sub(1)), at(i.checked_sub(2)));
-            let repeat = prev.is_some() && prev == here;
-            let sequence =
-                matches!((here, prev, prev2), (Some(c), Some(b), Some(a)) if c - b == b - a);
-            let stretch = i >= 3
-                && bytes.get(i - 2..=i).is_some_and(|tail| {
-                    bytes
-                        .get(..i - 1)
-                        .is_some_and(|head| head.windows(3).any(|w| w == tail))
-                });
-            !(repeat || sequence || stretch)
-        })
-        .count();
-    counted as f64 * per_char
-}
-
 #[cfg(test)]
 mod tests {
     use rand::Rng;
@@ -326,47 +247,6 @@ mod tests {
         (0..bytes)
             .map(|_| format!("{:02x}", rng.random::<u8>()))
             .collect()
-    }
-
-    #[test]
-    fn random_32_byte_tokens_pass_and_patterns_do_not() {
-        let mut weakest = f64::MAX;
-        for _ in 0..2_000 {
-            let token = hex(32);
-            weakest = weakest.min(estimated_bits(&token));
-            assert_eq!(check_token_strength(&token), Ok(()), "{token}");
-        }
-        assert!(weakest > 160.0, "{weakest}");
-        use base64::Engine as _;
-        let raw: [u8; 32] = rand::rng().random();
-        let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
-        assert_eq!(check_token_strength(&b64), Ok(()), "{b64}");
-        for weak in [
-            "aaaaaaaaaaaaaaaa",
-            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-            "0123456789abcdef0123456789abcdef",
-            "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
-            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
-            "abcabcabcabcabcabcabcabcabcabcabcabcabcabcabc",
-            "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12",
-            "9876543210zyxwvutsrqponmlkjihgfedcba",
-            "pages-admin-token-0123456789",
-            "changeme-changeme-changeme-changeme",
-        ] {
-            assert!(check_token_strength(weak).is_err(), "{weak} passed");
-        }
-        // 16 random bytes are 128 bits, but the estimate is conservative.
-        assert!(check_token_strength(&hex(16)).is_err());
-        assert!(check_token_strength(&format!("{} {}", hex(32), hex(32))).is_err());
-        let long = hex(MAX_TOKEN_CHARS);
-        assert!(check_token_strength(&long).is_err());
-    }
-
-    #[test]
-    fn the_refusal_never_echoes_the_token() {
-        let token = "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12";
-        let why = check_token_strength(token).unwrap_err();
-        assert!(!why.contains("ab12"), "{why}");
     }
 
     fn ip(n: u32) -> IpAddr {
