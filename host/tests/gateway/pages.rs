@@ -806,3 +806,134 @@ async fn a_huge_login_body_is_refused_unread_and_an_off_console_reads_none() {
     }
     off.stop().await;
 }
+
+/// What one viewer shows of an order: its state and `(confirmations, required)`.
+type Shown = (String, u64, u64);
+
+impl TestApp {
+    /// The order as the merchant's query API shows it.
+    async fn merchant_view(&self, orderid: &str) -> Shown {
+        let (status, q) = self
+            .query(&crate::support::query_body(APPID2, SECRET2, orderid))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{q}");
+        let d = &q["data"];
+        (
+            d["state"].as_str().unwrap().to_owned(),
+            d["confirmations"].as_u64().unwrap(),
+            d["required_confirmations"].as_u64().unwrap(),
+        )
+    }
+
+    /// The order as the payer's checkout page polls it.
+    async fn payer_view(&self, ordersn: &str) -> Shown {
+        let s = self.status_json(ordersn).await;
+        (
+            s["state"].as_str().unwrap().to_owned(),
+            s["confirmations"].as_u64().unwrap(),
+            s["required_confirmations"].as_u64().unwrap(),
+        )
+    }
+
+    /// The order as the console's order page shows it to the operator.
+    async fn operator_view(&self, cookie: &str, ordersn: &str) -> Shown {
+        let page = self
+            .get_page(&format!("/admin/orders/{ordersn}"), Some(cookie))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let between = |start: &str, end: &str| {
+            let rest = page.text.split(start).nth(1).unwrap();
+            rest.split(end).next().unwrap().to_owned()
+        };
+        let state = between("<span class=\"badge ", "\"");
+        let confirmations = between("<dd id=\"confirmations\">", "</dd>");
+        let (count, required) = confirmations.split_once(" of ").unwrap();
+        (state, count.parse().unwrap(), required.parse().unwrap())
+    }
+
+    /// All three viewers agree on the order; what they show.
+    async fn agreed_view(&self, cookie: &str, orderid: &str, ordersn: &str) -> Shown {
+        let merchant = self.merchant_view(orderid).await;
+        let payer = self.payer_view(ordersn).await;
+        let operator = self.operator_view(cookie, ordersn).await;
+        assert_eq!(merchant, payer, "the merchant's query and the payer's page");
+        assert_eq!(merchant, operator, "the merchant's query and the console");
+        merchant
+    }
+
+    /// Wait until the merchant's query shows `state`, then what all three agree on.
+    async fn wait_agreed(&self, cookie: &str, orderid: &str, ordersn: &str, state: &str) -> Shown {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.merchant_view(orderid).await.0 != state {
+            assert!(std::time::Instant::now() < deadline, "never {state}");
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        self.agreed_view(cookie, orderid, ordersn).await
+    }
+}
+
+/// One order walked through pending → seen (1 of 3) → confirmed → deeper, and a second
+/// order left unpaid until it expires: at every step the merchant's query API, the
+/// payer's checkout status and the operator's console order page show the same state
+/// and the same confirmations (before the core, a confirmed order showed three different
+/// counts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_order_shows_the_same_state_and_confirmations_to_merchant_payer_and_operator() {
+    let extra = format!(
+        "checkout_page = true\n[admin]\ntoken = \"{TOKEN}\"\n\
+         [notify]\nallow_private_targets = true\n[confirmations]\ndefault = 3\n"
+    );
+    let app = TestApp::start_on(TestEnv::dev("http://127.0.0.1:9/none", &extra).await).await;
+    let (cookie, _) = app.login().await;
+    let address = fresh_address();
+    let ordersn = app
+        .place(APPID2, SECRET2, "walker", &address, "walk-1", 50_000)
+        .await;
+    let pending = app.agreed_view(&cookie, "walk-1", &ordersn).await;
+    assert_eq!(pending, ("pending".into(), 0, 3));
+
+    app.dev("ERC20", "transfers", json!({"to": address, "amount": "5"}))
+        .await;
+    let seen = app
+        .wait_agreed(&cookie, "walk-1", &ordersn, "confirming")
+        .await;
+    assert_eq!(seen, ("confirming".into(), 1, 3));
+
+    app.dev("ERC20", "mine", json!({"blocks": 2})).await;
+    let confirmed = app
+        .wait_agreed(&cookie, "walk-1", &ordersn, "confirmed")
+        .await;
+    assert_eq!(confirmed, ("confirmed".into(), 3, 3));
+
+    // Deeper: the count goes on for every viewer alike (the payer's page used to stop at
+    // the number required, the API and the console did not).
+    app.dev("ERC20", "mine", json!({"blocks": 2})).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while app.merchant_view("walk-1").await.1 != 5 {
+        assert!(std::time::Instant::now() < deadline, "the head never reached 5");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let deeper = app.agreed_view(&cookie, "walk-1", &ordersn).await;
+    assert_eq!(deeper, ("confirmed".into(), 5, 3));
+
+    // A second order, never paid, past its expiry (aged in the database rather than
+    // waiting out the TTL): expired everywhere, with nothing counted.
+    let unpaid = app
+        .place(APPID2, SECRET2, "walker", &address, "walk-2", 70_000)
+        .await;
+    assert_eq!(
+        app.agreed_view(&cookie, "walk-2", &unpaid).await,
+        ("pending".into(), 0, 3)
+    );
+    let aged = crate::support::execute_sql(
+        &app.env,
+        &format!("UPDATE orders SET expires_at = 0 WHERE ordersn = '{unpaid}'"),
+    )
+    .await;
+    assert_eq!(aged, 1);
+    assert_eq!(
+        app.agreed_view(&cookie, "walk-2", &unpaid).await,
+        ("expired".into(), 0, 3)
+    );
+    app.stop().await;
+}
