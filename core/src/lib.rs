@@ -9,8 +9,9 @@
 //!   mapping; [`order`]: what an order is and what every viewer is shown of it
 //!   ([`order::OrderProgress::derive`] — the one place `expired` and confirmations are
 //!   derived); [`deposit`], [`delivery`]: their records and the operators' outcomes.
-//! - [`usecases`]: [`Core`], the use cases every front end calls (order status, resend a
-//!   delivery, assign a deposit …); audit lines and wake-ups happen inside them.
+//! - [`usecases`]: the use cases every front end calls — [`OrderIntake`] (place an
+//!   order) and [`Core`] (order status, resend a delivery, assign a deposit …); audit
+//!   lines and wake-ups happen inside them.
 //! - [`ports`]: what the core needs from the world — [`ports::Storage`] (the
 //!   `usdt-gateway-storage` crate), [`ports::Wakeups`] (the gateway's workers) and
 //!   [`clock::Clock`].
@@ -30,4 +31,4 @@ pub mod units;
 pub mod usecases;
 
 pub use usdt_recharge_runtime as rules;
-pub use usecases::{Core, CoreError, OrderView};
+pub use usecases::{Core, CoreError, OrderIntake, OrderView, Refusal};

@@ -67,6 +67,19 @@ impl NewOrder {
     }
 }
 
+/// What became of one order submitted for storing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CreateOutcome {
+    /// Stored now.
+    Created(NewOrder),
+    /// An identical order was stored before: this is it (same `ordersn`).
+    Existing(NewOrder),
+    /// The same `(appid, orderid)` was stored before with other signed fields.
+    Duplicate,
+    /// The address is bound to another `(appid, username)`.
+    AddressBound,
+}
+
 /// A stored order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderRecord {

@@ -3,11 +3,12 @@
 //! wake-up is the gateway's; the clock is [`crate::clock::Clock`].
 
 use std::future::Future;
+use std::pin::Pin;
 
 use crate::delivery::ResendOutcome;
 use crate::deposit::{AssignOutcome, DepositKey, DepositRecord};
 use crate::ids::{AppId, OrderId, OrderSn};
-use crate::order::OrderRecord;
+use crate::order::{CreateOutcome, NewOrder, OrderRecord};
 use crate::states::DeliveryState;
 use crate::units::{Height, UnixMillis};
 
@@ -56,6 +57,14 @@ pub trait Storage: Send + Sync {
         now: UnixMillis,
     ) -> impl Future<Output = Stored<ResendOutcome>> + Send;
 
+    /// The merchant and user an address was allocated to (`None`: not an allocated
+    /// address).
+    fn allocation_owner(
+        &self,
+        chain: &str,
+        canonical_address: &str,
+    ) -> impl Future<Output = Stored<Option<(AppId, String)>>> + Send;
+
     /// Give an unmatched, live deposit to a pending order on its chain and address, in
     /// one transaction: the order waits for the deposit's confirmations again.
     fn assign_deposit(
@@ -75,4 +84,36 @@ pub trait Wakeups: Send + Sync {
 
     /// Start a round of the watcher of `chain` (by its name, `TRC20` …).
     fn wake_watcher(&self, chain: &str);
+}
+
+/// Why an order could not be stored. Nothing was acknowledged; the client may retry.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// More orders are waiting than the database keeps up with: refused at once.
+    #[error("the order queue is full")]
+    Overloaded,
+    /// The storage failed, or the gateway is stopping.
+    #[error(transparent)]
+    Unavailable(#[from] StorageError),
+}
+
+/// A boxed future of an [`OrderSink`] (the sink is shared as a trait object).
+pub type SubmitFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<CreateOutcome, SubmitError>> + Send + 'a>>;
+
+/// Where accepted orders are stored: the gateway's group-commit writer (one transaction
+/// per batch of concurrent orders). Answers after the commit.
+pub trait OrderSink: Send + Sync {
+    /// Store `order`, or find the identical one stored before.
+    fn submit(&self, order: NewOrder) -> SubmitFuture<'_>;
+}
+
+/// The operator's policies an order must meet beyond the protocol's rules.
+pub trait OrderPolicies: Send + Sync {
+    /// Whether a callback may be sent to `url` (the network policy: no private or
+    /// loopback targets unless allowed). `Err` says why not.
+    fn check_notify_target(&self, url: &str) -> Result<(), String>;
+
+    /// Whether merchant `appid` takes orders only on addresses allocated to the user.
+    fn allocated_addresses_only(&self, appid: &str) -> bool;
 }

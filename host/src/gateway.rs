@@ -13,9 +13,9 @@ use tokio::task::JoinHandle;
 
 use tokio::sync::{Notify, watch};
 use usdt_callback_http::{CallbackHttp, TransportConfig};
-use usdt_gateway_core::Core;
 use usdt_gateway_core::clock::SystemClock;
 use usdt_gateway_core::ports::Wakeups;
+use usdt_gateway_core::{Core, OrderIntake};
 
 use crate::api::access::{AdminAccess, TokenChange};
 use crate::api::{self, AppState, Shared};
@@ -28,6 +28,7 @@ use crate::delivery::{DeliveryConfig, Dispatcher};
 use crate::merchants::MerchantDirectory;
 use crate::metrics::Metrics;
 use crate::metrics::scrape::Providers;
+use crate::policies::Policies;
 use crate::rules::{
     Chain, ConfirmationPolicy, ConfirmationRule, ContractVersion, Rules, RulesLimits,
 };
@@ -440,10 +441,21 @@ impl Gateway {
             Arc::clone(&workers) as Arc<dyn Wakeups>,
             Arc::new(SystemClock),
         );
+        let intake = OrderIntake::new(
+            store.clone(),
+            Arc::new(writer.clone()),
+            Arc::new(Policies {
+                merchants: Arc::clone(&merchants),
+                allow_private_targets,
+            }),
+            Arc::new(SystemClock),
+            config.orders.ttl,
+        );
         let state = AppState::new(Shared {
             rules,
             store,
             core,
+            intake,
             writer,
             merchants: Arc::clone(&merchants),
             reload: Arc::new(MerchantReload {
@@ -452,8 +464,6 @@ impl Gateway {
                 admin: Arc::clone(&admin),
             }),
             dev_mode: dev_mode.on,
-            order_ttl: config.orders.ttl,
-            allow_private_targets,
             dev_chains: Arc::new(dev_chains),
             wakeups: workers,
             admin,

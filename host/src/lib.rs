@@ -14,6 +14,7 @@
 //! - [`pages`]: the payer's checkout page, the front door and the operator console.
 //! - [`server`]: HTTP connections: limits, timeouts, the bounded drain.
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format.
+//! - [`policies`]: the operator's order policies, behind the core's port.
 //! - [`wakeups`]: the workers' wake-ups, behind the core's port.
 //! - [`gateway`]: assembling and serving all of it.
 
@@ -25,6 +26,7 @@ pub mod gateway;
 pub mod merchants;
 pub mod metrics;
 pub mod pages;
+pub mod policies;
 pub mod server;
 pub mod telemetry;
 pub mod wakeups;

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::metrics::WriterMetrics;
 use crate::store::{Backend, CreateOutcome, NewOrder, OrderConnection, Store, StoreError};
+use usdt_gateway_core::ports::{OrderSink, StorageError, SubmitError, SubmitFuture};
 
 /// Most orders committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -128,6 +129,17 @@ impl OrderWriter {
                 TrySendError::Closed(_) => WriteError::Stopped,
             })?;
         outcome.await.map_err(|_| WriteError::Stopped)?
+    }
+}
+
+impl OrderSink for OrderWriter {
+    fn submit(&self, order: NewOrder) -> SubmitFuture<'_> {
+        Box::pin(async move {
+            OrderWriter::submit(self, order).await.map_err(|e| match e {
+                WriteError::Overloaded => SubmitError::Overloaded,
+                other => SubmitError::Unavailable(StorageError(Box::new(other))),
+            })
+        })
     }
 }
 

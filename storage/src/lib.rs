@@ -41,12 +41,12 @@ pub use counts::{PoolUsage, StoreCounts};
 pub use deposits::{NewDeposit, OpenDeposit, REORG_DEPTH, Scan};
 pub use dev_ledger::{LedgerAppend, LedgerTransfer};
 pub use leases::ClaimSlots;
-pub use orders::{CreateOutcome, OrderConnection};
+pub use orders::OrderConnection;
 pub use retirement::{MIN_IDLE_MS, RetireRequest, Retired, RetirementRecord};
 pub use states::Text;
 pub use usdt_gateway_core::delivery::ResendOutcome;
 pub use usdt_gateway_core::deposit::{AssignOutcome, DepositRecord};
-pub use usdt_gateway_core::order::{NewOrder, OrderRecord};
+pub use usdt_gateway_core::order::{CreateOutcome, NewOrder, OrderRecord};
 pub use usdt_gateway_core::states::{
     AttemptOutcome, DeliveryState, DepositState, OrderState, StateText, UnknownState,
 };

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use usdt_gateway_core::ids::{AppId, OrderId};
-use usdt_gateway_core::order::{NewOrder, OrderRecord};
+use usdt_gateway_core::order::{CreateOutcome, NewOrder, OrderRecord};
 use usdt_gateway_core::units::{Amount, UnixMillis};
 
 use super::{Connection, OrderState, Store, StoreError, Text, Tx, on_pool, on_tx};
@@ -74,19 +74,6 @@ struct Binding {
 
 /// A binding's owner `(appid, username)` and whether it is retired.
 type Owner = (AppId, String, bool);
-
-/// What became of one order of a batch.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CreateOutcome {
-    /// Stored now.
-    Created(NewOrder),
-    /// An identical order was stored before: this is it (same `ordersn`).
-    Existing(NewOrder),
-    /// The same `(appid, orderid)` was stored before with other signed fields.
-    Duplicate,
-    /// The address is bound to another `(appid, username)`.
-    AddressBound,
-}
 
 /// A connection for storing orders: the order writer keeps one for good (no pool
 /// checkout per batch, and the statements it prepared stay cached on it). After a

@@ -44,6 +44,15 @@ impl Storage for Store {
         Ok(self.resend_callback(ordersn.as_str(), now.0).await?)
     }
 
+    async fn allocation_owner(
+        &self,
+        chain: &str,
+        canonical_address: &str,
+    ) -> Stored<Option<(AppId, String)>> {
+        let allocation = self.allocation_of(chain, canonical_address).await?;
+        Ok(allocation.map(|a| (AppId::from(a.appid), a.username)))
+    }
+
     async fn assign_deposit(
         &self,
         deposit: &DepositKey,

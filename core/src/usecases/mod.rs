@@ -4,10 +4,12 @@
 
 mod deliveries;
 mod deposits;
+mod intake;
 mod orders;
 
 use std::sync::Arc;
 
+pub use intake::{OrderIntake, Refusal};
 pub use orders::OrderView;
 
 use crate::clock::Clock;

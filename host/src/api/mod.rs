@@ -41,8 +41,8 @@ use crate::rules::{Chain, Rules};
 use crate::store::Store;
 use crate::wakeups::Workers;
 use crate::writer::OrderWriter;
-use usdt_gateway_core::Core;
 use usdt_gateway_core::ports::Wakeups as _;
+use usdt_gateway_core::{Core, OrderIntake};
 
 pub use body::MAX_BODY_BYTES;
 pub use error::{AppError, GatewayCode, retry_after};
@@ -89,14 +89,12 @@ pub struct Shared {
     pub reload: Arc<MerchantReload>,
     /// Dev mode: the `/dev/…` routes exist only then.
     pub dev_mode: bool,
-    /// How long a pending order lives.
-    pub order_ttl: Duration,
-    /// Whether `notify_url` may point at private and loopback addresses.
-    pub allow_private_targets: bool,
     /// The embedded dev chains by chain name (dev mode only).
     pub dev_chains: Arc<HashMap<&'static str, DevChain>>,
     /// The use cases (order status, resend, assign …), over the database.
     pub core: Core<Store>,
+    /// Placing orders: through the group-commit writer, after the operator's policies.
+    pub intake: OrderIntake<Store>,
     /// Wakes the callback dispatcher and each chain's watcher.
     pub wakeups: Arc<Workers>,
     /// The admin token (reloadable), the console's sessions and the failed-login

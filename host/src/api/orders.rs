@@ -3,8 +3,6 @@
 //! The component judges every field and signature; this module adds what needs the
 //! database (idempotency, duplicates, address bindings) and the clock.
 
-use std::time::SystemTime;
-
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
@@ -15,9 +13,8 @@ use super::body::JsonText;
 use super::error::{AppError, GatewayCode};
 use super::openapi::{OrderFailures, OrderRequest, QueryFailures, QueryRequest};
 use super::{ORDER_PATH, QUERY_PATH, trace};
-use crate::rules::OrderRequest as CheckedOrder;
-use crate::store::{CreateOutcome, DeliveryState, NewOrder};
-use usdt_gateway_core::units::{Amount, UnixMillis};
+use crate::store::DeliveryState;
+use usdt_gateway_core::Refusal;
 
 /// The success message the seed fixes.
 const ACCEPTED: &str = "订单已受理";
@@ -81,80 +78,46 @@ pub async fn create(
         .merchants
         .accept_order(&body)?
         .map_err(AppError::Rejected)?;
-    let (order, required) = (accepted.order, accepted.required_confirmations);
-    trace::record_order(&order.fields.appid, &order.fields.orderid);
-    // The component judged the URL's form; whether it may be contacted is the network's.
-    if let Some(url) = &order.notify_url {
-        usdt_callback_http::check_target_url(url, state.allow_private_targets)
-            .map_err(|e| AppError::gateway(GatewayCode::ForbiddenNotifyTarget, e.to_string()))?;
-    }
-    check_allocated(&state, &order).await?;
-    let amount = i64::try_from(order.fields.amount)
-        .map_err(|_| AppError::gateway(GatewayCode::Internal, "amount out of range"))?;
-    let now = UnixMillis::from_system(SystemTime::now());
-    let new = NewOrder {
-        ordersn: format!("cz-{}", uuid::Uuid::new_v4()).into(),
-        appid: order.fields.appid.into(),
-        orderid: order.fields.orderid.into(),
-        username: order.fields.username,
-        localusermark: order.fields.localusermark,
-        address: order.fields.address,
-        canonical_address: order.canonical_address,
-        chain: order.chain.as_str().to_owned(),
-        amount: Amount(amount),
-        notify_url: order.notify_url,
-        required_confirmations: required,
-        created_at: now,
-        expires_at: now.plus(state.order_ttl),
-    };
-    match state.writer.submit(new).await? {
-        CreateOutcome::Created(stored) | CreateOutcome::Existing(stored) => {
-            trace::record_ordersn(stored.ordersn.as_str());
-            Ok(Success::new(Accepted {
-                msg: ACCEPTED,
-                ordersn: stored.ordersn.into_string(),
-                orderid: stored.orderid.into_string(),
-                chain: stored.chain,
-                address: stored.address,
-                amount: stored.amount.0,
-                required_confirmations: i64::from(stored.required_confirmations),
-            }))
-        }
-        CreateOutcome::Duplicate => Err(AppError::gateway(
-            GatewayCode::DuplicateOrder,
-            "this orderid was already placed with other fields",
-        )),
-        CreateOutcome::AddressBound => Err(AppError::gateway(
-            GatewayCode::AddressBoundToOtherUser,
-            "this address is bound to another user",
-        )),
-    }
+    trace::record_order(&accepted.order.fields.appid, &accepted.order.fields.orderid);
+    let stored = state.intake.place_order(accepted).await?.map_err(refusal)?;
+    trace::record_ordersn(stored.ordersn.as_str());
+    Ok(Success::new(Accepted {
+        msg: ACCEPTED,
+        ordersn: stored.ordersn.into_string(),
+        orderid: stored.orderid.into_string(),
+        chain: stored.chain,
+        address: stored.address,
+        amount: stored.amount.0,
+        required_confirmations: i64::from(stored.required_confirmations),
+    }))
 }
 
-/// For a merchant with `allocated_addresses_only`: the order's address must have been
-/// allocated to the order's user by `TraderRechargeAddress` (allocations are never
-/// removed, so reading before the write is enough).
-async fn check_allocated(state: &AppState, order: &CheckedOrder) -> Result<(), AppError> {
-    let fields = &order.fields;
-    let only_allocated = state
-        .merchants
-        .snapshot()
-        .get(&fields.appid)
-        .is_some_and(|m| m.allocated_addresses_only);
-    if !only_allocated {
-        return Ok(());
-    }
-    let allocation = state
-        .store
-        .allocation_of(order.chain.as_str(), &order.canonical_address)
-        .await?;
-    match allocation {
-        Some(a) if a.appid == fields.appid && a.username == fields.username => Ok(()),
-        _ => Err(AppError::gateway(
+/// A refused order's failure envelope.
+fn refusal(refusal: Refusal) -> AppError {
+    match refusal {
+        Refusal::ForbiddenNotifyTarget(why) => {
+            AppError::gateway(GatewayCode::ForbiddenNotifyTarget, why)
+        }
+        Refusal::AddressNotAllocated => AppError::gateway(
             GatewayCode::AddressNotAllocated,
             "this merchant takes orders on addresses allocated to the user only \
              (POST /api/merchant/v2/TraderRechargeAddress)",
-        )),
+        ),
+        Refusal::DuplicateOrder => AppError::gateway(
+            GatewayCode::DuplicateOrder,
+            "this orderid was already placed with other fields",
+        ),
+        Refusal::AddressBoundToOtherUser => AppError::gateway(
+            GatewayCode::AddressBoundToOtherUser,
+            "this address is bound to another user",
+        ),
+        Refusal::Overloaded => AppError::gateway(
+            GatewayCode::Overloaded,
+            "the gateway is overloaded; nothing was recorded, retry later",
+        ),
+        Refusal::AmountOutOfRange => {
+            AppError::gateway(GatewayCode::Internal, "amount out of range")
+        }
     }
 }
 

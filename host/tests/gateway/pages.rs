@@ -910,7 +910,10 @@ async fn one_order_shows_the_same_state_and_confirmations_to_merchant_payer_and_
     app.dev("ERC20", "mine", json!({"blocks": 2})).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while app.merchant_view("walk-1").await.1 != 5 {
-        assert!(std::time::Instant::now() < deadline, "the head never reached 5");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the head never reached 5"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let deeper = app.agreed_view(&cookie, "walk-1", &ordersn).await;
