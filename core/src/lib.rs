@@ -20,6 +20,7 @@
 //! core calls (confirmations are counted by it, signed fields are its record).
 
 pub mod audit;
+pub mod chain;
 pub mod clock;
 pub mod delivery;
 pub mod deposit;

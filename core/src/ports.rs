@@ -1,15 +1,17 @@
 //! The ports: what the core needs from the world, as traits the adapters implement.
-//! Storage is the `usdt-gateway-storage` crate (SQLite, PostgreSQL); the dispatcher's
-//! wake-up is the gateway's; the clock is [`crate::clock::Clock`].
+//! Storage is the `usdt-gateway-storage` crate (SQLite, PostgreSQL); the order sink (the
+//! group-commit writer), the policies and the workers' wake-ups are the gateway's; the
+//! clock is [`crate::clock::Clock`].
 
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::delivery::ResendOutcome;
+use crate::chain::CursorRecord;
+use crate::delivery::{AttemptView, CallbackRecord, ResendOutcome};
 use crate::deposit::{AssignOutcome, DepositKey, DepositRecord};
 use crate::ids::{AppId, OrderId, OrderSn};
 use crate::order::{CreateOutcome, NewOrder, OrderRecord};
-use crate::states::DeliveryState;
+use crate::states::{DeliveryState, OrderStatus};
 use crate::units::{Height, UnixMillis};
 
 /// A storage failure. Never the caller's mistake: front ends answer "unavailable, retry"
@@ -56,6 +58,46 @@ pub trait Storage: Send + Sync {
         ordersn: &OrderSn,
         now: UnixMillis,
     ) -> impl Future<Output = Stored<ResendOutcome>> + Send;
+
+    /// Orders, newest first, at most `limit`: `text` (when not empty) equals the
+    /// orderid, ordersn, address (as sent or canonical) or username; `status` (when
+    /// given) is the status [`crate::order::OrderProgress::derive`] shows at `now` — a
+    /// pending order is `expired` from its `expires_at` on.
+    fn search_orders(
+        &self,
+        text: &str,
+        status: Option<OrderStatus>,
+        now: UnixMillis,
+        limit: u32,
+    ) -> impl Future<Output = Stored<Vec<OrderRecord>>> + Send;
+
+    /// Every deposit ever credited to an order, orphaned ones too, oldest first.
+    fn order_deposits(
+        &self,
+        ordersn: &OrderSn,
+    ) -> impl Future<Output = Stored<Vec<DepositRecord>>> + Send;
+
+    /// Deposits no order took (live ones), newest first, at most `limit`.
+    fn unmatched_deposits(
+        &self,
+        limit: u32,
+    ) -> impl Future<Output = Stored<Vec<DepositRecord>>> + Send;
+
+    /// Deliveries in `state` (any when `None`), oldest first, at most `limit`.
+    fn deliveries(
+        &self,
+        state: Option<DeliveryState>,
+        limit: u32,
+    ) -> impl Future<Output = Stored<Vec<CallbackRecord>>> + Send;
+
+    /// One order's delivery with its attempts, oldest first.
+    fn delivery(
+        &self,
+        ordersn: &OrderSn,
+    ) -> impl Future<Output = Stored<Option<(CallbackRecord, Vec<AttemptView>)>>> + Send;
+
+    /// Every chain watcher's cursor.
+    fn chain_cursors(&self) -> impl Future<Output = Stored<Vec<CursorRecord>>> + Send;
 
     /// The merchant and user an address was allocated to (`None`: not an allocated
     /// address).

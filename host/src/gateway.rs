@@ -21,8 +21,8 @@ use crate::api::access::{AdminAccess, TokenChange};
 use crate::api::{self, AppState, Shared};
 use crate::chain::{DevChain, EvmSource, OmniSource, Source};
 use crate::config::{
-    Config, ConfigError, ConfirmationDepth, ConfirmationRuleConfig, Database, HttpConfig, Merchant,
-    Secret,
+    ChainConfig, Config, ConfigError, ConfirmationDepth, ConfirmationRuleConfig, Database, DevMode,
+    HttpConfig, Merchant, Secret,
 };
 use crate::delivery::{DeliveryConfig, Dispatcher};
 use crate::merchants::MerchantDirectory;
@@ -30,7 +30,7 @@ use crate::metrics::Metrics;
 use crate::metrics::scrape::Providers;
 use crate::policies::Policies;
 use crate::rules::{
-    Chain, ConfirmationPolicy, ConfirmationRule, ContractVersion, Rules, RulesLimits,
+    Chain, ChainFacts, ConfirmationPolicy, ConfirmationRule, ContractVersion, Rules, RulesLimits,
 };
 use crate::server;
 use crate::store::{self, Store};
@@ -286,22 +286,15 @@ impl MerchantReload {
 
 impl Gateway {
     /// Build everything from the configuration: component, store (migrated), merchants,
-    /// policy, writer. `component` overrides `rules.component`.
+    /// policy, writer, the chain watchers and the callback dispatcher. `component`
+    /// overrides `rules.component`.
     pub async fn start(config: &Config, component: Option<PathBuf>) -> anyhow::Result<Self> {
         let admin = Arc::new(AdminAccess::new(config.admin_token()?));
-        let component = component.or_else(|| {
-            (!config.rules.component.as_os_str().is_empty()).then(|| config.rules.component.clone())
-        });
-        let rules = load_rules(component.as_deref(), config)?;
+        let rules = load_rules(chosen_component(config, component).as_deref(), config)?;
         check_protocol(config, &rules)?;
         let policy = confirmation_policy(config, &rules)?;
         let dev_mode = config.dev_mode();
-        if dev_mode.on {
-            tracing::warn!(
-                reason = dev_mode.reason,
-                "DEV MODE: /dev/… routes let anyone who reaches this port mint deposits; never run it with real money"
-            );
-        }
+        announce_dev_mode(&dev_mode);
         let (merchants, dev_merchant) = merchants(config)?;
         let merchants = Arc::new(MerchantDirectory::new(
             Arc::clone(&rules),
@@ -313,149 +306,31 @@ impl Gateway {
             .context("opening the database")?;
         let providers = Providers::default();
         let metrics = Arc::new(Metrics::new(Arc::clone(&rules), providers.clone()));
-        let metrics_listener = match config.metrics.listen {
-            Some(addr) => Some(
-                TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("listening on {addr} (metrics.listen)"))?,
-            ),
-            None => None,
-        };
-        if metrics_listener.is_none() && !config.metrics_on_main_port() {
-            tracing::info!(
-                "GET /metrics is not served: set metrics.listen (a private address), or metrics.on_main_port = true"
-            );
-        }
+        let metrics_listener = bind_metrics(config).await?;
         let (writer, writer_task) = OrderWriter::spawn(
             store.clone(),
             config.orders.write_queue,
             metrics.writer.clone(),
         )
         .context("starting the order writer")?;
-        let policy = Arc::new(policy);
         let (stop_background, stopped) = watch::channel(false);
-        let mut background = Vec::new();
-
-        // Chains: a configured node, else the dev chain in dev mode, else unwatched.
+        let parts = Parts {
+            config,
+            rules: &rules,
+            store: &store,
+            metrics: &metrics,
+            stopped: &stopped,
+        };
         let mut workers = Workers::default();
-        let mut dev_chains = HashMap::new();
-        for facts in rules.chains()? {
-            let chain = facts.chain;
-            let (source, config_for) = match config.chains.get(chain.as_str()) {
-                Some(c) => {
-                    let urls = c.rpc_urls.iter().map(|u| u.expose().to_owned()).collect();
-                    let source = if matches!(chain, Chain::Omni) {
-                        let credentials = c
-                            .rpc_credentials(chain.as_str())?
-                            .map(|(u, p)| (u.expose().to_owned(), p.expose().to_owned()));
-                        let omni = OmniSource::new(urls, credentials)?;
-                        if omni.decimals() != facts.usdt_decimals {
-                            return Err(ConfigError(format!(
-                                "`chains.OMNI`: Omni amounts have {} decimals, the protocol says {}",
-                                omni.decimals(),
-                                facts.usdt_decimals
-                            ))
-                            .into());
-                        }
-                        Source::Omni(omni)
-                    } else {
-                        Source::Evm(EvmSource::new(chain, c)?)
-                    };
-                    providers.add(chain.as_str(), source.clone());
-                    let watch = WatcherConfig {
-                        poll_interval: c.poll_interval,
-                        max_blocks_per_scan: c.max_blocks_per_scan,
-                        start_block: c.start_block,
-                        confirm_finalized: c.confirmation == ConfirmationDepth::Finalized,
-                    };
-                    (source, watch)
-                }
-                None if dev_mode.on => {
-                    let dev = DevChain::new(
-                        store.clone(),
-                        Arc::clone(&rules),
-                        chain,
-                        facts.usdt_decimals,
-                    );
-                    dev_chains.insert(chain.as_str(), dev.clone());
-                    let watch = WatcherConfig {
-                        poll_interval: config.dev.poll_interval,
-                        max_blocks_per_scan: 10_000,
-                        start_block: Some(0),
-                        confirm_finalized: false,
-                    };
-                    (Source::Dev(dev), watch)
-                }
-                None => {
-                    tracing::warn!(
-                        chain = chain.as_str(),
-                        "no node configured: deposits on this chain are not watched"
-                    );
-                    continue;
-                }
-            };
-            let wake = Arc::new(Notify::new());
-            workers.watchers.insert(chain.as_str(), Arc::clone(&wake));
-            let watcher = Watcher::new(
-                source,
-                store.clone(),
-                Arc::clone(&rules),
-                Arc::clone(&policy),
-                config_for,
-                Arc::clone(&workers.dispatcher),
-                metrics.chains.recorder(chain.as_str()),
-            );
-            background.push(tokio::spawn(watcher.run(wake, stopped.clone())));
-        }
-
-        let allow_private_targets = config.allow_private_targets();
-        let http = CallbackHttp::new(TransportConfig {
-            timeout: config.notify.timeout,
-            allow_private_targets,
-            max_in_flight_per_merchant: config.notify.max_in_flight_per_merchant,
-            max_in_flight_total: config.notify.max_in_flight,
-            ..TransportConfig::default()
-        })
-        .context("the callback HTTP client")?;
-        let dispatcher = Dispatcher::new(
-            store.clone(),
-            Arc::clone(&rules),
-            http,
-            Arc::clone(&merchants),
-            DeliveryConfig {
-                retry_delays: config.notify.retry_delays.clone(),
-                timeout: config.notify.timeout,
-                max_in_flight_per_merchant: config.notify.max_in_flight_per_merchant,
-                max_in_flight: config.notify.max_in_flight,
-            },
-            metrics.callbacks.clone(),
-        );
-        background.push(tokio::spawn(
-            dispatcher.run(Arc::clone(&workers.dispatcher), stopped),
-        ));
-
+        let (mut background, dev_chains) =
+            parts.start_watchers(&mut workers, &Arc::new(policy), &providers, dev_mode.on)?;
+        background.push(parts.start_dispatcher(&merchants, &workers)?);
         let workers = Arc::new(workers);
-        let core = Core::new(
-            store.clone(),
-            Arc::clone(&rules),
-            Arc::clone(&workers) as Arc<dyn Wakeups>,
-            Arc::new(SystemClock),
-        );
-        let intake = OrderIntake::new(
-            store.clone(),
-            Arc::new(writer.clone()),
-            Arc::new(Policies {
-                merchants: Arc::clone(&merchants),
-                allow_private_targets,
-            }),
-            Arc::new(SystemClock),
-            config.orders.ttl,
-        );
         let state = AppState::new(Shared {
-            rules,
-            store,
-            core,
-            intake,
+            core: parts.core(&workers),
+            intake: parts.intake(&writer, &merchants),
+            rules: Arc::clone(&rules),
+            store: store.clone(),
             writer,
             merchants: Arc::clone(&merchants),
             reload: Arc::new(MerchantReload {
@@ -467,7 +342,7 @@ impl Gateway {
             dev_chains: Arc::new(dev_chains),
             wakeups: workers,
             admin,
-            metrics,
+            metrics: Arc::clone(&metrics),
             metrics_route: config.metrics_on_main_port(),
             trusted_proxies: config.http.trusted_proxies.clone(),
             public_limits: api::public::PublicLimits::new(&config.http),
@@ -757,4 +632,220 @@ impl<'a> From<&'a Database> for store::Database<'a> {
             Database::Postgres(url) => Self::Postgres(url.expose()),
         }
     }
+}
+
+/// The component to run: the command line's, else `rules.component`, else the embedded
+/// one (`None`).
+fn chosen_component(config: &Config, component: Option<PathBuf>) -> Option<PathBuf> {
+    component.or_else(|| {
+        (!config.rules.component.as_os_str().is_empty()).then(|| config.rules.component.clone())
+    })
+}
+
+/// Say loudly that dev mode is on, and why.
+fn announce_dev_mode(dev_mode: &DevMode) {
+    if dev_mode.on {
+        tracing::warn!(
+            reason = dev_mode.reason,
+            "DEV MODE: /dev/… routes let anyone who reaches this port mint deposits; never run it with real money"
+        );
+    }
+}
+
+/// `metrics.listen`, bound; says where `GET /metrics` is not served.
+async fn bind_metrics(config: &Config) -> anyhow::Result<Option<TcpListener>> {
+    let listener = match config.metrics.listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr} (metrics.listen)"))?,
+        ),
+        None => None,
+    };
+    if listener.is_none() && !config.metrics_on_main_port() {
+        tracing::info!(
+            "GET /metrics is not served: set metrics.listen (a private address), or metrics.on_main_port = true"
+        );
+    }
+    Ok(listener)
+}
+
+/// What the background workers and the use cases are built from.
+struct Parts<'a> {
+    config: &'a Config,
+    rules: &'a Arc<Rules>,
+    store: &'a Store,
+    metrics: &'a Arc<Metrics>,
+    stopped: &'a watch::Receiver<bool>,
+}
+
+/// A chain's deposits come from: a configured node, else the dev chain in dev mode.
+type ChainFeed = (Source, WatcherConfig);
+
+impl Parts<'_> {
+    /// One watcher per chain with a source, each with its wake-up in `workers`; the
+    /// tasks and the dev chains.
+    fn start_watchers(
+        &self,
+        workers: &mut Workers,
+        policy: &Arc<ConfirmationPolicy>,
+        providers: &Providers,
+        dev_mode: bool,
+    ) -> anyhow::Result<(Vec<JoinHandle<()>>, HashMap<&'static str, DevChain>)> {
+        let mut tasks = Vec::new();
+        let mut dev_chains = HashMap::new();
+        for facts in self.rules.chains()? {
+            let chain = facts.chain;
+            let feed = match self.config.chains.get(chain.as_str()) {
+                Some(c) => {
+                    let feed = node_feed(c, &facts)?;
+                    providers.add(chain.as_str(), feed.0.clone());
+                    feed
+                }
+                None if dev_mode => {
+                    let dev = self.dev_chain(&facts);
+                    dev_chains.insert(chain.as_str(), dev.clone());
+                    (Source::Dev(dev), self.dev_watch())
+                }
+                None => {
+                    tracing::warn!(
+                        chain = chain.as_str(),
+                        "no node configured: deposits on this chain are not watched"
+                    );
+                    continue;
+                }
+            };
+            let wake = Arc::new(Notify::new());
+            workers.watchers.insert(chain.as_str(), Arc::clone(&wake));
+            let watcher = Watcher::new(
+                feed.0,
+                self.store.clone(),
+                Arc::clone(self.rules),
+                Arc::clone(policy),
+                feed.1,
+                Arc::clone(&workers.dispatcher),
+                self.metrics.chains.recorder(chain.as_str()),
+            );
+            tasks.push(tokio::spawn(watcher.run(wake, self.stopped.clone())));
+        }
+        Ok((tasks, dev_chains))
+    }
+
+    /// The embedded dev chain of `facts`' chain.
+    fn dev_chain(&self, facts: &ChainFacts) -> DevChain {
+        DevChain::new(
+            self.store.clone(),
+            Arc::clone(self.rules),
+            facts.chain,
+            facts.usdt_decimals,
+        )
+    }
+
+    /// How the dev chain is watched: from its genesis block, at `dev.poll_interval`.
+    fn dev_watch(&self) -> WatcherConfig {
+        WatcherConfig {
+            poll_interval: self.config.dev.poll_interval,
+            max_blocks_per_scan: 10_000,
+            start_block: Some(0),
+            confirm_finalized: false,
+        }
+    }
+
+    /// The callback dispatcher, woken through `workers`.
+    fn start_dispatcher(
+        &self,
+        merchants: &Arc<MerchantDirectory>,
+        workers: &Workers,
+    ) -> anyhow::Result<JoinHandle<()>> {
+        let notify = &self.config.notify;
+        let http = CallbackHttp::new(TransportConfig {
+            timeout: notify.timeout,
+            allow_private_targets: self.config.allow_private_targets(),
+            max_in_flight_per_merchant: notify.max_in_flight_per_merchant,
+            max_in_flight_total: notify.max_in_flight,
+            ..TransportConfig::default()
+        })
+        .context("the callback HTTP client")?;
+        let dispatcher = Dispatcher::new(
+            self.store.clone(),
+            Arc::clone(self.rules),
+            http,
+            Arc::clone(merchants),
+            DeliveryConfig {
+                retry_delays: notify.retry_delays.clone(),
+                timeout: notify.timeout,
+                max_in_flight_per_merchant: notify.max_in_flight_per_merchant,
+                max_in_flight: notify.max_in_flight,
+            },
+            self.metrics.callbacks.clone(),
+        );
+        Ok(tokio::spawn(dispatcher.run(
+            Arc::clone(&workers.dispatcher),
+            self.stopped.clone(),
+        )))
+    }
+
+    /// The use cases over the store, waking `workers`.
+    fn core(&self, workers: &Arc<Workers>) -> Core<Store> {
+        Core::new(
+            self.store.clone(),
+            Arc::clone(self.rules),
+            Arc::clone(workers) as Arc<dyn Wakeups>,
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// The order intake: through `writer`, after the merchants' and the network's
+    /// policies.
+    fn intake(
+        &self,
+        writer: &OrderWriter,
+        merchants: &Arc<MerchantDirectory>,
+    ) -> OrderIntake<Store> {
+        OrderIntake::new(
+            self.store.clone(),
+            Arc::new(writer.clone()),
+            Arc::new(Policies {
+                merchants: Arc::clone(merchants),
+                allow_private_targets: self.config.allow_private_targets(),
+            }),
+            Arc::new(SystemClock),
+            self.config.orders.ttl,
+        )
+    }
+}
+
+/// A configured node's source of `facts`' chain, and how it is watched.
+fn node_feed(c: &ChainConfig, facts: &ChainFacts) -> anyhow::Result<ChainFeed> {
+    let chain = facts.chain;
+    let source = if matches!(chain, Chain::Omni) {
+        Source::Omni(omni_source(c, facts)?)
+    } else {
+        Source::Evm(EvmSource::new(chain, c)?)
+    };
+    let watch = WatcherConfig {
+        poll_interval: c.poll_interval,
+        max_blocks_per_scan: c.max_blocks_per_scan,
+        start_block: c.start_block,
+        confirm_finalized: c.confirmation == ConfirmationDepth::Finalized,
+    };
+    Ok((source, watch))
+}
+
+/// An Omni Core node, whose amounts must have the decimals the protocol says.
+fn omni_source(c: &ChainConfig, facts: &ChainFacts) -> anyhow::Result<OmniSource> {
+    let urls = c.rpc_urls.iter().map(|u| u.expose().to_owned()).collect();
+    let credentials = c
+        .rpc_credentials(facts.chain.as_str())?
+        .map(|(u, p)| (u.expose().to_owned(), p.expose().to_owned()));
+    let omni = OmniSource::new(urls, credentials)?;
+    if omni.decimals() != facts.usdt_decimals {
+        return Err(ConfigError(format!(
+            "`chains.OMNI`: Omni amounts have {} decimals, the protocol says {}",
+            omni.decimals(),
+            facts.usdt_decimals
+        ))
+        .into());
+    }
+    Ok(omni)
 }

@@ -2,7 +2,7 @@
 //! (only under the lease it was claimed with, see [`super::leases`]), listing and
 //! re-sending for the operator.
 
-use usdt_gateway_core::delivery::ResendOutcome;
+use usdt_gateway_core::delivery::{AttemptView, CallbackRecord, ResendOutcome};
 
 use super::{AttemptOutcome, DeliveryState, Store, StoreError, Text, on_pool, on_tx};
 
@@ -52,49 +52,63 @@ pub struct AttemptRecord {
     pub next_attempt_at: i64,
 }
 
-/// A delivery as the operator sees it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct CallbackRecord {
-    /// The order.
-    pub ordersn: String,
-    /// The merchant.
-    pub appid: String,
-    /// Where it stands.
+/// A row of `callbacks`, as [`CALLBACK_COLUMNS`] reads it.
+#[derive(sqlx::FromRow)]
+struct CallbackRow {
+    ordersn: String,
+    appid: String,
     #[sqlx(try_from = "Text<DeliveryState>")]
-    pub state: DeliveryState,
-    /// Attempts in the current series.
-    pub attempts: i64,
-    /// When the next attempt is due (Unix ms), for `pending`.
-    pub next_attempt_at: i64,
-    /// The last error.
-    pub last_error: Option<String>,
-    /// Scaled units.
-    pub amount: i64,
+    state: DeliveryState,
+    attempts: i64,
+    next_attempt_at: i64,
+    last_error: Option<String>,
+    amount: i64,
 }
 
-/// One recorded attempt.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct AttemptView {
-    /// Its number in the history.
-    pub attempt: i64,
-    /// When it started (Unix ms).
-    pub started_at: i64,
-    /// The signed `t`.
-    pub t: i64,
-    /// The HTTP status.
-    pub status_code: Option<i64>,
-    /// The first KiB of the answer.
-    pub body_prefix: Option<String>,
-    /// How long it took.
-    pub latency_ms: i64,
-    /// What went wrong.
-    pub error: Option<String>,
-    /// How it went.
+impl From<CallbackRow> for CallbackRecord {
+    fn from(r: CallbackRow) -> Self {
+        Self {
+            ordersn: r.ordersn,
+            appid: r.appid,
+            state: r.state,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            last_error: r.last_error,
+            amount: r.amount,
+        }
+    }
+}
+
+/// A row of `callback_attempts`, as the operator sees it.
+#[derive(sqlx::FromRow)]
+struct AttemptRow {
+    attempt: i64,
+    started_at: i64,
+    t: i64,
+    status_code: Option<i64>,
+    body_prefix: Option<String>,
+    latency_ms: i64,
+    error: Option<String>,
     #[sqlx(try_from = "Text<AttemptOutcome>")]
-    pub outcome: AttemptOutcome,
+    outcome: AttemptOutcome,
 }
 
-/// Columns of `callbacks` read into a [`CallbackRecord`].
+impl From<AttemptRow> for AttemptView {
+    fn from(r: AttemptRow) -> Self {
+        Self {
+            attempt: r.attempt,
+            started_at: r.started_at,
+            t: r.t,
+            status_code: r.status_code,
+            body_prefix: r.body_prefix,
+            latency_ms: r.latency_ms,
+            error: r.error,
+            outcome: r.outcome,
+        }
+    }
+}
+
+/// Columns of `callbacks` read into a [`CallbackRow`].
 const CALLBACK_COLUMNS: &str =
     "ordersn, appid, state, attempts, next_attempt_at, last_error, amount";
 
@@ -157,14 +171,15 @@ impl Store {
         state: Option<DeliveryState>,
         limit: i64,
     ) -> Result<Vec<CallbackRecord>, StoreError> {
-        Ok(on_pool!(&self.pool, db => sqlx::query_as(&format!(
+        let rows: Vec<CallbackRow> = on_pool!(&self.pool, db => sqlx::query_as(&format!(
             "SELECT {CALLBACK_COLUMNS} FROM callbacks \
              WHERE ($1 = '' OR state = $1) ORDER BY created_at, ordersn LIMIT $2"
         ))
         .bind(state.map_or("", DeliveryState::as_str))
         .bind(limit)
         .fetch_all(db)
-        .await?))
+        .await?);
+        Ok(rows.into_iter().map(CallbackRecord::from).collect())
     }
 
     /// The delivery of one order and its attempts.
@@ -175,14 +190,17 @@ impl Store {
         let Some(record) = self.callback_record(ordersn).await? else {
             return Ok(None);
         };
-        let attempts = on_pool!(&self.pool, db => sqlx::query_as(
+        let attempts: Vec<AttemptRow> = on_pool!(&self.pool, db => sqlx::query_as(
             "SELECT attempt, started_at, t, status_code, body_prefix, latency_ms, error, outcome \
              FROM callback_attempts WHERE ordersn = $1 ORDER BY attempt",
         )
         .bind(ordersn)
         .fetch_all(db)
         .await?);
-        Ok(Some((record, attempts)))
+        Ok(Some((
+            record,
+            attempts.into_iter().map(AttemptView::from).collect(),
+        )))
     }
 
     /// The delivery of one order, without its attempts.
@@ -190,12 +208,13 @@ impl Store {
         &self,
         ordersn: &str,
     ) -> Result<Option<CallbackRecord>, StoreError> {
-        Ok(on_pool!(&self.pool, db => sqlx::query_as(&format!(
+        let row: Option<CallbackRow> = on_pool!(&self.pool, db => sqlx::query_as(&format!(
             "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE ordersn = $1"
         ))
         .bind(ordersn)
         .fetch_optional(db)
-        .await?))
+        .await?);
+        Ok(row.map(CallbackRecord::from))
     }
 
     /// Send a delivery again: a new series of attempts starting now (a delivered one

@@ -2,6 +2,7 @@
 //! an order by its `ordersn`, order search, every deposit of an order, the chain
 //! cursors, and assigning an unmatched deposit to an order by hand.
 
+use usdt_gateway_core::chain::CursorRecord;
 use usdt_gateway_core::deposit::{AssignOutcome, DepositRecord};
 use usdt_gateway_core::order::OrderRecord;
 
@@ -16,19 +17,6 @@ struct Unmatched {
     address: String,
     amount: i64,
     required_confirmations: i64,
-}
-
-/// A chain watcher's cursor, as the operator sees it.
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct CursorRecord {
-    /// The chain.
-    pub chain: String,
-    /// The head the watcher last saw.
-    pub head: i64,
-    /// The first block not yet scanned.
-    pub next_block: i64,
-    /// When the cursor last moved (Unix ms).
-    pub updated_at: i64,
 }
 
 impl Store {
@@ -86,7 +74,17 @@ impl Store {
     /// Every chain watcher's cursor.
     pub async fn chain_cursors(&self) -> Result<Vec<CursorRecord>, StoreError> {
         let sql = "SELECT chain, head, next_block, updated_at FROM chain_cursors ORDER BY chain";
-        Ok(on_pool!(&self.pool, db => sqlx::query_as(sql).fetch_all(db).await?))
+        let rows: Vec<(String, i64, i64, i64)> =
+            on_pool!(&self.pool, db => sqlx::query_as(sql).fetch_all(db).await?);
+        Ok(rows
+            .into_iter()
+            .map(|(chain, head, next_block, updated_at)| CursorRecord {
+                chain,
+                head,
+                next_block,
+                updated_at,
+            })
+            .collect())
     }
 
     /// Give an unmatched deposit to a pending order (expired or not) on the same chain

@@ -34,9 +34,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
 pub use allocations::{AllocateError, Allocation, AllocationRequest, Derived, KnownAllocation};
-pub use callbacks::{AttemptRecord, AttemptView, CallbackRecord, DueCallback};
+pub use callbacks::{AttemptRecord, DueCallback};
 pub use consistency::Violation;
-pub use console::CursorRecord;
 pub use counts::{PoolUsage, StoreCounts};
 pub use deposits::{NewDeposit, OpenDeposit, REORG_DEPTH, Scan};
 pub use dev_ledger::{LedgerAppend, LedgerTransfer};
@@ -44,7 +43,8 @@ pub use leases::ClaimSlots;
 pub use orders::OrderConnection;
 pub use retirement::{MIN_IDLE_MS, RetireRequest, Retired, RetirementRecord};
 pub use states::Text;
-pub use usdt_gateway_core::delivery::ResendOutcome;
+pub use usdt_gateway_core::chain::CursorRecord;
+pub use usdt_gateway_core::delivery::{AttemptView, CallbackRecord, ResendOutcome};
 pub use usdt_gateway_core::deposit::{AssignOutcome, DepositRecord};
 pub use usdt_gateway_core::order::{CreateOutcome, NewOrder, OrderRecord};
 pub use usdt_gateway_core::states::{

@@ -1,12 +1,14 @@
 //! The core's storage port, implemented by [`Store`]: each method one of the store's
 //! statements or transactions.
 
+use usdt_gateway_core::chain::CursorRecord;
 use usdt_gateway_core::delivery::ResendOutcome;
+use usdt_gateway_core::delivery::{AttemptView, CallbackRecord};
 use usdt_gateway_core::deposit::{AssignOutcome, DepositKey, DepositRecord};
 use usdt_gateway_core::ids::{AppId, OrderId, OrderSn};
 use usdt_gateway_core::order::OrderRecord;
 use usdt_gateway_core::ports::{Storage, StorageError, Stored};
-use usdt_gateway_core::states::DeliveryState;
+use usdt_gateway_core::states::{DeliveryState, OrderStatus};
 use usdt_gateway_core::units::{Height, UnixMillis};
 
 use super::{Store, StoreError};
@@ -42,6 +44,44 @@ impl Storage for Store {
 
     async fn resend_delivery(&self, ordersn: &OrderSn, now: UnixMillis) -> Stored<ResendOutcome> {
         Ok(self.resend_callback(ordersn.as_str(), now.0).await?)
+    }
+
+    async fn search_orders(
+        &self,
+        text: &str,
+        status: Option<OrderStatus>,
+        now: UnixMillis,
+        limit: u32,
+    ) -> Stored<Vec<OrderRecord>> {
+        let status = status.map_or("", OrderStatus::as_str);
+        Ok(Store::search_orders(self, text, status, now.0, i64::from(limit)).await?)
+    }
+
+    async fn order_deposits(&self, ordersn: &OrderSn) -> Stored<Vec<DepositRecord>> {
+        Ok(Store::order_deposits(self, ordersn.as_str()).await?)
+    }
+
+    async fn unmatched_deposits(&self, limit: u32) -> Stored<Vec<DepositRecord>> {
+        Ok(Store::unmatched_deposits(self, i64::from(limit)).await?)
+    }
+
+    async fn deliveries(
+        &self,
+        state: Option<DeliveryState>,
+        limit: u32,
+    ) -> Stored<Vec<CallbackRecord>> {
+        Ok(self.list_callbacks(state, i64::from(limit)).await?)
+    }
+
+    async fn delivery(
+        &self,
+        ordersn: &OrderSn,
+    ) -> Stored<Option<(CallbackRecord, Vec<AttemptView>)>> {
+        Ok(self.callback(ordersn.as_str()).await?)
+    }
+
+    async fn chain_cursors(&self) -> Stored<Vec<CursorRecord>> {
+        Ok(Store::chain_cursors(self).await?)
     }
 
     async fn allocation_owner(

@@ -5,11 +5,13 @@
 mod deliveries;
 mod deposits;
 mod intake;
+mod lists;
 mod orders;
 
 use std::sync::Arc;
 
 pub use intake::{OrderIntake, Refusal};
+pub use lists::{OrderListing, OrderSearch};
 pub use orders::OrderView;
 
 use crate::clock::Clock;

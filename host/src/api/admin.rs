@@ -140,8 +140,8 @@ fn query_params<T>(query: Result<Query<T>, QueryRejection>) -> Result<T, AppErro
 }
 
 /// `limit`, defaulted and clamped.
-fn rows(limit: Option<i64>) -> i64 {
-    limit.unwrap_or(100).clamp(1, 10_000)
+fn rows(limit: Option<i64>) -> u32 {
+    u32::try_from(limit.unwrap_or(100).clamp(1, 10_000)).unwrap_or(100)
 }
 
 /// Deliveries, oldest first.
@@ -173,10 +173,7 @@ pub async fn list_callbacks(
                 "state must be pending, delivered or failed",
             )
         })?;
-    let callbacks = state
-        .store
-        .list_callbacks(wanted, rows(query.limit))
-        .await?;
+    let callbacks = state.core.deliveries(wanted, rows(query.limit)).await?;
     Ok(Json(CallbackList { callbacks }))
 }
 
@@ -198,7 +195,8 @@ pub async fn show_callback(
 ) -> Result<Json<CallbackDetail>, AppError> {
     authorize(&state, client, &headers)?;
     let ordersn = path_ordersn(path)?;
-    let (callback, attempts) = state.store.callback(&ordersn).await?.ok_or_else(|| {
+    let found = state.core.delivery(&ordersn.as_str().into()).await?;
+    let (callback, attempts) = found.ok_or_else(|| {
         AppError::gateway(GatewayCode::OrderNotFound, "no callback for this order")
     })?;
     Ok(Json(CallbackDetail { callback, attempts }))
@@ -266,7 +264,7 @@ pub async fn unmatched_deposits(
 ) -> Result<Json<UnmatchedList>, AppError> {
     authorize(&state, client, &headers)?;
     let query = query_params(query)?;
-    let deposits = state.store.unmatched_deposits(rows(query.limit)).await?;
+    let deposits = state.core.unmatched_deposits(rows(query.limit)).await?;
     Ok(Json(UnmatchedList { deposits }))
 }
 

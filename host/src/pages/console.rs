@@ -27,18 +27,18 @@ use super::{CSP_CONSOLE, PageError, PageForm, Pages, message_page, render, usdt,
 use crate::api::access::Verdict;
 use crate::api::client::ClientIp;
 use crate::api::{AppState, GatewayCode, audit, retry_after};
-use crate::clock::now_millis;
 use crate::metrics::{ProviderErrors, RejectionCode};
 use crate::store::DeliveryState;
 use crate::store::{AssignOutcome, DepositRecord, OrderRecord, ResendOutcome};
 use usdt_gateway_core::audit::Actor;
 use usdt_gateway_core::deposit::DepositKey;
-use usdt_gateway_core::order::OrderProgress;
+use usdt_gateway_core::ids::OrderSn;
 use usdt_gateway_core::states::{OrderStatus, StateText as _};
-use usdt_gateway_core::units::{Amount, UnixMillis};
+use usdt_gateway_core::units::Amount;
+use usdt_gateway_core::usecases::OrderSearch;
 
 /// Rows a list shows at most.
-const LIST_LIMIT: i64 = 200;
+const LIST_LIMIT: u32 = 200;
 
 /// What every console page shows around its content.
 struct Frame {
@@ -371,23 +371,21 @@ pub(super) async fn orders(
 ) -> Result<Response, PageError> {
     let session = operator.session();
     let q = query.q.trim().to_owned();
-    let state = match OrderStatus::parse_text(&query.state) {
-        Ok(status) => status.as_str().to_owned(),
-        Err(_) => String::new(),
+    let status = OrderStatus::parse_text(&query.state).ok();
+    let search = OrderSearch {
+        text: q.clone(),
+        status,
+        limit: LIST_LIMIT,
     };
-    let now = now_millis();
     let rows = pages
         .app
-        .store
-        .search_orders(&q, &state, now, LIST_LIMIT)
+        .core
+        .search_orders(&search)
         .await?
         .into_iter()
-        .map(|r| {
-            // A list shows no confirmations: the status needs no count.
-            let status = OrderProgress::derive(&r, None, UnixMillis(now)).status;
-            order_row(&pages.app, r, status)
-        })
+        .map(|found| order_row(&pages.app, found.record, found.status))
         .collect::<Result<_, _>>()?;
+    let state = status.map_or("", OrderStatus::as_str);
     Ok(render(
         StatusCode::OK,
         &OrdersPage {
@@ -515,14 +513,15 @@ pub(super) async fn order(
         ));
     };
     let confirmations = view.progress.confirmations.count;
+    let ordersn = OrderSn::from(ordersn);
     let deposits = app
-        .store
+        .core
         .order_deposits(&ordersn)
         .await?
         .into_iter()
         .map(|d| deposit_row(app, d))
         .collect::<Result<_, _>>()?;
-    let (callback, attempts) = match app.store.callback(&ordersn).await? {
+    let (callback, attempts) = match app.core.delivery(&ordersn).await? {
         Some((c, attempts)) => (
             Some(callback_row(app, c)?),
             attempts
@@ -586,7 +585,7 @@ pub(super) async fn unmatched(
     let session = operator.session();
     let rows = pages
         .app
-        .store
+        .core
         .unmatched_deposits(LIST_LIMIT)
         .await?
         .into_iter()
@@ -709,8 +708,8 @@ pub(super) async fn deliveries(
         .unwrap_or(DeliveryState::Failed);
     let rows = pages
         .app
-        .store
-        .list_callbacks(Some(state), LIST_LIMIT)
+        .core
+        .deliveries(Some(state), LIST_LIMIT)
         .await?
         .into_iter()
         .map(|c| callback_row(&pages.app, c))
@@ -799,12 +798,12 @@ pub(super) async fn watchers(
     let session = operator.session();
     let rows = pages
         .app
-        .store
+        .core
         .chain_cursors()
         .await?
         .into_iter()
         .map(|c| WatcherRow {
-            lag: (c.head - (c.next_block - 1)).max(0),
+            lag: c.lag(),
             updated: utc(c.updated_at),
             chain: c.chain,
             head: c.head,
