@@ -8,9 +8,10 @@
 //! - [`states`]: the order, deposit, delivery and attempt states, each with one text
 //!   mapping; [`order`]: what an order is and what every viewer is shown of it
 //!   ([`order::OrderProgress::derive`] — the one place `expired` and confirmations are
-//!   derived); [`deposit`], [`delivery`]: their records and the operators' outcomes.
+//!   derived); [`deposit`], [`delivery`], [`address`], [`chain`]: their records and the
+//!   operators' outcomes.
 //! - [`usecases`]: the use cases every front end calls — [`OrderIntake`] (place an
-//!   order) and [`Core`] (order status, resend a delivery, assign a deposit …); audit
+//!   order), [`AddressDesk`] (a user's deposit address) and [`Core`] (order status, resend a delivery, assign a deposit …); audit
 //!   lines and wake-ups happen inside them.
 //! - [`ports`]: what the core needs from the world — [`ports::Storage`] (the
 //!   `usdt-gateway-storage` crate), [`ports::Wakeups`] (the gateway's workers) and
@@ -19,6 +20,7 @@
 //! The protocol's rules are not here: they are the component's ([`rules`]), which the
 //! core calls (confirmations are counted by it, signed fields are its record).
 
+pub mod address;
 pub mod audit;
 pub mod chain;
 pub mod clock;
@@ -32,4 +34,4 @@ pub mod units;
 pub mod usecases;
 
 pub use usdt_recharge_runtime as rules;
-pub use usecases::{Core, CoreError, OrderIntake, OrderView, Refusal};
+pub use usecases::{AddressDesk, AddressRefusal, Core, CoreError, OrderIntake, OrderView, Refusal};

@@ -6,6 +6,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::address::{
+    AddressLimits, AllocateError, AllocatedAddress, AllocationRequest, Derived, KnownAddress,
+};
 use crate::chain::CursorRecord;
 use crate::delivery::{AttemptView, CallbackRecord, ResendOutcome};
 use crate::deposit::{AssignOutcome, DepositKey, DepositRecord};
@@ -99,6 +102,26 @@ pub trait Storage: Send + Sync {
     /// Every chain watcher's cursor.
     fn chain_cursors(&self) -> impl Future<Output = Stored<Vec<CursorRecord>>> + Send;
 
+    /// The address allocated to `username` of `appid` on `chain`, if any, and whether
+    /// answering it at `now` changes nothing (read without a write transaction).
+    fn user_address(
+        &self,
+        appid: &str,
+        chain: &str,
+        username: &str,
+        now: UnixMillis,
+    ) -> impl Future<Output = Stored<Option<KnownAddress>>> + Send;
+
+    /// The user's address: the one allocated before (revived if retired), or a new one
+    /// at the next free index, derived by `derive` (`Ok(None)`: no address at this
+    /// index, take the next), committed with its binding before the answer; whether
+    /// the watchers have an address to read (new or revived).
+    fn allocate_address<E: Send>(
+        &self,
+        request: AllocationRequest<'_>,
+        derive: impl FnMut(u32) -> Result<Option<Derived>, E> + Send,
+    ) -> impl Future<Output = Result<(AllocatedAddress, bool), AllocateError<E>>> + Send;
+
     /// The merchant and user an address was allocated to (`None`: not an allocated
     /// address).
     fn allocation_owner(
@@ -158,4 +181,19 @@ pub trait OrderPolicies: Send + Sync {
 
     /// Whether merchant `appid` takes orders only on addresses allocated to the user.
     fn allocated_addresses_only(&self, appid: &str) -> bool;
+}
+
+/// The merchants' account keys and allocation limits.
+pub trait AccountKeys: Send + Sync {
+    /// Merchant `appid`'s account key (xpub) for `chain` and its limits (`None`: no key
+    /// for the chain).
+    fn account_key(&self, appid: &str, chain: &str) -> Option<(String, AddressLimits)>;
+
+    /// Take one new allocation from `appid`'s bucket; `Err` with the time until the
+    /// next one may go.
+    fn take_allocation(
+        &self,
+        appid: &str,
+        limits: AddressLimits,
+    ) -> Result<(), std::time::Duration>;
 }

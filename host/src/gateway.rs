@@ -14,8 +14,8 @@ use tokio::task::JoinHandle;
 use tokio::sync::{Notify, watch};
 use usdt_callback_http::{CallbackHttp, TransportConfig};
 use usdt_gateway_core::clock::SystemClock;
-use usdt_gateway_core::ports::Wakeups;
-use usdt_gateway_core::{Core, OrderIntake};
+use usdt_gateway_core::ports::{AccountKeys, Wakeups};
+use usdt_gateway_core::{AddressDesk, Core, OrderIntake};
 
 use crate::api::access::{AdminAccess, TokenChange};
 use crate::api::{self, AppState, Shared};
@@ -329,6 +329,7 @@ impl Gateway {
         let state = AppState::new(Shared {
             core: parts.core(&workers),
             intake: parts.intake(&writer, &merchants),
+            addresses: parts.addresses(&merchants, &workers),
             rules: Arc::clone(&rules),
             store: store.clone(),
             writer,
@@ -790,6 +791,21 @@ impl Parts<'_> {
         Core::new(
             self.store.clone(),
             Arc::clone(self.rules),
+            Arc::clone(workers) as Arc<dyn Wakeups>,
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// The address desk: the merchants' account keys, waking `workers`' watchers.
+    fn addresses(
+        &self,
+        merchants: &Arc<MerchantDirectory>,
+        workers: &Arc<Workers>,
+    ) -> AddressDesk<Store> {
+        AddressDesk::new(
+            self.store.clone(),
+            Arc::clone(self.rules),
+            Arc::clone(merchants) as Arc<dyn AccountKeys>,
             Arc::clone(workers) as Arc<dyn Wakeups>,
             Arc::new(SystemClock),
         )

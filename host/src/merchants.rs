@@ -18,10 +18,12 @@ use std::time::Duration;
 use governor::clock::Clock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-use crate::config::{AddressesConfig, Merchant};
+use crate::config::Merchant;
 use crate::rules::{
     AcceptedOrder, AddressRequest, ConfirmationPolicy, OrderQuery, Rejection, Rules, RulesFault,
 };
+use usdt_gateway_core::address::AddressLimits;
+use usdt_gateway_core::ports::AccountKeys;
 
 /// Merchants by appid, as one immutable snapshot.
 pub type MerchantTable = HashMap<String, Merchant>;
@@ -34,7 +36,7 @@ pub struct MerchantDirectory {
     rules: Arc<Rules>,
     policy: ConfirmationPolicy,
     /// Each merchant's allocation bucket, with the limits it was made for.
-    buckets: Mutex<HashMap<String, (AddressesConfig, Arc<DefaultDirectRateLimiter>)>>,
+    buckets: Mutex<HashMap<String, (AddressLimits, Arc<DefaultDirectRateLimiter>)>>,
 }
 
 impl MerchantDirectory {
@@ -84,7 +86,7 @@ impl MerchantDirectory {
         self.lock_buckets().retain(|appid, (limits, _)| {
             table
                 .get(appid)
-                .is_some_and(|m| m.address_limits == *limits)
+                .is_some_and(|m| AddressLimits::from(m.address_limits) == *limits)
         });
         match self.current.write() {
             Ok(mut current) => *current = Arc::new(table),
@@ -95,7 +97,7 @@ impl MerchantDirectory {
     /// Take one new address allocation from `appid`'s bucket (`limits.rate` per second,
     /// up to `limits.burst` at once); `Err` with the time until the next one may go
     /// when the bucket is empty. Per process.
-    pub fn take_allocation(&self, appid: &str, limits: AddressesConfig) -> Result<(), Duration> {
+    pub fn take_allocation(&self, appid: &str, limits: AddressLimits) -> Result<(), Duration> {
         let bucket = {
             let mut buckets = self.lock_buckets();
             let entry = buckets
@@ -113,7 +115,7 @@ impl MerchantDirectory {
 
     fn lock_buckets(
         &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, (AddressesConfig, Arc<DefaultDirectRateLimiter>)>>
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (AddressLimits, Arc<DefaultDirectRateLimiter>)>>
     {
         self.buckets.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -148,9 +150,24 @@ impl MerchantDirectory {
 
 /// A bucket of `limits.burst` allocations refilled at `limits.rate` per second (both at
 /// least 1, checked with the configuration).
-fn bucket(limits: AddressesConfig) -> DefaultDirectRateLimiter {
+fn bucket(limits: AddressLimits) -> DefaultDirectRateLimiter {
     let one = std::num::NonZeroU32::MIN;
     let rate = std::num::NonZeroU32::new(limits.rate).unwrap_or(one);
     let burst = std::num::NonZeroU32::new(limits.burst).unwrap_or(one);
     RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+}
+
+impl AccountKeys for MerchantDirectory {
+    fn account_key(&self, appid: &str, chain: &str) -> Option<(String, AddressLimits)> {
+        let merchants = self.snapshot();
+        let merchant = merchants.get(appid)?;
+        Some((
+            merchant.xpubs.get(chain)?.clone(),
+            merchant.address_limits.into(),
+        ))
+    }
+
+    fn take_allocation(&self, appid: &str, limits: AddressLimits) -> Result<(), Duration> {
+        MerchantDirectory::take_allocation(self, appid, limits)
+    }
 }

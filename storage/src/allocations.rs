@@ -6,6 +6,8 @@
 //! winner's row. The same transaction counts the merchant's allocations on the chain
 //! (`address_allocation_counts`) and refuses one beyond its total.
 
+use usdt_gateway_core::address::{AllocationRequest, Derived};
+
 use super::retirement::{REQUEST_TOUCH_MS, revive};
 use super::{Store, StoreError, Tx, on_pool, on_tx};
 
@@ -46,6 +48,18 @@ pub struct KnownAllocation {
     pub retired_at: Option<i64>,
 }
 
+impl From<Allocation> for usdt_gateway_core::address::AllocatedAddress {
+    fn from(a: Allocation) -> Self {
+        Self {
+            appid: a.appid,
+            username: a.username,
+            chain: a.chain,
+            address: a.address,
+            index: a.derivation_index,
+        }
+    }
+}
+
 impl KnownAllocation {
     /// Whether answering it at `now` changes nothing: not retired, and asked for within
     /// the last day. Otherwise [`Store::allocate_address`] answers it, reviving the
@@ -53,31 +67,6 @@ impl KnownAllocation {
     pub fn answers_as_is(&self, now: i64) -> bool {
         self.retired_at.is_none() && self.requested_at > now - REQUEST_TOUCH_MS
     }
-}
-
-/// The address derived at one index.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Derived {
-    /// As handed out.
-    pub address: String,
-    /// As bound and watched.
-    pub canonical_address: String,
-}
-
-/// Who asks for an address, and when.
-#[derive(Clone, Copy, Debug)]
-pub struct AllocationRequest<'a> {
-    /// The merchant.
-    pub appid: &'a str,
-    /// The chain's wire name.
-    pub chain: &'a str,
-    /// The merchant's user.
-    pub username: &'a str,
-    /// Unix milliseconds.
-    pub now: i64,
-    /// Most addresses the merchant may hold on the chain (`addresses.max_per_chain`):
-    /// a new allocation beyond it is refused, an existing one is still answered.
-    pub max_per_chain: i64,
 }
 
 /// Why no address was allocated.

@@ -33,7 +33,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
-pub use allocations::{AllocateError, Allocation, AllocationRequest, Derived, KnownAllocation};
+pub use allocations::{AllocateError, Allocation, KnownAllocation};
 pub use callbacks::{AttemptRecord, DueCallback};
 pub use consistency::Violation;
 pub use counts::{PoolUsage, StoreCounts};
@@ -43,6 +43,7 @@ pub use leases::ClaimSlots;
 pub use orders::OrderConnection;
 pub use retirement::{MIN_IDLE_MS, RetireRequest, Retired, RetirementRecord};
 pub use states::Text;
+pub use usdt_gateway_core::address::{AllocationRequest, Derived};
 pub use usdt_gateway_core::chain::CursorRecord;
 pub use usdt_gateway_core::delivery::{AttemptView, CallbackRecord, ResendOutcome};
 pub use usdt_gateway_core::deposit::{AssignOutcome, DepositRecord};

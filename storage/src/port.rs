@@ -1,6 +1,9 @@
 //! The core's storage port, implemented by [`Store`]: each method one of the store's
 //! statements or transactions.
 
+use usdt_gateway_core::address::{
+    self, AllocatedAddress, AllocationRequest, Derived, KnownAddress,
+};
 use usdt_gateway_core::chain::CursorRecord;
 use usdt_gateway_core::delivery::ResendOutcome;
 use usdt_gateway_core::delivery::{AttemptView, CallbackRecord};
@@ -11,7 +14,7 @@ use usdt_gateway_core::ports::{Storage, StorageError, Stored};
 use usdt_gateway_core::states::{DeliveryState, OrderStatus};
 use usdt_gateway_core::units::{Height, UnixMillis};
 
-use super::{Store, StoreError};
+use super::{AllocateError, Store, StoreError};
 
 impl From<StoreError> for StorageError {
     fn from(e: StoreError) -> Self {
@@ -82,6 +85,34 @@ impl Storage for Store {
 
     async fn chain_cursors(&self) -> Stored<Vec<CursorRecord>> {
         Ok(Store::chain_cursors(self).await?)
+    }
+
+    async fn user_address(
+        &self,
+        appid: &str,
+        chain: &str,
+        username: &str,
+        now: UnixMillis,
+    ) -> Stored<Option<KnownAddress>> {
+        let known = self.user_allocation(appid, chain, username).await?;
+        Ok(known.map(|k| KnownAddress {
+            as_is: k.answers_as_is(now.0),
+            address: k.allocation.into(),
+        }))
+    }
+
+    async fn allocate_address<E: Send>(
+        &self,
+        request: AllocationRequest<'_>,
+        derive: impl FnMut(u32) -> Result<Option<Derived>, E> + Send,
+    ) -> Result<(AllocatedAddress, bool), address::AllocateError<E>> {
+        match Store::allocate_address(self, request, derive).await {
+            Ok((allocation, to_watch)) => Ok((allocation.into(), to_watch)),
+            Err(AllocateError::Store(e)) => Err(address::AllocateError::Storage(e.into())),
+            Err(AllocateError::Derive(e)) => Err(address::AllocateError::Derive(e)),
+            Err(AllocateError::Exhausted) => Err(address::AllocateError::Exhausted),
+            Err(AllocateError::QuotaExceeded(n)) => Err(address::AllocateError::QuotaExceeded(n)),
+        }
     }
 
     async fn allocation_owner(

@@ -2,6 +2,7 @@
 //! translations to and from these. Audit lines and dispatcher wake-ups happen here, so
 //! every front end gets them.
 
+mod addresses;
 mod deliveries;
 mod deposits;
 mod intake;
@@ -10,6 +11,7 @@ mod orders;
 
 use std::sync::Arc;
 
+pub use addresses::{AddressDesk, AddressRefusal};
 pub use intake::{OrderIntake, Refusal};
 pub use lists::{OrderListing, OrderSearch};
 pub use orders::OrderView;

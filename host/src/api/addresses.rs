@@ -11,8 +11,6 @@
 //! answered it before either limit is looked at; if the operator retired it (`address
 //! retire`), the request revives it.
 
-use std::time::SystemTime;
-
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
@@ -24,9 +22,7 @@ use super::error::{AppError, GatewayCode};
 use super::openapi::{AddressFailures, AddressRequest};
 use super::orders::Success;
 use super::{ADDRESS_PATH, AppState};
-use crate::clock::unix_millis;
-use crate::rules::{Chain, DerivationErrorCode, Rules, RulesFault};
-use crate::store::{AllocateError, AllocationRequest, Derived};
+use usdt_gateway_core::AddressRefusal;
 
 /// The data of an answered address request.
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,63 +42,6 @@ pub struct AddressData {
 }
 
 /// Why an address could not be derived.
-#[derive(Debug, thiserror::Error)]
-enum DeriveFault {
-    /// The component failed.
-    #[error(transparent)]
-    Rules(#[from] RulesFault),
-    /// The configured key or the derived address was refused (never expected: the
-    /// configuration is checked at start).
-    #[error("{0}")]
-    Refused(String),
-}
-
-/// The address at `index` of `xpub` for `chain`, with its canonical form; `None` when
-/// the index has no key (BIP32: take the next one).
-fn derive(
-    rules: &Rules,
-    xpub: &str,
-    chain: Chain,
-    index: u32,
-) -> Result<Option<Derived>, DeriveFault> {
-    let derived = match rules.derive_address(xpub, chain, index)? {
-        Ok(derived) => derived,
-        Err(e) if e.code == DerivationErrorCode::InvalidChildKey => return Ok(None),
-        Err(e) => return Err(DeriveFault::Refused(e.code.as_str().to_owned())),
-    };
-    let info = rules
-        .validate_address(&derived.address, chain)?
-        .map_err(|r| DeriveFault::Refused(r.message))?;
-    Ok(Some(Derived {
-        address: derived.address,
-        canonical_address: info.canonical,
-    }))
-}
-
-impl From<AllocateError<DeriveFault>> for AppError {
-    fn from(e: AllocateError<DeriveFault>) -> Self {
-        match e {
-            AllocateError::Store(e) => e.into(),
-            AllocateError::Derive(DeriveFault::Rules(fault)) => fault.into(),
-            AllocateError::Derive(DeriveFault::Refused(why)) => {
-                tracing::error!(why, "a configured account key derived no address");
-                Self::gateway(GatewayCode::Internal, "the account key derived no address")
-            }
-            AllocateError::Exhausted => Self::gateway(
-                GatewayCode::AddressesExhausted,
-                "every index of this merchant's account key for the chain is allocated",
-            ),
-            AllocateError::QuotaExceeded(limit) => Self::gateway(
-                GatewayCode::AddressQuotaExceeded,
-                format!(
-                    "this merchant holds its {limit} addresses on this chain \
-                     (addresses.max_per_chain); users who have one still get it"
-                ),
-            ),
-        }
-    }
-}
-
 /// Answer the user's address on the chain: the one allocated before, or a new one
 /// (committed, binding included, before the answer; the watcher is woken at once).
 #[utoipa::path(
@@ -122,70 +61,49 @@ pub async fn allocate(
         .merchants
         .check_address_request(&body)?
         .map_err(AppError::Rejected)?;
-    let chain = request.chain.as_str();
-    let (xpub, limits) = state
-        .merchants
-        .snapshot()
-        .get(&request.appid)
-        .and_then(|m| Some((m.xpubs.get(chain).cloned()?, m.address_limits)))
-        .ok_or_else(|| {
-            AppError::gateway(
-                GatewayCode::XpubNotConfigured,
-                "this merchant has no account key (xpub) for this chain",
-            )
-        })?;
-    // The user's own address, whatever the limits (and without a write transaction
-    // unless it is retired or its last request is over a day old).
-    let now = unix_millis(SystemTime::now());
-    let known = state
-        .store
-        .user_allocation(&request.appid, chain, &request.username)
-        .await?;
-    match known {
-        Some(known) if known.answers_as_is(now) => return Ok(answer(known.allocation)),
-        // Retired, or asked for over a day ago: answered by the write below, no limit.
-        Some(_) => {}
-        None => state
-            .merchants
-            .take_allocation(&request.appid, limits)
-            .map_err(|wait| {
-                AppError::RetryAfter(
-                    GatewayCode::AddressRateLimited,
-                    format!(
-                        "this merchant allocates new addresses faster than {} a second \
-                         (addresses.rate, burst {}); nothing was allocated, retry later",
-                        limits.rate, limits.burst
-                    ),
-                    wait,
-                )
-            })?,
-    }
-    let ask = AllocationRequest {
-        appid: &request.appid,
-        chain,
-        username: &request.username,
-        now,
-        max_per_chain: i64::from(limits.max_per_chain),
-    };
-    let (allocation, to_watch) = state
-        .store
-        .allocate_address(ask, |index| {
-            derive(&state.rules, &xpub, request.chain, index)
-        })
-        .await?;
-    if to_watch {
-        state.wake_watcher(request.chain);
-    }
-    Ok(answer(allocation))
+    let address = state
+        .addresses
+        .allocate_address(&request)
+        .await?
+        .map_err(refusal)?;
+    Ok(Success::new(AddressData {
+        appid: address.appid,
+        username: address.username,
+        chain: address.chain,
+        address: address.address,
+        index: address.index,
+    }))
 }
 
-/// The answer that hands out `allocation`.
-fn answer(allocation: crate::store::Allocation) -> Json<Success<AddressData>> {
-    Success::new(AddressData {
-        appid: allocation.appid,
-        username: allocation.username,
-        chain: allocation.chain,
-        address: allocation.address,
-        index: allocation.derivation_index,
-    })
+/// A refused allocation's failure envelope.
+fn refusal(refusal: AddressRefusal) -> AppError {
+    match refusal {
+        AddressRefusal::XpubNotConfigured => AppError::gateway(
+            GatewayCode::XpubNotConfigured,
+            "this merchant has no account key (xpub) for this chain",
+        ),
+        AddressRefusal::RateLimited { wait, rate, burst } => AppError::RetryAfter(
+            GatewayCode::AddressRateLimited,
+            format!(
+                "this merchant allocates new addresses faster than {rate} a second \
+                 (addresses.rate, burst {burst}); nothing was allocated, retry later"
+            ),
+            wait,
+        ),
+        AddressRefusal::Underivable(why) => {
+            tracing::error!(why, "a configured account key derived no address");
+            AppError::gateway(GatewayCode::Internal, "the account key derived no address")
+        }
+        AddressRefusal::Exhausted => AppError::gateway(
+            GatewayCode::AddressesExhausted,
+            "every index of this merchant's account key for the chain is allocated",
+        ),
+        AddressRefusal::QuotaExceeded(limit) => AppError::gateway(
+            GatewayCode::AddressQuotaExceeded,
+            format!(
+                "this merchant holds its {limit} addresses on this chain \
+                 (addresses.max_per_chain); users who have one still get it"
+            ),
+        ),
+    }
 }

@@ -42,7 +42,7 @@ use crate::store::Store;
 use crate::wakeups::Workers;
 use crate::writer::OrderWriter;
 use usdt_gateway_core::ports::Wakeups as _;
-use usdt_gateway_core::{Core, OrderIntake};
+use usdt_gateway_core::{AddressDesk, Core, OrderIntake};
 
 pub use body::MAX_BODY_BYTES;
 pub use error::{AppError, GatewayCode, retry_after};
@@ -95,6 +95,8 @@ pub struct Shared {
     pub core: Core<Store>,
     /// Placing orders: through the group-commit writer, after the operator's policies.
     pub intake: OrderIntake<Store>,
+    /// Handing out deposit addresses.
+    pub addresses: AddressDesk<Store>,
     /// Wakes the callback dispatcher and each chain's watcher.
     pub wakeups: Arc<Workers>,
     /// The admin token (reloadable), the console's sessions and the failed-login

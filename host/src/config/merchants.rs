@@ -24,6 +24,16 @@ pub struct AddressesConfig {
     pub burst: u32,
 }
 
+impl From<AddressesConfig> for usdt_gateway_core::address::AddressLimits {
+    fn from(c: AddressesConfig) -> Self {
+        Self {
+            max_per_chain: c.max_per_chain,
+            rate: c.rate,
+            burst: c.burst,
+        }
+    }
+}
+
 /// A merchant's own `addresses` table: each key unset takes `[addresses]`'s value.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
