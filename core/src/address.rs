@@ -70,7 +70,7 @@ pub struct AllocationRequest<'a> {
 pub enum AllocateError<E> {
     /// The storage failed; nothing was allocated.
     #[error(transparent)]
-    Storage(#[from] crate::ports::StorageError),
+    Storage(#[from] crate::fault::StorageError),
     /// Deriving an address failed.
     #[error("deriving the address: {0}")]
     Derive(E),

@@ -26,6 +26,7 @@ pub mod chain;
 pub mod clock;
 pub mod delivery;
 pub mod deposit;
+pub mod fault;
 pub mod ids;
 pub mod order;
 pub mod ports;

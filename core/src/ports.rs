@@ -17,14 +17,7 @@ use crate::order::{CreateOutcome, NewOrder, OrderRecord};
 use crate::states::{DeliveryState, OrderStatus};
 use crate::units::{Height, UnixMillis};
 
-/// A storage failure. Never the caller's mistake: front ends answer "unavailable, retry"
-/// and nothing that was acknowledged is lost.
-#[derive(Debug, thiserror::Error)]
-#[error("storage: {0}")]
-pub struct StorageError(pub Box<dyn std::error::Error + Send + Sync>);
-
-/// What a storage call answers.
-pub type Stored<T> = Result<T, StorageError>;
+pub use crate::fault::{StorageError, Stored};
 
 /// The orders, deposits, deliveries and chain cursors, durable. Every write is one
 /// transaction, durable before the call returns.

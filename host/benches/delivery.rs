@@ -12,7 +12,7 @@ use usdt_gateway_core::units::{Amount, UnixMillis};
 use sqlx::Connection;
 use tokio::sync::{Notify, watch};
 use usdt_callback_http::{CallbackHttp, TransportConfig};
-use usdt_gateway::config::{AddressesConfig, Database, Merchant, Secret};
+use usdt_gateway::config::{Database, Merchant, Secret};
 use usdt_gateway::delivery::{DeliveryConfig, Dispatcher};
 use usdt_gateway::merchants::MerchantDirectory;
 use usdt_gateway::rules::{ConfirmationPolicy, ConfirmationRule, Rules, RulesLimits};
@@ -87,7 +87,7 @@ async fn main() {
             checkout_page: false,
             xpubs: Default::default(),
             allocated_addresses_only: false,
-            address_limits: AddressesConfig {
+            address_limits: usdt_gateway_core::address::AddressLimits {
                 max_per_chain: 1,
                 rate: 1,
                 burst: 1,

@@ -195,7 +195,7 @@ pub fn merchants(config: &Config) -> anyhow::Result<(Vec<Merchant>, bool)> {
             checkout_page: true,
             xpubs: Default::default(),
             allocated_addresses_only: false,
-            address_limits: config.addresses,
+            address_limits: config.addresses.into(),
         }],
         true,
     ))

@@ -86,7 +86,7 @@ impl MerchantDirectory {
         self.lock_buckets().retain(|appid, (limits, _)| {
             table
                 .get(appid)
-                .is_some_and(|m| AddressLimits::from(m.address_limits) == *limits)
+                .is_some_and(|m| m.address_limits == *limits)
         });
         match self.current.write() {
             Ok(mut current) => *current = Arc::new(table),
@@ -161,10 +161,7 @@ impl AccountKeys for MerchantDirectory {
     fn account_key(&self, appid: &str, chain: &str) -> Option<(String, AddressLimits)> {
         let merchants = self.snapshot();
         let merchant = merchants.get(appid)?;
-        Some((
-            merchant.xpubs.get(chain)?.clone(),
-            merchant.address_limits.into(),
-        ))
+        Some((merchant.xpubs.get(chain)?.clone(), merchant.address_limits))
     }
 
     fn take_allocation(&self, appid: &str, limits: AddressLimits) -> Result<(), Duration> {

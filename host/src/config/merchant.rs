@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::merchants::AddressesConfig;
+use usdt_gateway_core::address::AddressLimits;
+
 use super::secrets::Secret;
 
 /// A merchant with its secrets resolved.
@@ -25,5 +26,5 @@ pub struct Merchant {
     /// Whether orders must use an address allocated to their user.
     pub allocated_addresses_only: bool,
     /// How many addresses this merchant may allocate per chain, and how fast.
-    pub address_limits: AddressesConfig,
+    pub address_limits: AddressLimits,
 }

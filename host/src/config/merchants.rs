@@ -170,7 +170,7 @@ impl MerchantConfig {
             checkout_page: self.checkout_page,
             xpubs: self.xpubs.clone(),
             allocated_addresses_only: self.allocated_addresses_only,
-            address_limits: limits.with(&self.addresses),
+            address_limits: limits.with(&self.addresses).into(),
         })
     }
 }
@@ -218,6 +218,7 @@ mod tests {
                 rate: 7,
                 burst: 3
             }
+            .into()
         );
         assert_eq!(
             resolved[1].address_limits,
@@ -225,6 +226,7 @@ mod tests {
                 rate: 7,
                 ..defaults
             }
+            .into()
         );
         for (toml, key) in [
             ("[addresses]\nrate = 0\n", "`addresses.rate`"),
