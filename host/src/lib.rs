@@ -12,10 +12,12 @@
 //! - [`delivery`]: the callback dispatcher over the outbox.
 //! - [`merchants`]: the merchant directory, reloadable, with secret rotation.
 //! - [`pages`]: the payer's checkout page, the front door and the operator console.
+//! - [`router`]: the main port's routes, the API and the pages side by side.
 //! - [`server`]: HTTP connections: limits, timeouts, the bounded drain.
 //! - [`metrics`]: `GET /metrics` in the Prometheus text format.
 //! - [`policies`]: the operator's order policies, behind the core's port.
 //! - [`wakeups`]: the workers' wake-ups, behind the core's port.
+//! - [`preflight`]: what is loaded and checked before anything runs.
 //! - [`gateway`]: assembling and serving all of it.
 
 pub mod api;
@@ -27,6 +29,8 @@ pub mod merchants;
 pub mod metrics;
 pub mod pages;
 pub mod policies;
+pub mod preflight;
+pub mod router;
 pub mod server;
 pub mod telemetry;
 pub mod wakeups;

@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 use super::audit;
+use super::session::{Session, Sessions};
 use crate::config::Secret;
 pub use crate::config::secrets::{
     MAX_TOKEN_CHARS, MIN_TOKEN_BITS, MIN_TOKEN_CHARS, check_token_strength, estimated_bits,
 };
-use crate::pages::session::{Session, Sessions};
 
 /// Failed authentications a client may make in a row.
 pub const FAILURE_BURST: u32 = 10;

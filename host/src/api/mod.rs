@@ -1,6 +1,6 @@
 //! The HTTP API: the V2 order endpoints, health checks, and the framing shared by all.
-//! `app(state)` is the whole router, so tests drive it with `oneshot` and the server
-//! runs exactly the same thing.
+//! [`crate::router::app`] is the whole router, so tests drive it with `oneshot` and the
+//! server runs exactly the same thing.
 
 pub mod access;
 mod addresses;
@@ -14,6 +14,9 @@ mod health;
 pub mod openapi;
 mod orders;
 pub mod public;
+pub mod reload;
+mod scrape;
+pub mod session;
 mod trace;
 
 use std::collections::HashMap;
@@ -34,13 +37,13 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 use crate::chain::DevChain;
-use crate::gateway::MerchantReload;
 use crate::merchants::MerchantDirectory;
 use crate::metrics::{self, Metrics};
 use crate::rules::{Chain, Rules};
 use crate::store::Store;
 use crate::wakeups::Workers;
 use crate::writer::OrderWriter;
+use reload::MerchantReload;
 use usdt_gateway_core::ports::Wakeups as _;
 use usdt_gateway_core::{AddressDesk, Core, OrderIntake};
 
@@ -119,10 +122,12 @@ impl Shared {
     }
 }
 
-/// The whole API with its middleware: request ids (`x-request-id`, taken from the
-/// client or made), a tracing span per request, a deadline per request, and the HTTP
-/// metrics (outermost: a timeout's 503 is counted too).
-pub fn app(state: AppState, request_timeout: Duration) -> Router {
+/// The whole API with its middleware, with `pages` (the HTML front end, not in the
+/// OpenAPI document) beside it: request ids (`x-request-id`, taken from the client or
+/// made), a tracing span per request, a deadline per request, and the HTTP metrics
+/// (outermost: a timeout's 503 is counted too). The gateway's router is
+/// [`crate::router::app`].
+pub fn app(state: AppState, request_timeout: Duration, pages: Router<AppState>) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let middleware = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -140,9 +145,7 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
         }))
         .timeout(request_timeout);
     let (router, doc) = documented_routes(state.dev_mode, state.metrics_route).split_for_parts();
-    // The front door, the checkout page and the operator console (HTML, not in the
-    // document).
-    let router = router.merge(crate::pages::router(state.clone()));
+    let router = router.merge(pages);
     let counted = axum::middleware::from_fn_with_state(Arc::clone(&state.metrics), metrics::track);
     router
         .fallback(not_found)
@@ -155,7 +158,7 @@ pub fn app(state: AppState, request_timeout: Duration) -> Router {
 /// `GET /metrics` alone, for the `metrics.listen` address.
 pub fn metrics_app(state: AppState) -> Router {
     Router::new()
-        .route("/metrics", get(metrics::http::scrape))
+        .route("/metrics", get(scrape::scrape))
         .with_state(state)
 }
 
@@ -177,7 +180,7 @@ fn documented_routes(dev_mode: bool, metrics_route: bool) -> OpenApiRouter<AppSt
         .routes(routes!(health::ready))
         .routes(routes!(openapi::document));
     let router = if metrics_route {
-        router.routes(routes!(metrics::http::scrape))
+        router.routes(routes!(scrape::scrape))
     } else {
         router
     };

@@ -31,7 +31,7 @@ use Code::{Component as C, Gateway as G};
 pub const PATH: &str = "/openapi.json";
 
 /// The document's frame: title, description, tags, the admin API's bearer scheme and
-/// the shared schemas. The operations are added by the router (`api::app`).
+/// the shared schemas. The operations are added by the router (`api::app`, inside `router::app`).
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(

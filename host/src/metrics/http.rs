@@ -1,23 +1,21 @@
 //! HTTP metrics, taken by a middleware around every route: requests and latency per
 //! route template, method and status, and the stable code of every refused request
-//! (the error response carries it as a [`RejectionCode`] extension). Also the scrape
-//! endpoint itself.
+//! (the error response carries it as a [`RejectionCode`] extension).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, header};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use super::{CONTENT_TYPE, Metrics};
-use crate::api::AppState;
+use super::Metrics;
 
 /// The `route` of a request no route matched (404).
 const UNMATCHED: &str = "unmatched";
@@ -138,25 +136,6 @@ fn method_label(method: &Method) -> &'static str {
         .iter()
         .find(|known| *known == method)
         .map_or("other", Method::as_str)
-}
-
-/// `GET /metrics`: the gauges read from the database and the process refreshed, then
-/// every metric in the Prometheus text format. No authentication: serve it on a
-/// private address (`metrics.listen`) where the main port is public.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    tag = "health",
-    summary = "Prometheus metrics",
-    description = "Every metric in the Prometheus text format (0.0.4), no authentication. On the main port only in dev mode on loopback or with `metrics.on_main_port = true`; otherwise on `metrics.listen` alone (this port answers 404). See docs/operations.md.",
-    responses((status = 200, description = "The metrics.", content_type = "text/plain; version=0.0.4; charset=utf-8", body = String)),
-)]
-pub async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
-    state.metrics.refresh(&state).await;
-    (
-        [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        state.metrics.encode(),
-    )
 }
 
 #[cfg(test)]

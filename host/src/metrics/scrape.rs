@@ -21,11 +21,10 @@ use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
 use prometheus_client::registry::Registry;
 
 use super::{Metrics, StateLabels};
-use crate::api::Shared;
 use crate::chain::Source;
 use crate::merchants::MerchantTable;
 use crate::rules::Rules;
-use crate::store::{DeliveryState, DepositState, StoreCounts};
+use crate::store::{DeliveryState, DepositState, Store, StoreCounts};
 
 /// Gauges set when scraped.
 #[derive(Clone, Debug, Default)]
@@ -158,27 +157,26 @@ fn count(n: usize) -> i64 {
 }
 
 impl Metrics {
-    /// Set every gauge that is read when scraped, from `shared`'s store and writer.
-    pub async fn refresh(&self, shared: &Shared) {
-        match shared.store.counts().await {
+    /// Set every gauge that is read when scraped: from `store`, the `merchants`'
+    /// limits, and the order writer's `queue` (queued, capacity).
+    pub async fn refresh(&self, store: &Store, merchants: &MerchantTable, queue: (usize, usize)) {
+        match store.counts().await {
             Ok(counts) => self.gauges.set_counts(&counts),
             Err(e) => tracing::warn!(error = %e, "metrics: database counts not read"),
         }
-        match shared.store.allocation_counts().await {
-            Ok(counts) => self
-                .gauges
-                .set_allocations(&counts, &shared.merchants.snapshot()),
+        match store.allocation_counts().await {
+            Ok(counts) => self.gauges.set_allocations(&counts, merchants),
             Err(e) => tracing::warn!(error = %e, "metrics: allocation counts not read"),
         }
-        let pool = shared.store.pool_usage();
+        let pool = store.pool_usage();
         let g = &self.gauges;
         g.pool.get_or_create(&label("idle")).set(count(pool.idle));
         g.pool
             .get_or_create(&label("in_use"))
             .set(count(pool.size.saturating_sub(pool.idle)));
         g.pool_max.set(count(pool.max));
-        g.queue.set(count(shared.writer.queued()));
-        g.queue_capacity.set(count(shared.writer.capacity()));
+        g.queue.set(count(queue.0));
+        g.queue_capacity.set(count(queue.1));
         self.chains.refresh_lag();
     }
 }

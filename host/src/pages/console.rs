@@ -22,10 +22,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::session::{Session, set_cookie};
 use super::{CSP_CONSOLE, PageError, PageForm, Pages, message_page, render, usdt, utc};
 use crate::api::access::Verdict;
 use crate::api::client::ClientIp;
+use crate::api::session::{Session, set_cookie};
 use crate::api::{AppState, GatewayCode, audit, retry_after};
 use crate::metrics::{ProviderErrors, RejectionCode};
 use crate::store::DeliveryState;

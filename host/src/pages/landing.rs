@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{CSP_PUBLIC, Pages, render};
 use crate::api::{ORDER_PATH, QUERY_PATH, openapi};
-use crate::gateway::DEV_APPID;
+use crate::preflight::DEV_APPID;
 
 #[derive(Template)]
 #[template(path = "landing.html")]

@@ -10,7 +10,6 @@
 mod checkout;
 mod console;
 mod landing;
-pub(crate) mod session;
 
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};

@@ -41,7 +41,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-use usdt_gateway::api::{self, ORDER_PATH, QUERY_PATH};
+use usdt_gateway::api::{ORDER_PATH, QUERY_PATH};
 use usdt_gateway::gateway::Gateway;
 
 use support::TestEnv;
@@ -67,7 +67,7 @@ impl TestApp {
     pub async fn start_on(env: TestEnv) -> Self {
         let config = env.config();
         let gateway = Gateway::start(&config, None).await.expect("gateway starts");
-        let router = api::app(gateway.state().clone(), Duration::from_secs(10));
+        let router = usdt_gateway::router::app(gateway.state().clone(), Duration::from_secs(10));
         Self {
             router,
             gateway,

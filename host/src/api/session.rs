@@ -11,7 +11,7 @@ use rand::Rng;
 use subtle::ConstantTimeEq;
 
 /// The session cookie's name.
-pub(super) const COOKIE: &str = "usdt_admin";
+pub(crate) const COOKIE: &str = "usdt_admin";
 
 /// How long a session lasts after its login.
 const LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -112,7 +112,7 @@ fn over_tls(headers: &HeaderMap) -> bool {
 }
 
 /// The `Set-Cookie` value that gives the browser `session`, or clears it (`None`).
-pub(super) fn set_cookie(headers: &HeaderMap, session: Option<&Session>) -> HeaderValue {
+pub(crate) fn set_cookie(headers: &HeaderMap, session: Option<&Session>) -> HeaderValue {
     let secure = if over_tls(headers) { "; Secure" } else { "" };
     let text = match session {
         Some(s) => format!(
