@@ -6,13 +6,11 @@ use std::time::Duration;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use super::openapi::WireCode;
+pub use super::wire::{Failure, FailureData, GatewayCode, RejectionItem, rejection_status};
 
 use crate::metrics::RejectionCode;
-use crate::rules::{ErrorCode, Rejection, RulesFault};
+use crate::rules::{Rejection, RulesFault};
 use crate::store::StoreError;
 use crate::writer::WriteError;
 use usdt_gateway_core::CoreError;
@@ -33,139 +31,6 @@ pub enum AppError {
     Dev(&'static str, String),
     /// A gateway refusal that says when to try again (`Retry-After`, whole seconds).
     RetryAfter(GatewayCode, String, Duration),
-}
-
-/// The codes the gateway host adds to the component's (see `docs/protocol.md` §10).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GatewayCode {
-    /// 400: the body is not JSON text (before the component sees it), or a dev or admin
-    /// request is not the object it should be.
-    InvalidJson,
-    /// 400: a field of an admin request has the wrong type.
-    InvalidField,
-    /// 400: `notify_url` points where callbacks may not go (SSRF guard).
-    ForbiddenNotifyTarget,
-    /// 401: the admin API needs its bearer token.
-    Unauthorized,
-    /// 429: this client failed to authenticate too often; the token was not checked.
-    TooManyFailedAttempts,
-    /// 409: same appid and orderid with other signed fields.
-    DuplicateOrder,
-    /// 409: the address belongs to another `(appid, username)`.
-    AddressBoundToOtherUser,
-    /// 409: the merchant takes orders on allocated addresses only, and this address was
-    /// not allocated to this user (`allocated_addresses_only`).
-    AddressNotAllocated,
-    /// 409: the merchant has no account key (xpub) for the chain of an address request.
-    XpubNotConfigured,
-    /// 409: every index of the merchant's account key for the chain is allocated.
-    AddressesExhausted,
-    /// 409: the merchant holds its `addresses.max_per_chain` addresses on the chain; a
-    /// user who has an address still gets it.
-    AddressQuotaExceeded,
-    /// 429: the merchant allocates new addresses faster than `addresses.rate` (with its
-    /// `burst`); sent with `Retry-After`, nothing allocated.
-    AddressRateLimited,
-    /// 404: no such order for this appid.
-    OrderNotFound,
-    /// 409: an admin resend found an attempt of the delivery in flight under a live
-    /// lease; nothing changed (resend once its outcome is recorded).
-    DeliveryInFlight,
-    /// 415: not `application/json`.
-    UnsupportedMediaType,
-    /// 413: body over 64 KiB.
-    PayloadTooLarge,
-    /// 405: not `POST`.
-    MethodNotAllowed,
-    /// 404: no such path.
-    NotFound,
-    /// 503: the request took longer than `request_timeout`.
-    Timeout,
-    /// 422: a merchant reload found the configuration invalid; nothing changed.
-    ConfigRejected,
-    /// 503: the order writer's queue is full, or the public pages' slots are taken;
-    /// nothing was recorded.
-    Overloaded,
-    /// 429: this client address made more public page requests than its rate allows.
-    RateLimited,
-    /// 500: an unexpected fault of the gateway.
-    Internal,
-}
-
-impl GatewayCode {
-    /// The stable wire code.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidJson => "INVALID_JSON",
-            Self::InvalidField => "INVALID_FIELD",
-            Self::ForbiddenNotifyTarget => "FORBIDDEN_NOTIFY_TARGET",
-            Self::Unauthorized => "UNAUTHORIZED",
-            Self::TooManyFailedAttempts => "TOO_MANY_FAILED_ATTEMPTS",
-            Self::DuplicateOrder => "DUPLICATE_ORDER",
-            Self::AddressBoundToOtherUser => "ADDRESS_BOUND_TO_OTHER_USER",
-            Self::AddressNotAllocated => "ADDRESS_NOT_ALLOCATED",
-            Self::XpubNotConfigured => "XPUB_NOT_CONFIGURED",
-            Self::AddressesExhausted => "ADDRESSES_EXHAUSTED",
-            Self::AddressQuotaExceeded => "ADDRESS_QUOTA_EXCEEDED",
-            Self::AddressRateLimited => "ADDRESS_RATE_LIMITED",
-            Self::OrderNotFound => "ORDER_NOT_FOUND",
-            Self::DeliveryInFlight => "DELIVERY_IN_FLIGHT",
-            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
-            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            Self::NotFound => "NOT_FOUND",
-            Self::Timeout => "TIMEOUT",
-            Self::ConfigRejected => "CONFIG_REJECTED",
-            Self::Overloaded => "OVERLOADED",
-            Self::RateLimited => "RATE_LIMITED",
-            Self::Internal => "INTERNAL_ERROR",
-        }
-    }
-
-    /// Its HTTP status.
-    pub(super) fn status(self) -> StatusCode {
-        match self {
-            Self::InvalidJson | Self::InvalidField | Self::ForbiddenNotifyTarget => {
-                StatusCode::BAD_REQUEST
-            }
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::TooManyFailedAttempts => StatusCode::TOO_MANY_REQUESTS,
-            Self::DuplicateOrder
-            | Self::AddressBoundToOtherUser
-            | Self::AddressNotAllocated
-            | Self::XpubNotConfigured
-            | Self::AddressesExhausted
-            | Self::DeliveryInFlight
-            | Self::AddressQuotaExceeded => StatusCode::CONFLICT,
-            Self::AddressRateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::OrderNotFound | Self::NotFound => StatusCode::NOT_FOUND,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Timeout | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            Self::ConfigRejected => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-/// The HTTP status of a component rejection (`docs/protocol.md` §10).
-pub(super) fn rejection_status(code: ErrorCode) -> StatusCode {
-    match code {
-        ErrorCode::InvalidSign | ErrorCode::SignMismatch => StatusCode::UNAUTHORIZED,
-        ErrorCode::UnknownAppid => StatusCode::FORBIDDEN,
-        ErrorCode::InvalidJson
-        | ErrorCode::MissingField
-        | ErrorCode::InvalidField
-        | ErrorCode::InvalidAmount
-        | ErrorCode::InvalidAddress
-        | ErrorCode::UnsupportedChain
-        | ErrorCode::ChainMismatch
-        | ErrorCode::InvalidNotifyUrl
-        | ErrorCode::TimestampOutOfWindow
-        | ErrorCode::InvalidPolicy => StatusCode::BAD_REQUEST,
-    }
 }
 
 impl AppError {
@@ -217,48 +82,6 @@ impl From<WriteError> for AppError {
             other => Self::Store(other.to_string()),
         }
     }
-}
-
-/// The failure envelope `{"status":0,"data":{…}}`, as every failure is sent.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"status": 0, "data": {"code": "SIGN_MISMATCH", "msg": "the sign does not match the fields and the secret", "field": "sign", "errors": [{"code": "SIGN_MISMATCH", "field": "sign", "msg": "the sign does not match the fields and the secret"}]}}))]
-pub struct Failure {
-    /// Always `0`.
-    #[schema(minimum = 0, maximum = 0)]
-    pub status: u8,
-    /// What went wrong.
-    pub data: FailureData,
-}
-
-/// `data` of a failure: a stable code, a message for people (not part of the contract)
-/// and, when the component refused the input, the first rejection's field and every
-/// rejection.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FailureData {
-    /// Stable upper-snake-case code (`docs/protocol.md` §10); the first rejection's
-    /// when there are several.
-    #[schema(value_type = WireCode)]
-    pub code: &'static str,
-    /// Human-readable; not part of the contract.
-    pub msg: String,
-    /// The field of the first rejection, when it names one (component rejections only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// Every rejection, in field order (component rejections only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<RejectionItem>>,
-}
-
-/// One rejection of the component.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RejectionItem {
-    /// Its stable code.
-    #[schema(value_type = WireCode)]
-    pub code: &'static str,
-    /// The field it is about, if any.
-    pub field: Option<String>,
-    /// Human-readable.
-    pub msg: String,
 }
 
 impl AppError {

@@ -18,6 +18,7 @@ pub mod reload;
 mod scrape;
 pub mod session;
 mod trace;
+mod wire;
 
 use std::collections::HashMap;
 use std::sync::Arc;
