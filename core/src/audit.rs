@@ -12,6 +12,8 @@ pub enum Via {
     Console,
     /// The `usdt-gateway` command line, on the gateway's host.
     Cli,
+    /// A signal to the gateway's process (SIGHUP), sent by whoever may signal it.
+    Signal,
 }
 
 /// The operator behind an action, as the audit log names them: the id of the credential
@@ -53,6 +55,15 @@ impl Actor {
         Self {
             who: format!("cli:{user}"),
             via: Via::Cli,
+            session: None,
+        }
+    }
+
+    /// The process's operator, through the signal `name` (`SIGHUP`).
+    pub fn signal(name: &str) -> Self {
+        Self {
+            who: format!("signal:{name}"),
+            via: Via::Signal,
             session: None,
         }
     }

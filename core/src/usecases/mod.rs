@@ -8,6 +8,7 @@ mod deposits;
 mod intake;
 mod lists;
 mod orders;
+mod reload;
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ pub use addresses::{AddressDesk, AddressRefusal};
 pub use intake::{OrderIntake, Refusal};
 pub use lists::{OrderListing, OrderSearch};
 pub use orders::OrderView;
+pub use reload::{MerchantSource, Reloaded, reload_merchants};
 
 use crate::clock::Clock;
 use crate::ports::{Storage, StorageError, Wakeups};

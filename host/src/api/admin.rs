@@ -21,6 +21,7 @@ use super::openapi::{
 };
 use crate::store::{AttemptView, CallbackRecord, DeliveryState, DepositRecord, ResendOutcome};
 use usdt_gateway_core::audit::Actor;
+use usdt_gateway_core::usecases;
 
 /// `?state=pending|delivered|failed&limit=N`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -287,15 +288,11 @@ pub async fn reload_merchants(
     headers: HeaderMap,
 ) -> Result<Json<Reloaded>, AppError> {
     let who = authorize(&state, client, &headers)?;
-    let outcome = state.reload.reload().map_err(|e| {
-        let error = format!("{e:#}");
-        tracing::warn!(target: "audit", who, action = "reload_merchants", ok = false, error, "admin action");
-        AppError::gateway(GatewayCode::ConfigRejected, error)
-    })?;
-    tracing::info!(target: "audit", who, action = "reload_merchants", ok = true, merchants = outcome.merchants, admin_token_changed = outcome.admin_token.changed, sessions_ended = outcome.admin_token.sessions_ended, "admin action");
+    let outcome = usecases::reload_merchants(state.reload.as_ref(), &Actor::api(who))
+        .map_err(|error| AppError::gateway(GatewayCode::ConfigRejected, error))?;
     Ok(Json(Reloaded {
         merchants: outcome.merchants,
-        admin_token_changed: outcome.admin_token.changed,
+        admin_token_changed: outcome.admin_token_changed,
     }))
 }
 

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::merchants::MerchantDirectory;
 
 use crate::preflight::{check_protocol, merchants};
+use usdt_gateway_core::usecases::{MerchantSource, Reloaded};
 
 /// Re-reads the merchants and the admin token from the configuration the gateway
 /// started with (its file, then the environment) and puts them in place at once.
@@ -65,6 +66,17 @@ impl MerchantReload {
         Ok(ReloadOutcome {
             merchants: count,
             admin_token,
+        })
+    }
+}
+
+impl MerchantSource for MerchantReload {
+    fn reload(&self) -> Result<Reloaded, String> {
+        let outcome = MerchantReload::reload(self).map_err(|e| format!("{e:#}"))?;
+        Ok(Reloaded {
+            merchants: outcome.merchants,
+            admin_token_changed: outcome.admin_token.changed,
+            sessions_ended: outcome.admin_token.sessions_ended,
         })
     }
 }
