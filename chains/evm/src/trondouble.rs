@@ -194,13 +194,9 @@ fn block_id(number: u64, generation: u64) -> [u8; 32] {
     id
 }
 
+/// `0x` and the bytes in lower-case hex.
 fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(2 + bytes.len() * 2);
-    out.push_str("0x");
-    for b in bytes {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("0x{}", ::hex::encode(bytes))
 }
 
 fn quantity(n: u64) -> String {
@@ -213,14 +209,10 @@ fn parse_address(text: &str) -> Option<[u8; 20]> {
     parse_bytes::<20>(digits)
 }
 
+/// Exactly `2 * N` hex digits → `N` bytes.
 fn parse_bytes<const N: usize>(digits: &str) -> Option<[u8; N]> {
-    if digits.len() != N * 2 {
-        return None;
-    }
     let mut out = [0u8; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(digits.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
+    ::hex::decode_to_slice(digits, &mut out).ok()?;
     Some(out)
 }
 
