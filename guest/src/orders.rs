@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::addresses::inspect_address;
+use crate::addresses::{AddressInfo, inspect_address};
 use crate::fields::{
     LOCALUSERMARK_MAX, USERNAME_MAX, check_id, check_notify_url, check_sign_format,
     check_signed_text,
@@ -168,55 +168,20 @@ pub fn parse_order(body: &str) -> Result<OrderRequest, Vec<Rejection>> {
     let localusermark = c.check(text_field("localusermark", raw.localusermark, |v| {
         check_signed_text("localusermark", v, LOCALUSERMARK_MAX)
     }));
-    let address = c.check(
-        required("address", raw.address)
-            .and_then(|v| string_value("address", v, ErrorCode::InvalidAddress))
-            .and_then(|a| inspect_address(&a).map(|info| (a, info))),
-    );
+    let address = c.check(address_field(raw.address));
     let orderid = c.check(text_field("orderid", raw.orderid, |v| {
         check_id("orderid", v)
     }));
     let amount = c.check(required("amount", raw.amount).and_then(order_amount));
-    let chain = match present(raw.chain) {
-        None => None,
-        Some(v) => c.check(
-            string_value("chain", v, ErrorCode::UnsupportedChain).and_then(|name| {
-                Chain::from_wire(&name).ok_or_else(|| {
-                    Rejection::field(
-                        ErrorCode::UnsupportedChain,
-                        "chain",
-                        "chain must be TRC20, ERC20 or OMNI",
-                    )
-                })
-            }),
-        ),
-    };
-    if let (Some(chain), Some((_, info))) = (chain, &address)
-        && chain != info.chain
-    {
-        c.rejections.push(Rejection::field(
-            ErrorCode::ChainMismatch,
-            "chain",
-            format!(
-                "chain is {chain} but the address is a {} address",
-                info.chain
-            ),
-        ));
+    let chain = present(raw.chain).and_then(|v| c.check(chain_field(v)));
+    if let (Some(chain), Some((_, info))) = (chain, &address) {
+        c.rejections.extend(chain_mismatch(chain, info));
     }
     let notify_url = match present(raw.notify_url) {
         None => Some(None),
-        Some(v) => c
-            .check(
-                string_value("notify_url", v, ErrorCode::InvalidNotifyUrl)
-                    .and_then(|url| check_notify_url(&url).map(|()| url)),
-            )
-            .map(Some),
+        Some(v) => c.check(notify_url_field(v)).map(Some),
     };
-    let sign = c.check(
-        required("sign", raw.sign)
-            .and_then(|v| string_value("sign", v, ErrorCode::InvalidSign))
-            .and_then(|s| check_sign_format(&s).map(|()| s)),
-    );
+    let sign = c.check(sign_field(raw.sign));
 
     match (
         appid,
@@ -253,6 +218,53 @@ pub fn parse_order(body: &str) -> Result<OrderRequest, Vec<Rejection>> {
         }),
         _ => Err(c.rejections),
     }
+}
+
+/// The required `address`: a TRON or EVM address, with what it is.
+fn address_field(value: Option<&RawValue>) -> Result<(String, AddressInfo), Rejection> {
+    required("address", value)
+        .and_then(|v| string_value("address", v, ErrorCode::InvalidAddress))
+        .and_then(|a| inspect_address(&a).map(|info| (a, info)))
+}
+
+/// The optional `chain`, when present: `TRC20`, `ERC20` or `OMNI`.
+fn chain_field(value: &RawValue) -> Result<Chain, Rejection> {
+    let name = string_value("chain", value, ErrorCode::UnsupportedChain)?;
+    Chain::from_wire(&name).ok_or_else(|| {
+        Rejection::field(
+            ErrorCode::UnsupportedChain,
+            "chain",
+            "chain must be TRC20, ERC20 or OMNI",
+        )
+    })
+}
+
+/// A `chain` that names another chain than the address's.
+fn chain_mismatch(chain: Chain, address: &AddressInfo) -> Option<Rejection> {
+    (chain != address.chain).then(|| {
+        Rejection::field(
+            ErrorCode::ChainMismatch,
+            "chain",
+            format!(
+                "chain is {chain} but the address is a {} address",
+                address.chain
+            ),
+        )
+    })
+}
+
+/// The optional `notify_url`, when present: a URL callbacks may be sent to.
+fn notify_url_field(value: &RawValue) -> Result<String, Rejection> {
+    let url = string_value("notify_url", value, ErrorCode::InvalidNotifyUrl)?;
+    check_notify_url(&url)?;
+    Ok(url)
+}
+
+/// The required `sign`: 32 lower-case hex digits.
+fn sign_field(value: Option<&RawValue>) -> Result<String, Rejection> {
+    let sign = string_value("sign", required("sign", value)?, ErrorCode::InvalidSign)?;
+    check_sign_format(&sign)?;
+    Ok(sign)
 }
 
 /// Check a parsed order's signature with the merchant's secret, in constant time.

@@ -30,14 +30,41 @@ async fn main() {
         Err(_) => Database::Sqlite(dir.path().join("bench.db")),
     };
     let store = Store::open(&database).await.unwrap();
+    let url = start_receiver().await;
+    let mut conn = Conn::open(&database).await;
+    fill_outbox(&store, &mut conn, n).await;
 
-    // The receiver: answers `success` at once.
+    let dispatcher = dispatcher(&store, url);
+    let (stop, stopped) = watch::channel(false);
+    let started = Instant::now();
+    let task = tokio::spawn(dispatcher.run(Arc::new(Notify::new()), stopped));
+    wait_until_nothing_pending(&mut conn).await;
+    let elapsed = started.elapsed();
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    let delivered = conn
+        .count("SELECT COUNT(*) FROM callback_attempts WHERE outcome = 'delivered'")
+        .await;
+    assert_eq!(delivered as usize, n, "every delivery recorded once");
+    println!(
+        "{n} callbacks delivered and recorded on {} in {:.2} s: {:.0} deliveries/s",
+        database.describe(),
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64()
+    );
+}
+
+/// The receiver: answers `success` at once. Its `notify_url`.
+async fn start_receiver() -> String {
     let app = axum::Router::new().route("/notify", axum::routing::post(|| async { "success" }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/notify", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
 
-    // N confirmed orders with a pending delivery each.
+/// `n` confirmed orders with a pending delivery each.
+async fn fill_outbox(store: &Store, conn: &mut Conn, n: usize) {
     let run = uuid::Uuid::new_v4().simple().to_string();
     let orders: Vec<NewOrder> = (0..n)
         .map(|i| NewOrder {
@@ -64,9 +91,12 @@ async fn main() {
          created_at, updated_at) SELECT ordersn, appid, NULL, amount, 'pending', 0, 0, 0, 0 FROM orders \
          WHERE ordersn LIKE 'cz-bench-{run}-%'"
     );
-    let mut conn = Conn::open(&database).await;
     conn.execute(&sql).await;
+}
 
+/// The real dispatcher: the built-in component, one merchant whose callbacks go to `url`,
+/// pooled HTTP.
+fn dispatcher(store: &Store, url: String) -> Dispatcher {
     let rules = Rules::builtin(RulesLimits::default()).unwrap();
     let policy = ConfirmationPolicy {
         base: ConfirmationRule {
@@ -79,20 +109,7 @@ async fn main() {
     let merchants = Arc::new(MerchantDirectory::new(
         Arc::clone(&rules),
         policy,
-        vec![Merchant {
-            appid: "bench".into(),
-            secret: Secret::new("bench-secret-0123456789abcdef0123456789"),
-            next_secret: None,
-            notify_url: Some(url),
-            checkout_page: false,
-            xpubs: Default::default(),
-            allocated_addresses_only: false,
-            address_limits: usdt_gateway_core::address::AddressLimits {
-                max_per_chain: 1,
-                rate: 1,
-                burst: 1,
-            },
-        }],
+        vec![bench_merchant(url)],
     ));
     let http = CallbackHttp::new(TransportConfig {
         allow_private_targets: true,
@@ -100,7 +117,7 @@ async fn main() {
         ..TransportConfig::default()
     })
     .unwrap();
-    let dispatcher = Dispatcher::new(
+    Dispatcher::new(
         store.clone(),
         rules,
         http,
@@ -112,32 +129,38 @@ async fn main() {
             max_in_flight: 256,
         },
         usdt_gateway::metrics::CallbackMetrics::default(),
-    );
-    let (stop, stopped) = watch::channel(false);
-    let started = Instant::now();
-    let task = tokio::spawn(dispatcher.run(Arc::new(Notify::new()), stopped));
+    )
+}
+
+/// The bench's merchant, its callbacks to `url`.
+fn bench_merchant(url: String) -> Merchant {
+    Merchant {
+        appid: "bench".into(),
+        secret: Secret::new("bench-secret-0123456789abcdef0123456789"),
+        next_secret: None,
+        notify_url: Some(url),
+        checkout_page: false,
+        xpubs: Default::default(),
+        allocated_addresses_only: false,
+        address_limits: usdt_gateway_core::address::AddressLimits {
+            max_per_chain: 1,
+            rate: 1,
+            burst: 1,
+        },
+    }
+}
+
+/// Poll until no delivery is pending.
+async fn wait_until_nothing_pending(conn: &mut Conn) {
     loop {
         let left = conn
             .count("SELECT COUNT(*) FROM callbacks WHERE state = 'pending'")
             .await;
         if left == 0 {
-            break;
+            return;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let elapsed = started.elapsed();
-    stop.send(true).unwrap();
-    task.await.unwrap();
-    let delivered = conn
-        .count("SELECT COUNT(*) FROM callback_attempts WHERE outcome = 'delivered'")
-        .await;
-    assert_eq!(delivered as usize, n, "every delivery recorded once");
-    println!(
-        "{n} callbacks delivered and recorded on {} in {:.2} s: {:.0} deliveries/s",
-        database.describe(),
-        elapsed.as_secs_f64(),
-        n as f64 / elapsed.as_secs_f64()
-    );
 }
 
 /// A direct connection to the bench's database, typed by its driver.

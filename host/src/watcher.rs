@@ -150,87 +150,137 @@ impl Watcher {
         chain = self.source.chain().as_str(), from = tracing::field::Empty, to = tracing::field::Empty
     ))]
     pub async fn round(&mut self) -> anyhow::Result<Round> {
-        let chain = self.source.chain().as_str();
         let head = self.source.head().await?;
         let mut round = Round {
             head,
             ..Round::default()
         };
-        let mut next = match self.store.chain_cursor(chain).await? {
-            Some((_, next)) => u64::try_from(next)?,
-            None => self.config.start_block.unwrap_or(head.saturating_add(1)),
-        };
+        let mut next = self.resume_point(head).await?;
         self.recorder.progress(head, next.saturating_sub(1));
-
-        if let Some(fork) = self.find_fork().await? {
-            round.orphaned = self.store.rewind(chain, to_i64(fork), now()).await?;
-            tracing::warn!(
-                chain,
-                fork,
-                orphaned = round.orphaned,
-                "reorg: rescanning from the fork"
-            );
-            next = next.min(fork + 1);
-        }
-
-        // Finality, when it confirms: the finalized block, read once per round (never
-        // above the head read before it).
-        let finalized = if self.config.confirm_finalized {
-            let f = self.source.finalized().await?.ok_or_else(|| {
-                anyhow::anyhow!(
-                    "the node has no finalized block (is the `finalized` tag supported?)"
-                )
-            })?;
-            Some(f.min(head))
-        } else {
-            None
-        };
-        let finality_required = match finalized {
-            Some(f) => Some(self.finality_required(head, f)?),
-            None => None,
-        };
+        next = self.rewind_past_fork(&mut round, next).await?;
+        let finality_required = self.finality_requirement(head).await?;
 
         let span = tracing::Span::current();
         span.record("from", next);
         span.record("to", head);
         self.refresh_watch_list().await?;
         self.recorder.watched(self.watch.list.len());
+        self.scan_to_head(&mut round, next, finality_required)
+            .await?;
+        self.confirm_open_deposits(&mut round, finality_required)
+            .await?;
+        Ok(round)
+    }
+
+    /// The first block to scan: the cursor's, or for a new chain `start_block` (default:
+    /// the block after `head`).
+    async fn resume_point(&self, head: u64) -> anyhow::Result<u64> {
+        let chain = self.source.chain().as_str();
+        Ok(match self.store.chain_cursor(chain).await? {
+            Some((_, next)) => u64::try_from(next)?,
+            None => self.config.start_block.unwrap_or(head.saturating_add(1)),
+        })
+    }
+
+    /// After a reorg, forget what was recorded past the fork (counted as orphaned) and
+    /// scan again from just after it; else scan from `next`.
+    async fn rewind_past_fork(&self, round: &mut Round, next: u64) -> anyhow::Result<u64> {
+        let Some(fork) = self.find_fork().await? else {
+            return Ok(next);
+        };
+        let chain = self.source.chain().as_str();
+        round.orphaned = self.store.rewind(chain, to_i64(fork), now()).await?;
+        tracing::warn!(
+            chain,
+            fork,
+            orphaned = round.orphaned,
+            "reorg: rescanning from the fork"
+        );
+        Ok(next.min(fork + 1))
+    }
+
+    /// When finality confirms: the confirmations that reach the finalized block, read
+    /// once per round (never above `head`, read before it). `None`: each deposit's own
+    /// required confirmations apply.
+    async fn finality_requirement(&self, head: u64) -> anyhow::Result<Option<u32>> {
+        if !self.config.confirm_finalized {
+            return Ok(None);
+        }
+        let finalized = self.source.finalized().await?.ok_or_else(|| {
+            anyhow::anyhow!("the node has no finalized block (is the `finalized` tag supported?)")
+        })?;
+        Ok(Some(self.finality_required(head, finalized.min(head))?))
+    }
+
+    /// Scan from `next` to the round's head in ranges of at most `max_blocks_per_scan`,
+    /// recording each range's deposits and the cursor; with nothing to scan, record the
+    /// head alone.
+    async fn scan_to_head(
+        &self,
+        round: &mut Round,
+        mut next: u64,
+        finality_required: Option<u32>,
+    ) -> anyhow::Result<()> {
+        let head = round.head;
         while next <= head {
             let to = head.min(next + self.config.max_blocks_per_scan.max(1) - 1);
-            let transfers = if self.watch.list.is_empty() {
-                Vec::new()
-            } else {
-                self.source.transfers(next, to, &self.watch.list).await?
-            };
-            let mut blocks: Vec<(i64, String)> = transfers
-                .iter()
-                .map(|t| (to_i64(t.block_number), t.block_hash.clone()))
-                .collect();
-            if let Some(hash) = self.source.block_hash(to).await? {
-                blocks.push((to_i64(to), hash));
-            }
-            let deposits = self.deposits(&transfers, finality_required)?;
-            let scan = Scan {
-                chain: chain.to_owned(),
-                head: to_i64(head),
-                next_block: to_i64(to + 1),
-                deposits,
-                blocks,
-            };
-            round.deposits += self.store.record_scan(&scan, now()).await?;
+            round.deposits += self.scan_range(next, to, head, finality_required).await?;
             round.scanned += to + 1 - next;
             next = to + 1;
             self.recorder.progress(head, to);
         }
         if round.scanned == 0 {
+            let chain = self.source.chain().as_str();
             self.store
                 .record_head(chain, to_i64(head), to_i64(next), now())
                 .await?;
         }
+        Ok(())
+    }
 
+    /// Scan blocks `next..=to`: the transfers to watched addresses, recorded as deposits
+    /// with the blocks' hashes and the new cursor. The number of new deposits.
+    async fn scan_range(
+        &self,
+        next: u64,
+        to: u64,
+        head: u64,
+        finality_required: Option<u32>,
+    ) -> anyhow::Result<usize> {
+        let transfers = if self.watch.list.is_empty() {
+            Vec::new()
+        } else {
+            self.source.transfers(next, to, &self.watch.list).await?
+        };
+        let mut blocks: Vec<(i64, String)> = transfers
+            .iter()
+            .map(|t| (to_i64(t.block_number), t.block_hash.clone()))
+            .collect();
+        if let Some(hash) = self.source.block_hash(to).await? {
+            blocks.push((to_i64(to), hash));
+        }
+        let deposits = self.deposits(&transfers, finality_required)?;
+        let scan = Scan {
+            chain: self.source.chain().as_str().to_owned(),
+            head: to_i64(head),
+            next_block: to_i64(to + 1),
+            deposits,
+            blocks,
+        };
+        Ok(self.store.record_scan(&scan, now()).await?)
+    }
+
+    /// Confirm the open deposits with enough confirmations whose block is still on the
+    /// canonical chain; orphan those whose block is not.
+    async fn confirm_open_deposits(
+        &self,
+        round: &mut Round,
+        finality_required: Option<u32>,
+    ) -> anyhow::Result<()> {
+        let chain = self.source.chain().as_str();
         for deposit in self.store.open_deposits(chain).await? {
             let block = u64::try_from(deposit.block_number)?;
-            let confirmations = self.rules.count_confirmations(head, block)?;
+            let confirmations = self.rules.count_confirmations(round.head, block)?;
             let required = match finality_required {
                 Some(required) => required,
                 None => u32::try_from(deposit.required_confirmations).unwrap_or(u32::MAX),
@@ -251,7 +301,7 @@ impl Watcher {
                 round.orphaned += 1;
             }
         }
-        Ok(round)
+        Ok(())
     }
 
     /// The newest remembered block still on the chain, when a newer one is not: the

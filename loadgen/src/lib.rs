@@ -375,55 +375,19 @@ async fn request_loop(
         let Some(body) = phase.bodies.get(i) else {
             break;
         };
-        let scheduled = match phase.interval_ns {
-            Some(ns) => {
-                // Exact for any realistic run (below 2^53 ns, about 104 days).
-                let at = phase.start + Duration::from_nanos((i as f64 * ns) as u64);
-                // Tokio's timer rounds a deadline up to its next 1 ms tick. Waking one
-                // tick early keeps that rounding out of the measured latency: a request
-                // sent early counts from its actual send (below), a late one from `at`.
-                let wake = at.checked_sub(TIMER_TICK).unwrap_or(at);
-                tokio::time::sleep_until(wake).await;
-                Some(at)
-            }
-            None => None,
-        };
+        let scheduled = wait_for_schedule(&phase, i).await;
         if let Some(deadline) = phase.deadline
             && Instant::now() >= deadline
         {
             break;
         }
-
-        // An idle keep-alive connection may have been closed by the server: reopen it
-        // without counting a failure.
-        if let Some(s) = sender.as_mut()
-            && s.ready().await.is_err()
-        {
-            sender = None;
-        }
-        let mut conn = match sender.take() {
-            Some(s) => s,
-            None => match phase.target.connect().await {
-                Ok(s) => {
-                    stats.reconnects += 1;
-                    s
-                }
-                Err(e) => {
-                    stats.sent += 1;
-                    let root = e.root_cause().to_string();
-                    stats.error(format!("connect: {root}"));
-                    continue;
-                }
-            },
+        let Some(mut conn) = ready_connection(sender.take(), &phase, &mut stats).await else {
+            continue;
         };
 
         let sent_at = Instant::now();
         if let Some(at) = scheduled {
-            let lag = sent_at.saturating_duration_since(at);
-            stats.max_lag_us = stats.max_lag_us.max(micros(lag));
-            if lag > phase.late_after {
-                stats.late += 1;
-            }
+            record_send_lag(&mut stats, &phase, sent_at.saturating_duration_since(at));
         }
         stats.sent += 1;
         let outcome = tokio::time::timeout(
@@ -441,15 +405,7 @@ async fn request_loop(
                         .service
                         .saturating_record(micros(done - sent_at).max(1));
                 }
-                match classify(status, &body) {
-                    Ok(()) => {
-                        stats.ok += 1;
-                        if phase.record_acks {
-                            stats.acked.push((i, acknowledged_ordersn(&body)));
-                        }
-                    }
-                    Err(kind) => stats.error(kind),
-                }
+                record_answer(&mut stats, &phase, i, status, &body);
                 sender = Some(conn);
             }
             // The connection is in an unknown state: drop it, the next request reconnects.
@@ -458,6 +414,73 @@ async fn request_loop(
         }
     }
     Ok((sender, stats))
+}
+
+/// In the open loop, sleep until request `i`'s scheduled time and return it; in the
+/// closed loop, `None` at once.
+async fn wait_for_schedule(phase: &Phase, i: usize) -> Option<Instant> {
+    let ns = phase.interval_ns?;
+    // Exact for any realistic run (below 2^53 ns, about 104 days).
+    let at = phase.start + Duration::from_nanos((i as f64 * ns) as u64);
+    // Tokio's timer rounds a deadline up to its next 1 ms tick. Waking one tick early
+    // keeps that rounding out of the measured latency: a request sent early counts from
+    // its actual send (below), a late one from `at`.
+    let wake = at.checked_sub(TIMER_TICK).unwrap_or(at);
+    tokio::time::sleep_until(wake).await;
+    Some(at)
+}
+
+/// The loop's connection, ready to send: reopened when the server closed an idle one
+/// (a reconnect, not a failure). `None` when it cannot be opened: that request counts
+/// as sent and failed.
+async fn ready_connection(
+    sender: Option<Sender>,
+    phase: &Phase,
+    stats: &mut LoopStats,
+) -> Option<Sender> {
+    let mut sender = sender;
+    if let Some(s) = sender.as_mut()
+        && s.ready().await.is_err()
+    {
+        sender = None;
+    }
+    if sender.is_some() {
+        return sender;
+    }
+    match phase.target.connect().await {
+        Ok(s) => {
+            stats.reconnects += 1;
+            Some(s)
+        }
+        Err(e) => {
+            stats.sent += 1;
+            let root = e.root_cause().to_string();
+            stats.error(format!("connect: {root}"));
+            None
+        }
+    }
+}
+
+/// How late a scheduled request went out: the largest lag, and the count of late ones.
+fn record_send_lag(stats: &mut LoopStats, phase: &Phase, lag: Duration) {
+    stats.max_lag_us = stats.max_lag_us.max(micros(lag));
+    if lag > phase.late_after {
+        stats.late += 1;
+    }
+}
+
+/// An answer to request `i`: an acknowledgement (its `ordersn` kept with `--acked`) or
+/// a failure by kind.
+fn record_answer(stats: &mut LoopStats, phase: &Phase, i: usize, status: u16, body: &[u8]) {
+    match classify(status, body) {
+        Ok(()) => {
+            stats.ok += 1;
+            if phase.record_acks {
+                stats.acked.push((i, acknowledged_ordersn(body)));
+            }
+        }
+        Err(kind) => stats.error(kind),
+    }
 }
 
 /// Runs one phase on all loops; gives the connections back for the next phase.
@@ -528,69 +551,124 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     let warmup_bodies = factory.presign(0..opts.warmup)?;
     let bodies = factory.presign(opts.warmup..opts.warmup + plan.total)?;
 
-    let mut senders = open_connections(&target, opts.connections, plan.h2_connections)
+    let senders = open_connections(&target, opts.connections, plan.h2_connections)
         .await
         .with_context(|| format!("cannot reach {}", opts.target))?;
-
-    let make_phase = |bodies: Vec<Bytes>, mode: Mode| {
-        let start = Instant::now();
-        let (interval_ns, deadline) = match mode {
-            Mode::Closed { deadline } => (None, deadline.map(|d| start + d)),
-            Mode::Open { rate } => (Some(1e9 / rate), None),
-        };
-        Arc::new(Phase {
-            bodies,
-            record_acks: opts.acked.is_some(),
-            next: AtomicUsize::new(0),
-            start,
-            interval_ns,
-            deadline,
-            timeout: plan.timeout,
-            late_after: plan.late_after,
-            target: target.clone(),
-        })
-    };
-
-    let mut warmup = LoopStats::new()?;
-    if !warmup_bodies.is_empty() {
-        eprintln!("usdt-loadgen: warmup, {} requests", opts.warmup);
-        let phase = make_phase(warmup_bodies, Mode::Closed { deadline: None });
-        let (back, stats, _) = run_phase(senders, phase).await?;
-        senders = back;
-        warmup = stats;
-    }
+    let (senders, warmup) = warm_up(opts, &plan, &target, senders, warmup_bodies).await?;
 
     eprintln!("usdt-loadgen: measuring");
-    let phase = make_phase(bodies, plan.mode);
+    let phase = new_phase(opts, &plan, &target, bodies, plan.mode);
     let (_, stats, elapsed) = run_phase(senders, Arc::clone(&phase)).await?;
     if let Some(path) = &opts.acked {
-        let acked = warmup
-            .acked
-            .iter()
-            .map(|(i, ordersn)| (*i as u64, ordersn))
-            .chain(
-                stats
-                    .acked
-                    .iter()
-                    .map(|(i, ordersn)| (opts.warmup + *i as u64, ordersn)),
-            )
-            .map(|(n, ordersn)| Acked {
-                orderid: factory.orderid(n),
-                ordersn: ordersn.clone(),
-            })
-            .collect::<Vec<_>>();
-        verify::write_acked(path, &acked)?;
-        eprintln!(
-            "usdt-loadgen: {} acknowledged orders written to {}",
-            acked.len(),
-            path.display()
-        );
+        write_acked(path, opts.warmup, &factory, &warmup, &stats)?;
     }
-
     // Every order taken is counted as sent, even if its connection could not be opened.
     let unsent = u64::try_from(phase.bodies.len())
         .unwrap_or(u64::MAX)
         .saturating_sub(stats.sent);
+    let measured = Measured {
+        warmup,
+        stats,
+        elapsed,
+        unsent,
+    };
+    Ok(report(opts, &plan, &target, measured))
+}
+
+/// A phase over `bodies`, starting now: its schedule (`mode`) and the plan's limits.
+fn new_phase(
+    opts: &Options,
+    plan: &Plan,
+    target: &Target,
+    bodies: Vec<Bytes>,
+    mode: Mode,
+) -> Arc<Phase> {
+    let start = Instant::now();
+    let (interval_ns, deadline) = match mode {
+        Mode::Closed { deadline } => (None, deadline.map(|d| start + d)),
+        Mode::Open { rate } => (Some(1e9 / rate), None),
+    };
+    Arc::new(Phase {
+        bodies,
+        record_acks: opts.acked.is_some(),
+        next: AtomicUsize::new(0),
+        start,
+        interval_ns,
+        deadline,
+        timeout: plan.timeout,
+        late_after: plan.late_after,
+        target: target.clone(),
+    })
+}
+
+/// The warmup: `bodies` sent in a closed loop, unmeasured; the connections come back
+/// for the measured phase.
+async fn warm_up(
+    opts: &Options,
+    plan: &Plan,
+    target: &Target,
+    senders: Vec<Option<Sender>>,
+    bodies: Vec<Bytes>,
+) -> anyhow::Result<(Vec<Option<Sender>>, LoopStats)> {
+    if bodies.is_empty() {
+        return Ok((senders, LoopStats::new()?));
+    }
+    eprintln!("usdt-loadgen: warmup, {} requests", opts.warmup);
+    let phase = new_phase(opts, plan, target, bodies, Mode::Closed { deadline: None });
+    let (senders, stats, _) = run_phase(senders, phase).await?;
+    Ok((senders, stats))
+}
+
+/// `--acked`: every acknowledged order of the warmup and the measured phase, with its
+/// `orderid` and `ordersn`, written to `path`.
+fn write_acked(
+    path: &std::path::Path,
+    warmup_count: u64,
+    factory: &OrderFactory,
+    warmup: &LoopStats,
+    stats: &LoopStats,
+) -> anyhow::Result<()> {
+    let acked = warmup
+        .acked
+        .iter()
+        .map(|(i, ordersn)| (*i as u64, ordersn))
+        .chain(
+            stats
+                .acked
+                .iter()
+                .map(|(i, ordersn)| (warmup_count + *i as u64, ordersn)),
+        )
+        .map(|(n, ordersn)| Acked {
+            orderid: factory.orderid(n),
+            ordersn: ordersn.clone(),
+        })
+        .collect::<Vec<_>>();
+    verify::write_acked(path, &acked)?;
+    eprintln!(
+        "usdt-loadgen: {} acknowledged orders written to {}",
+        acked.len(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// What a run measured: the warmup's and the measured phase's counts, the phase's
+/// duration, and the orders it never sent.
+struct Measured {
+    warmup: LoopStats,
+    stats: LoopStats,
+    elapsed: Duration,
+    unsent: u64,
+}
+
+/// The run's [`Report`].
+fn report(opts: &Options, plan: &Plan, target: &Target, measured: Measured) -> Report {
+    let Measured {
+        warmup,
+        stats,
+        elapsed,
+        unsent,
+    } = measured;
     let (open, rate) = match plan.mode {
         Mode::Open { rate } => (true, Some(rate)),
         Mode::Closed { .. } => (false, None),
@@ -606,7 +684,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     for (k, v) in &warmup.errors {
         *errors.entry(format!("warmup {k}")).or_default() += v;
     }
-    Ok(Report {
+    Report {
         run_id: plan.run_id.clone(),
         mode: if open { "open" } else { "closed" },
         target: opts.target.clone(),
@@ -634,7 +712,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
         late_after_ms: open.then_some(opts.late_after_ms),
         max_send_lag_us: open.then_some(stats.max_lag_us),
         reconnects: stats.reconnects + warmup.reconnects,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@
 //!   ALPN when the receiver offers it, keep-alive, `TCP_NODELAY`, no proxy).
 
 mod resolver;
-mod retry_after;
 mod target;
 
 use std::collections::HashMap;
@@ -33,7 +32,6 @@ use tokio::sync::Semaphore;
 pub use resolver::{
     GuardedResolver, Lookup, LookupFuture, RefusedTarget, ResolveError, SystemLookup,
 };
-pub use retry_after::parse_retry_after;
 pub use target::{
     FORBIDDEN_HOST_SUFFIXES, ForbiddenRange, TargetError, TargetErrorKind, check_target_url,
     forbidden_host, forbidden_range, is_forbidden_ip,
@@ -439,7 +437,7 @@ impl CallbackHttp {
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+            .and_then(|v| usdt_retry_after::parse(v, SystemTime::now()));
         out.location = response
             .headers()
             .get(LOCATION)

@@ -8,7 +8,8 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use usdt_recharge::signing::{CallbackFields, OrderFields, build_callback_body, order_sign};
 use usdt_recharge::{addresses, callbacks, orders};
 use usdt_recharge_runtime::{ConfirmationPolicy, ConfirmationRule, Merchant, Rules, RulesLimits};
@@ -58,48 +59,38 @@ fn component_parse_verify(rules: &Rules, body: &str) -> bool {
     rules.verify_order(&order, SECRET).expect("no trap").is_ok()
 }
 
-fn bench(c: &mut Criterion) {
-    let order = order_body("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t");
-    let distinct = distinct_address_orders();
-    let callback = callback_body();
-    let pooled = Rules::builtin(RulesLimits::default()).expect("component loads");
-    let per_call = Rules::builtin(RulesLimits {
-        max_idle_instances: 0,
-        ..RulesLimits::default()
-    })
-    .expect("component loads");
-    assert!(component_parse_verify(&pooled, &order));
+/// What every benchmark uses: the bodies and two runtimes, one pooling its instances,
+/// one instantiating per call.
+struct Fixture {
+    order: String,
+    distinct: Vec<String>,
+    callback: String,
+    pooled: Arc<Rules>,
+    per_call: Arc<Rules>,
+}
 
-    let mut g = c.benchmark_group("order parse+verify");
-    g.bench_function("native", |b| {
-        b.iter(|| {
-            let o = orders::parse_order(black_box(&order)).expect("accepted");
-            orders::verify_order(&o, SECRET).is_ok()
-        })
-    });
-    g.bench_function("component (pooled instance)", |b| {
-        b.iter(|| component_parse_verify(&pooled, black_box(&order)))
-    });
-    pooled.set_merchants(vec![("demo".into(), SECRET.into())]);
-    per_call.set_merchants(vec![("demo".into(), SECRET.into())]);
-    g.bench_function("component check-order (pooled instance)", |b| {
-        b.iter(|| {
-            pooled
-                .check_order(black_box(&order))
-                .expect("no trap")
-                .is_ok()
-        })
-    });
-    g.bench_function("component check-order (instance per call)", |b| {
-        b.iter(|| {
-            per_call
-                .check_order(black_box(&order))
-                .expect("no trap")
-                .is_ok()
-        })
-    });
-    // The 2.1.0 order path: parse, merchant, sign and required confirmations in one call,
-    // against what it replaces (check-order, then required-confirmations).
+impl Fixture {
+    fn new() -> Self {
+        let fixture = Self {
+            order: order_body("TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"),
+            distinct: distinct_address_orders(),
+            callback: callback_body(),
+            pooled: Rules::builtin(RulesLimits::default()).expect("component loads"),
+            per_call: Rules::builtin(RulesLimits {
+                max_idle_instances: 0,
+                ..RulesLimits::default()
+            })
+            .expect("component loads"),
+        };
+        assert!(component_parse_verify(&fixture.pooled, &fixture.order));
+        fixture
+    }
+}
+
+type Group<'a> = BenchmarkGroup<'a, WallTime>;
+
+fn bench(c: &mut Criterion) {
+    let f = Fixture::new();
     let policy = ConfirmationPolicy {
         base: ConfirmationRule {
             default_required: 1,
@@ -108,7 +99,60 @@ fn bench(c: &mut Criterion) {
         },
         overrides: Vec::new(),
     };
-    pooled.set_keyring(
+    let mut g = c.benchmark_group("order parse+verify");
+    bench_parse_verify(&mut g, &f);
+    bench_check_order(&mut g, &f);
+    bench_accept_order(&mut g, &f, &policy);
+    bench_new_address_each_order(&mut g, &f);
+    bench_check_then_confirmations(&mut g, &f, &policy);
+    g.bench_function("component (instance per call)", |b| {
+        b.iter(|| component_parse_verify(&f.per_call, black_box(&f.order)))
+    });
+    g.finish();
+    bench_verify_callback(c, &f);
+    bench_breakdown(c, &f);
+    bench_shared_pool(c, &f);
+}
+
+/// Parse and verify one order, natively and in a pooled instance.
+fn bench_parse_verify(g: &mut Group<'_>, f: &Fixture) {
+    g.bench_function("native", |b| {
+        b.iter(|| {
+            let o = orders::parse_order(black_box(&f.order)).expect("accepted");
+            orders::verify_order(&o, SECRET).is_ok()
+        })
+    });
+    g.bench_function("component (pooled instance)", |b| {
+        b.iter(|| component_parse_verify(&f.pooled, black_box(&f.order)))
+    });
+}
+
+/// `check-order` (parse, merchant, sign in one call), pooled and per call.
+fn bench_check_order(g: &mut Group<'_>, f: &Fixture) {
+    f.pooled.set_merchants(vec![("demo".into(), SECRET.into())]);
+    f.per_call
+        .set_merchants(vec![("demo".into(), SECRET.into())]);
+    g.bench_function("component check-order (pooled instance)", |b| {
+        b.iter(|| {
+            f.pooled
+                .check_order(black_box(&f.order))
+                .expect("no trap")
+                .is_ok()
+        })
+    });
+    g.bench_function("component check-order (instance per call)", |b| {
+        b.iter(|| {
+            f.per_call
+                .check_order(black_box(&f.order))
+                .expect("no trap")
+                .is_ok()
+        })
+    });
+}
+
+/// The 2.1.0 order path: parse, merchant, sign and required confirmations in one call.
+fn bench_accept_order(g: &mut Group<'_>, f: &Fixture, policy: &ConfirmationPolicy) {
+    f.pooled.set_keyring(
         vec![Merchant {
             appid: "demo".into(),
             secret: SECRET.into(),
@@ -118,14 +162,17 @@ fn bench(c: &mut Criterion) {
     );
     g.bench_function("component accept-order (pooled instance)", |b| {
         b.iter(|| {
-            pooled
-                .accept_order(black_box(&order))
+            f.pooled
+                .accept_order(black_box(&f.order))
                 .expect("no trap")
                 .is_ok()
         })
     });
-    // Every order to a new address.
-    let mut next = distinct.iter().cycle();
+}
+
+/// Every order to a new address, natively and through `accept-order`.
+fn bench_new_address_each_order(g: &mut Group<'_>, f: &Fixture) {
+    let mut next = f.distinct.iter().cycle();
     g.bench_function("native (a new address each order)", |b| {
         b.iter(|| {
             let body = next.next().expect("cycles");
@@ -138,53 +185,59 @@ fn bench(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 let body = next.next().expect("cycles");
-                pooled
+                f.pooled
                     .accept_order(black_box(body))
                     .expect("no trap")
                     .is_ok()
             })
         },
     );
+}
+
+/// What `accept-order` replaces: `check-order`, then `required-confirmations`.
+fn bench_check_then_confirmations(g: &mut Group<'_>, f: &Fixture, policy: &ConfirmationPolicy) {
     g.bench_function(
         "component check-order + required-confirmations (pooled instance)",
         |b| {
             b.iter(|| {
-                let o = pooled
-                    .check_order(black_box(&order))
+                let o = f
+                    .pooled
+                    .check_order(black_box(&f.order))
                     .expect("no trap")
                     .expect("accepted");
-                pooled
-                    .required_confirmations(o.chain, o.fields.amount, &policy)
+                f.pooled
+                    .required_confirmations(o.chain, o.fields.amount, policy)
                     .expect("no trap")
             })
         },
     );
-    g.bench_function("component (instance per call)", |b| {
-        b.iter(|| component_parse_verify(&per_call, black_box(&order)))
-    });
-    g.finish();
+}
 
+/// A merchant's callback check, natively and in a pooled instance.
+fn bench_verify_callback(c: &mut Criterion, f: &Fixture) {
     let mut g = c.benchmark_group("verify-callback");
     g.bench_function("native", |b| {
-        b.iter(|| callbacks::verify_callback(black_box(&callback), SECRET, NOW, 300).is_ok())
+        b.iter(|| callbacks::verify_callback(black_box(&f.callback), SECRET, NOW, 300).is_ok())
     });
     g.bench_function("component (pooled instance)", |b| {
         b.iter(|| {
-            pooled
-                .verify_callback(black_box(&callback), SECRET, NOW, 300)
+            f.pooled
+                .verify_callback(black_box(&f.callback), SECRET, NOW, 300)
                 .expect("no trap")
                 .is_ok()
         })
     });
     g.finish();
+}
 
-    // Where the time goes: a trivial call (the crossing alone) and the TRON address
-    // check (base58 decode and two SHA-256), natively and in the component.
+/// Where the time goes: a trivial call (the crossing alone) and the TRON address check
+/// (base58 decode and two SHA-256), natively and in the component.
+fn bench_breakdown(c: &mut Criterion, f: &Fixture) {
     let tron = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t";
     let mut g = c.benchmark_group("breakdown");
     g.bench_function("trivial call (count-confirmations)/component", |b| {
         b.iter(|| {
-            pooled
+            f.pooled
                 .count_confirmations(black_box(10), 5)
                 .expect("no trap")
         })
@@ -194,16 +247,17 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("inspect-address TRC20/component", |b| {
         b.iter(|| {
-            pooled
+            f.pooled
                 .inspect_address(black_box(tron))
                 .expect("no trap")
                 .is_ok()
         })
     });
     g.finish();
+}
 
-    // Many threads share one pool: what the gateway does under load.
-    let shared: Arc<Rules> = pooled;
+/// Many threads share one pool: what the gateway does under load.
+fn bench_shared_pool(c: &mut Criterion, f: &Fixture) {
     c.bench_function(
         "order parse+verify/component check-order (pooled, 2 threads)",
         |b| {
@@ -211,8 +265,8 @@ fn bench(c: &mut Criterion) {
                 let start = std::time::Instant::now();
                 std::thread::scope(|s| {
                     for _ in 0..2 {
-                        let rules = &shared;
-                        let order = &order;
+                        let rules = &f.pooled;
+                        let order = &f.order;
                         s.spawn(move || {
                             for _ in 0..iters / 2 {
                                 black_box(rules.check_order(order).expect("no trap").is_ok());

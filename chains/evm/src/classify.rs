@@ -178,161 +178,163 @@ fn bracket_range(lower: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn range(hint: Option<u64>) -> Class {
+    const fn range(hint: Option<u64>) -> Class {
         Class::RangeTooLarge { hint }
     }
 
+    /// Providers' error codes and messages, and the class each must get (for logs).
+    const PROVIDER_MESSAGES: &[(i64, &str, Class)] = &[
+        (
+            -32005,
+            "query returned more than 10000 results. Try with this block range [0x1B4E5A0, 0x1B4E6D1].",
+            range(Some(0x1B4E6D1 - 0x1B4E5A0 + 1)),
+        ),
+        (
+            -32602,
+            "range 1000000 exceeds limit of 10000",
+            range(Some(9_999)),
+        ),
+        (-32005, "query timeout exceeded", range(None)),
+        (
+            -32005,
+            "project ID request rate exceeded",
+            Class::RateLimited,
+        ),
+        (
+            -32005,
+            "daily request count exceeded, request rate limited",
+            Class::RateLimited,
+        ),
+        (-32005, "limit exceeded", range(None)),
+        (
+            -32602,
+            "Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range and no limit on the response size, or you can request any block range with a cap of 10K logs in the response. Based on your parameters, this block range should work: [0x10, 0x2f]",
+            range(Some(32)),
+        ),
+        (
+            429,
+            "Your app has exceeded its compute units per second capacity.",
+            Class::RateLimited,
+        ),
+        (
+            -32614,
+            "eth_getLogs is limited to a 10,000 range",
+            range(Some(9_999)),
+        ),
+        (
+            -32000,
+            "eth_getLogs and eth_newFilter are limited to a 10,000 blocks range",
+            range(Some(9_999)),
+        ),
+        (-32600, "block range is too wide", range(None)),
+        (
+            -32000,
+            "maximum [from, to] blocks distance: 3000",
+            range(Some(2_999)),
+        ),
+        (-32000, "Block range limit exceeded.", range(None)),
+        (
+            -32000,
+            "please limit the query to at most 1000 blocks",
+            range(Some(999)),
+        ),
+        (
+            -32000,
+            "exceed maximum block range: 50000",
+            range(Some(49_999)),
+        ),
+        (-32000, "exceed max block range: 5000", range(Some(4_999))),
+        (
+            -32000,
+            "query exceeds max block range 100000",
+            range(Some(99_999)),
+        ),
+        (
+            -32602,
+            "query exceeds max results 20000, retry with the range 1-2",
+            range(None),
+        ),
+        (
+            -32000,
+            "requested too many blocks from 0 to 16777216, maximum is set to 2048",
+            range(Some(2_047)),
+        ),
+        (-32046, "Max range: 3500", range(Some(3_499))),
+        (
+            -32000,
+            "Maximum allowed number of requested blocks is 1000",
+            range(Some(999)),
+        ),
+        (-32000, "backend response too large", range(None)),
+        (
+            -32000,
+            "logs matched by query exceeds limit of 10000",
+            range(Some(9_999)),
+        ),
+        (-32000, "context deadline exceeded", range(None)),
+        (
+            -32602,
+            "invalid params range 9009594 is bigger than range limit 2000",
+            range(Some(1_999)),
+        ),
+        (
+            -32000,
+            "block range is too wide (maximum 1024)",
+            range(Some(1_023)),
+        ),
+        (
+            -32000,
+            "exceed max addresses or topics per search position",
+            Class::TooManyAddresses,
+        ),
+        (-32000, "exceed max topics", Class::TooManyAddresses),
+        // java-tron's own texts (LogFilter.java, LogFilterWrapper.java), with the
+        // `"{}"` data its errors carry appended as the client sees them.
+        (
+            -32602,
+            "exceed max block range: 5000 \"{}\"",
+            range(Some(4_999)),
+        ),
+        (
+            -32602,
+            "exceed max topics: 1000 \"{}\"",
+            Class::TooManyAddresses,
+        ),
+        (
+            -32602,
+            "exceed max addresses: 1000 \"{}\"",
+            Class::TooManyAddresses,
+        ),
+        (
+            -32005,
+            "query returned more than 10000 results \"{}\"",
+            range(None),
+        ),
+        (-32602, "TAG pending not supported \"{}\"", Class::Other),
+        (-32602, "please verify: fromBlock <= toBlock", Class::Other),
+        (-32000, "Too Many Requests", Class::RateLimited),
+        (
+            -32007,
+            "request limit reached - reduce calls per second",
+            Class::RateLimited,
+        ),
+        (
+            -32090,
+            "Too many requests, reason: call rate limit exhausted, retry in 10s",
+            Class::RateLimited,
+        ),
+        (-32000, "header not found", Class::Other),
+        (
+            -32602,
+            "invalid argument 0: hex string without 0x prefix",
+            Class::Other,
+        ),
+        (3, "execution reverted", Class::Other),
+    ];
+
     #[test]
     fn provider_messages() {
-        let cases: &[(i64, &str, Class)] = &[
-            (
-                -32005,
-                "query returned more than 10000 results. Try with this block range [0x1B4E5A0, 0x1B4E6D1].",
-                range(Some(0x1B4E6D1 - 0x1B4E5A0 + 1)),
-            ),
-            (
-                -32602,
-                "range 1000000 exceeds limit of 10000",
-                range(Some(9_999)),
-            ),
-            (-32005, "query timeout exceeded", range(None)),
-            (
-                -32005,
-                "project ID request rate exceeded",
-                Class::RateLimited,
-            ),
-            (
-                -32005,
-                "daily request count exceeded, request rate limited",
-                Class::RateLimited,
-            ),
-            (-32005, "limit exceeded", range(None)),
-            (
-                -32602,
-                "Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range and no limit on the response size, or you can request any block range with a cap of 10K logs in the response. Based on your parameters, this block range should work: [0x10, 0x2f]",
-                range(Some(32)),
-            ),
-            (
-                429,
-                "Your app has exceeded its compute units per second capacity.",
-                Class::RateLimited,
-            ),
-            (
-                -32614,
-                "eth_getLogs is limited to a 10,000 range",
-                range(Some(9_999)),
-            ),
-            (
-                -32000,
-                "eth_getLogs and eth_newFilter are limited to a 10,000 blocks range",
-                range(Some(9_999)),
-            ),
-            (-32600, "block range is too wide", range(None)),
-            (
-                -32000,
-                "maximum [from, to] blocks distance: 3000",
-                range(Some(2_999)),
-            ),
-            (-32000, "Block range limit exceeded.", range(None)),
-            (
-                -32000,
-                "please limit the query to at most 1000 blocks",
-                range(Some(999)),
-            ),
-            (
-                -32000,
-                "exceed maximum block range: 50000",
-                range(Some(49_999)),
-            ),
-            (-32000, "exceed max block range: 5000", range(Some(4_999))),
-            (
-                -32000,
-                "query exceeds max block range 100000",
-                range(Some(99_999)),
-            ),
-            (
-                -32602,
-                "query exceeds max results 20000, retry with the range 1-2",
-                range(None),
-            ),
-            (
-                -32000,
-                "requested too many blocks from 0 to 16777216, maximum is set to 2048",
-                range(Some(2_047)),
-            ),
-            (-32046, "Max range: 3500", range(Some(3_499))),
-            (
-                -32000,
-                "Maximum allowed number of requested blocks is 1000",
-                range(Some(999)),
-            ),
-            (-32000, "backend response too large", range(None)),
-            (
-                -32000,
-                "logs matched by query exceeds limit of 10000",
-                range(Some(9_999)),
-            ),
-            (-32000, "context deadline exceeded", range(None)),
-            (
-                -32602,
-                "invalid params range 9009594 is bigger than range limit 2000",
-                range(Some(1_999)),
-            ),
-            (
-                -32000,
-                "block range is too wide (maximum 1024)",
-                range(Some(1_023)),
-            ),
-            (
-                -32000,
-                "exceed max addresses or topics per search position",
-                Class::TooManyAddresses,
-            ),
-            (-32000, "exceed max topics", Class::TooManyAddresses),
-            // java-tron's own texts (LogFilter.java, LogFilterWrapper.java), with the
-            // `"{}"` data its errors carry appended as the client sees them.
-            (
-                -32602,
-                "exceed max block range: 5000 \"{}\"",
-                range(Some(4_999)),
-            ),
-            (
-                -32602,
-                "exceed max topics: 1000 \"{}\"",
-                Class::TooManyAddresses,
-            ),
-            (
-                -32602,
-                "exceed max addresses: 1000 \"{}\"",
-                Class::TooManyAddresses,
-            ),
-            (
-                -32005,
-                "query returned more than 10000 results \"{}\"",
-                range(None),
-            ),
-            (-32602, "TAG pending not supported \"{}\"", Class::Other),
-            (-32602, "please verify: fromBlock <= toBlock", Class::Other),
-            (-32000, "Too Many Requests", Class::RateLimited),
-            (
-                -32007,
-                "request limit reached - reduce calls per second",
-                Class::RateLimited,
-            ),
-            (
-                -32090,
-                "Too many requests, reason: call rate limit exhausted, retry in 10s",
-                Class::RateLimited,
-            ),
-            (-32000, "header not found", Class::Other),
-            (
-                -32602,
-                "invalid argument 0: hex string without 0x prefix",
-                Class::Other,
-            ),
-            (3, "execution reverted", Class::Other),
-        ];
-        for (code, message, want) in cases {
+        for (code, message, want) in PROVIDER_MESSAGES {
             assert_eq!(classify(*code, message, true), *want, "{code} {message}");
         }
     }

@@ -194,13 +194,9 @@ fn block_id(number: u64, generation: u64) -> [u8; 32] {
     id
 }
 
+/// `0x` and the bytes in lower-case hex.
 fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(2 + bytes.len() * 2);
-    out.push_str("0x");
-    for b in bytes {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    format!("0x{}", ::hex::encode(bytes))
 }
 
 fn quantity(n: u64) -> String {
@@ -213,14 +209,10 @@ fn parse_address(text: &str) -> Option<[u8; 20]> {
     parse_bytes::<20>(digits)
 }
 
+/// Exactly `2 * N` hex digits → `N` bytes.
 fn parse_bytes<const N: usize>(digits: &str) -> Option<[u8; N]> {
-    if digits.len() != N * 2 {
-        return None;
-    }
     let mut out = [0u8; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(digits.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
+    ::hex::decode_to_slice(digits, &mut out).ok()?;
     Some(out)
 }
 
@@ -357,13 +349,50 @@ impl State {
         }
     }
 
+    /// `eth_getLogs`: the logs matching the filter's addresses, topics and block range,
+    /// with java-tron's limits and error texts.
     fn get_logs(&self, filter: &Value) -> Result<Value, RpcFault> {
-        // LogFilter: addresses, then topics.
-        let contracts: Vec<[u8; 20]> = match filter.get("address") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(a)) => {
-                vec![parse_address(a).ok_or_else(|| invalid(format!("invalid address: {a}")))?]
+        // LogFilter: addresses, then topics; LogFilterWrapper: the block range.
+        let contracts = self.filter_addresses(filter)?;
+        let topics = self.filter_topics(filter)?;
+        let (from, to) = self.filter_range(filter)?;
+        let mut out = Vec::new();
+        for number in from..=to {
+            let Some(block) = usize::try_from(number)
+                .ok()
+                .and_then(|i| self.blocks.get(i))
+            else {
+                break;
+            };
+            for (log_index, log) in block.logs.iter().enumerate() {
+                let log_topics = [
+                    hex_to_32(TRANSFER_TOPIC),
+                    address_topic(&log.from),
+                    address_topic(&log.to),
+                ];
+                let address_ok = contracts.is_empty() || contracts.contains(&log.contract);
+                if !(address_ok && topics_match(&topics, &log_topics)) {
+                    continue;
+                }
+                out.push(log_json(block, number, log_index, log, &log_topics));
+                if out.len() > MAX_RESULTS {
+                    return Err(RpcFault {
+                        code: -32005,
+                        message: format!("query returned more than {MAX_RESULTS} results"),
+                    });
+                }
             }
+        }
+        Ok(Value::Array(out))
+    }
+
+    /// The filter's contract addresses (empty: any), at most `max_addresses`.
+    fn filter_addresses(&self, filter: &Value) -> Result<Vec<[u8; 20]>, RpcFault> {
+        match filter.get("address") {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(a)) => Ok(vec![
+                parse_address(a).ok_or_else(|| invalid(format!("invalid address: {a}")))?,
+            ]),
             Some(Value::Array(list)) => {
                 if self.max_addresses > 0 && list.len() > self.max_addresses {
                     return Err(invalid(format!(
@@ -378,59 +407,67 @@ impl State {
                             .and_then(parse_address)
                             .ok_or_else(|| invalid(format!("invalid address at index {i}: {a}")))
                     })
-                    .collect::<Result<_, _>>()?
+                    .collect()
             }
-            Some(_) => return Err(invalid("invalid addresses in query")),
-        };
-        let mut topics: Vec<Option<Vec<[u8; 32]>>> = Vec::new();
-        if let Some(list) = filter.get("topics").and_then(Value::as_array) {
-            if list.len() > 4 {
-                return Err(invalid("topics size should be <= 4"));
-            }
-            for topic in list {
-                let parse = |t: &Value| {
-                    t.as_str()
-                        .and_then(|s| s.strip_prefix("0x"))
-                        .and_then(parse_bytes::<32>)
-                        .ok_or_else(|| invalid(format!("invalid topic(s): {t}")))
-                };
-                topics.push(match topic {
-                    Value::Null => None,
-                    Value::String(_) => Some(vec![parse(topic)?]),
-                    Value::Array(or) => {
-                        if self.max_sub_topics > 0 && or.len() > self.max_sub_topics {
-                            return Err(invalid(format!(
-                                "exceed max topics: {}",
-                                self.max_sub_topics
-                            )));
-                        }
-                        Some(or.iter().map(parse).collect::<Result<_, _>>()?)
-                    }
-                    _ => return Err(invalid("invalid topic(s)")),
-                });
-            }
+            Some(_) => Err(invalid("invalid addresses in query")),
         }
-        // LogFilterWrapper: the block range.
+    }
+
+    /// The filter's topics by position: `None` matches any, `Some` any of its topics;
+    /// at most 4 positions of at most `max_sub_topics` each.
+    fn filter_topics(&self, filter: &Value) -> Result<Vec<Option<Vec<[u8; 32]>>>, RpcFault> {
+        let Some(list) = filter.get("topics").and_then(Value::as_array) else {
+            return Ok(Vec::new());
+        };
+        if list.len() > 4 {
+            return Err(invalid("topics size should be <= 4"));
+        }
+        let parse = |t: &Value| {
+            t.as_str()
+                .and_then(|s| s.strip_prefix("0x"))
+                .and_then(parse_bytes::<32>)
+                .ok_or_else(|| invalid(format!("invalid topic(s): {t}")))
+        };
+        list.iter()
+            .map(|topic| match topic {
+                Value::Null => Ok(None),
+                Value::String(_) => Ok(Some(vec![parse(topic)?])),
+                Value::Array(or) => {
+                    if self.max_sub_topics > 0 && or.len() > self.max_sub_topics {
+                        return Err(invalid(format!(
+                            "exceed max topics: {}",
+                            self.max_sub_topics
+                        )));
+                    }
+                    Ok(Some(or.iter().map(parse).collect::<Result<_, _>>()?))
+                }
+                _ => Err(invalid("invalid topic(s)")),
+            })
+            .collect()
+    }
+
+    /// The filter's blocks `from..=to`, `to` capped at the head; at most
+    /// `max_block_range` apart.
+    fn filter_range(&self, filter: &Value) -> Result<(u64, u64), RpcFault> {
         let head = self.head();
         let text = |key: &str| filter.get(key).and_then(Value::as_str).map(str::to_owned);
+        let to_param = |to: &str| {
+            if to.eq_ignore_ascii_case("latest") {
+                Ok(u64::MAX)
+            } else {
+                self.block_param(to)
+            }
+        };
         let (from, to) = match (text("fromBlock"), text("toBlock")) {
             (None, None) => (head, u64::MAX),
             (None, Some(to)) => {
-                let to = if to.eq_ignore_ascii_case("latest") {
-                    u64::MAX
-                } else {
-                    self.block_param(&to)?
-                };
+                let to = to_param(&to)?;
                 (to.min(head), to)
             }
             (Some(from), None) => (self.block_param(&from)?, u64::MAX),
             (Some(from), Some(to)) => {
                 let from = self.block_param(&from)?;
-                let to = if to.eq_ignore_ascii_case("latest") {
-                    u64::MAX
-                } else {
-                    self.block_param(&to)?
-                };
+                let to = to_param(&to)?;
                 if from > to {
                     return Err(invalid("please verify: fromBlock <= toBlock"));
                 }
@@ -443,48 +480,7 @@ impl State {
                 self.max_block_range
             )));
         }
-        let mut out = Vec::new();
-        for number in from..=to.min(head) {
-            let Some(block) = usize::try_from(number)
-                .ok()
-                .and_then(|i| self.blocks.get(i))
-            else {
-                break;
-            };
-            for (log_index, log) in block.logs.iter().enumerate() {
-                let log_topics = [
-                    hex_to_32(TRANSFER_TOPIC),
-                    address_topic(&log.from),
-                    address_topic(&log.to),
-                ];
-                let address_ok = contracts.is_empty() || contracts.contains(&log.contract);
-                let topics_ok = topics.iter().enumerate().all(|(i, want)| match want {
-                    None => i < log_topics.len(),
-                    Some(or) => log_topics.get(i).is_some_and(|t| or.contains(t)),
-                });
-                if !(address_ok && topics_ok) {
-                    continue;
-                }
-                out.push(json!({
-                    "address": hex(&log.contract),
-                    "blockHash": hex(&block.id),
-                    "blockNumber": quantity(number),
-                    "data": hex(&amount_word(log.amount)),
-                    "logIndex": quantity(log_index as u64),
-                    "removed": false,
-                    "topics": log_topics.iter().map(|t| hex(t)).collect::<Vec<_>>(),
-                    "transactionHash": hex(&log.txid),
-                    "transactionIndex": quantity(log.tx_index),
-                }));
-                if out.len() > MAX_RESULTS {
-                    return Err(RpcFault {
-                        code: -32005,
-                        message: format!("query returned more than {MAX_RESULTS} results"),
-                    });
-                }
-            }
-        }
-        Ok(Value::Array(out))
+        Ok((from, to.min(head)))
     }
 
     fn answer(&self, method: &str, params: &Value) -> Result<Value, RpcFault> {
@@ -539,6 +535,29 @@ impl State {
         }
         Some(failure)
     }
+}
+
+/// Whether a log's topics match the filter's, position by position.
+fn topics_match(filter: &[Option<Vec<[u8; 32]>>], log_topics: &[[u8; 32]]) -> bool {
+    filter.iter().enumerate().all(|(i, want)| match want {
+        None => i < log_topics.len(),
+        Some(or) => log_topics.get(i).is_some_and(|t| or.contains(t)),
+    })
+}
+
+/// One log as `eth_getLogs` answers it.
+fn log_json(block: &Block, number: u64, log_index: usize, log: &Log, topics: &[[u8; 32]]) -> Value {
+    json!({
+        "address": hex(&log.contract),
+        "blockHash": hex(&block.id),
+        "blockNumber": quantity(number),
+        "data": hex(&amount_word(log.amount)),
+        "logIndex": quantity(log_index as u64),
+        "removed": false,
+        "topics": topics.iter().map(|t| hex(t)).collect::<Vec<_>>(),
+        "transactionHash": hex(&log.txid),
+        "transactionIndex": quantity(log.tx_index),
+    })
 }
 
 fn hex_to_32(text: &str) -> [u8; 32] {

@@ -2,7 +2,11 @@
 //! `usdt_evm_rpc::testnode`). Needs `chains/evm/anvil/setup.sh`; fails without it unless
 //! `USDT_SKIP_ANVIL=1`.
 
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)] // a failed expectation is a failed test
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+// a failed expectation is a failed test
+// An integration test is one scenario against a real process or node, or one table of
+// cases, read top to bottom: exempt from clippy::too_many_lines (see clippy.toml).
+#![allow(clippy::too_many_lines)]
 
 use std::collections::BTreeMap;
 

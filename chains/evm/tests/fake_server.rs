@@ -1,7 +1,11 @@
 //! `EvmRpc` against fake JSON-RPC servers (axum on 127.0.0.1:0): range splitting, address
 //! splitting, backoff and `Retry-After`, failover, malformed answers.
 
-#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)] // a failed expectation is a failed test
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+// a failed expectation is a failed test
+// An integration test is one scenario against a real process or node, or one table of
+// cases, read top to bottom: exempt from clippy::too_many_lines (see clippy.toml).
+#![allow(clippy::too_many_lines)]
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};

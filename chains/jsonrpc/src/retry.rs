@@ -31,18 +31,10 @@ impl Backoff {
     }
 }
 
-/// `Retry-After`: delay-seconds or an HTTP date (RFC 9110, section 10.2.3); a date in the
-/// past is no wait.
+/// The wait an answer's `Retry-After` header asks for, from now (`usdt_retry_after`).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    usdt_retry_after::parse(value, SystemTime::now())
 }
 
 /// A suspension announced in a provider's error text: TronGrid answers a key over its

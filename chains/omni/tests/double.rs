@@ -2,6 +2,9 @@
 //! name the source of each behaviour it reproduces).
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+// An integration test is one scenario against a real process or node, or one table of
+// cases, read top to bottom: exempt from clippy::too_many_lines (see clippy.toml).
+#![allow(clippy::too_many_lines)]
 
 use std::time::Duration;
 

@@ -244,9 +244,7 @@ mod tests {
 
     fn hex(bytes: usize) -> String {
         let mut rng = rand::rng();
-        (0..bytes)
-            .map(|_| format!("{:02x}", rng.random::<u8>()))
-            .collect()
+        hex::encode((0..bytes).map(|_| rng.random::<u8>()).collect::<Vec<u8>>())
     }
 
     fn ip(n: u32) -> IpAddr {

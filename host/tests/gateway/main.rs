@@ -8,6 +8,9 @@
     clippy::indexing_slicing,
     clippy::panic
 )]
+// An integration test is one scenario against a real process or node, or one table of
+// cases, read top to bottom: exempt from clippy::too_many_lines (see clippy.toml).
+#![allow(clippy::too_many_lines)]
 
 mod addresses;
 mod anvil;

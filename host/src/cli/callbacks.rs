@@ -1,0 +1,122 @@
+//! `callbacks`: the callback deliveries in the configured database.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use serde_json::json;
+
+use usdt_gateway::clock::now_millis;
+use usdt_gateway::store::{DeliveryState, ResendOutcome, Store};
+
+use super::with_store;
+
+// The `callbacks` commands (no doc comment: clap would show it as help text).
+#[derive(Debug, Subcommand)]
+pub(super) enum CallbacksCommand {
+    /// Deliveries (all, or in one state), oldest first.
+    List {
+        /// A TOML file over the documented defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// `pending`, `delivered` or `failed`.
+        #[arg(long)]
+        state: Option<DeliveryState>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// One delivery with every attempt.
+    Show {
+        /// A TOML file over the documented defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The order.
+        ordersn: String,
+    },
+    /// Send a delivery again, now (a running gateway picks it up within a second).
+    Resend {
+        /// A TOML file over the documented defaults.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The order.
+        ordersn: String,
+    },
+}
+
+/// `callbacks list|show|resend`.
+pub(super) fn callbacks(command: CallbacksCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        CallbacksCommand::List {
+            config,
+            state,
+            limit,
+        } => with_store(config.as_deref(), async |store| {
+            list(store, state, limit).await
+        }),
+        CallbacksCommand::Show { config, ordersn } => {
+            with_store(config.as_deref(), async |store| show(store, &ordersn).await)
+        }
+        CallbacksCommand::Resend { config, ordersn } => {
+            with_store(config.as_deref(), async |store| {
+                resend(store, &ordersn).await
+            })
+        }
+    }
+}
+
+/// `callbacks list`: one JSON line per delivery.
+async fn list(store: &Store, state: Option<DeliveryState>, limit: i64) -> anyhow::Result<ExitCode> {
+    for c in store.list_callbacks(state, limit).await? {
+        println!("{}", serde_json::to_string(&c)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `callbacks show`: the delivery and its attempts as one JSON line; exit 1 when the
+/// order has none.
+async fn show(store: &Store, ordersn: &str) -> anyhow::Result<ExitCode> {
+    Ok(match store.callback(ordersn).await? {
+        Some((callback, attempts)) => {
+            println!("{}", json!({"callback": callback, "attempts": attempts}));
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("no callback for {ordersn}");
+            ExitCode::from(1)
+        }
+    })
+}
+
+/// `callbacks resend`: queue the delivery for now and say what happened.
+async fn resend(store: &Store, ordersn: &str) -> anyhow::Result<ExitCode> {
+    let outcome = queue_resend(store, ordersn).await?;
+    Ok(report_resend(ordersn, outcome))
+}
+
+/// The one store call of `callbacks resend`: the delivery due now, unless an attempt is
+/// in flight.
+async fn queue_resend(store: &Store, ordersn: &str) -> anyhow::Result<ResendOutcome> {
+    Ok(store.resend_callback(ordersn, now_millis()).await?)
+}
+
+/// What `callbacks resend` did, and its exit code (1 when nothing was queued).
+fn report_resend(ordersn: &str, outcome: ResendOutcome) -> ExitCode {
+    match outcome {
+        ResendOutcome::Resent => {
+            println!("{ordersn}: queued for delivery now");
+            ExitCode::SUCCESS
+        }
+        ResendOutcome::NoDelivery => {
+            eprintln!("no callback for {ordersn}");
+            ExitCode::from(1)
+        }
+        ResendOutcome::InFlight => {
+            eprintln!(
+                "{ordersn}: an attempt is in flight; nothing changed \
+                 (resend once its outcome is recorded)"
+            );
+            ExitCode::from(1)
+        }
+    }
+}
