@@ -47,13 +47,12 @@ impl Actor {
         }
     }
 
-    /// The local user running the command line (`$USER`, else `$LOGNAME`).
+    /// The local user running the command line (`cli:$USER`, else `cli:$LOGNAME`,
+    /// else `cli`).
     pub fn cli() -> Self {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_default();
+        let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME"));
         Self {
-            who: format!("cli:{user}"),
+            who: user.map_or_else(|_| "cli".to_owned(), |user| format!("cli:{user}")),
             via: Via::Cli,
             session: None,
         }

@@ -3,7 +3,7 @@
 //! configuration judged by the protocol's rules, the confirmation policy, and the
 //! merchants (dev mode's demo merchant included, its secret kept across restarts).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -16,6 +16,14 @@ pub const DEV_APPID: &str = "demo";
 
 /// File under `data_dir` keeping the dev merchant's secret across restarts.
 const DEV_SECRET_FILE: &str = "dev-merchant.secret";
+
+/// The component to run: the command line's, else `rules.component`, else the embedded
+/// one (`None`).
+pub fn chosen_component(config: &Config, component: Option<PathBuf>) -> Option<PathBuf> {
+    component.or_else(|| {
+        (!config.rules.component.as_os_str().is_empty()).then(|| config.rules.component.clone())
+    })
+}
 
 /// The component to run: `path` when given, else the one built into this binary. The
 /// gateway needs `usdt:recharge@2.1.0` (its order and query paths are one call each);

@@ -29,8 +29,8 @@ impl Wakeups for Workers {
 }
 
 /// The command line's: no worker runs in its process. A delivery it queues is due at
-/// once, and every dispatcher — of each gateway process on the database — looks at the
-/// outbox at least once a second, so it goes out within a second.
+/// once: on PostgreSQL the storage announces it to every gateway's dispatcher, on SQLite
+/// the dispatcher sees it at its next look at the outbox (at least once a second).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoWorkers;
 

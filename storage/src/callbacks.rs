@@ -238,6 +238,11 @@ impl Store {
         .execute(db)
         .await?.rows_affected());
         if updated == 1 {
+            // Queued whatever happens next: a dispatcher not woken sees it at its next
+            // look at the outbox.
+            if let Err(e) = self.announce_due_delivery().await {
+                tracing::warn!(error = %e, "the resend was not announced to the dispatchers");
+            }
             return Ok(ResendOutcome::Resent);
         }
         let exists: Option<String> = on_pool!(&self.pool, db => sqlx::query_scalar(

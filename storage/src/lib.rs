@@ -13,6 +13,7 @@
 //! start.
 
 mod allocations;
+mod announce;
 mod callbacks;
 mod consistency;
 mod console;
@@ -34,6 +35,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 
 pub use allocations::{AllocateError, Allocation, KnownAllocation};
+pub use announce::OUTBOX_CHANNEL;
 pub use callbacks::{AttemptRecord, DueCallback};
 pub use consistency::Violation;
 pub use counts::{PoolUsage, StoreCounts};

@@ -1,15 +1,22 @@
 //! `callbacks`: the callback deliveries in the configured database.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Subcommand;
 use serde_json::json;
 
-use usdt_gateway::clock::now_millis;
+use usdt_gateway::config::Config;
+use usdt_gateway::preflight::{chosen_component, load_rules};
 use usdt_gateway::store::{DeliveryState, ResendOutcome, Store};
+use usdt_gateway::telemetry;
+use usdt_gateway::wakeups::NoWorkers;
+use usdt_gateway_core::Core;
+use usdt_gateway_core::audit::Actor;
+use usdt_gateway_core::clock::SystemClock;
 
-use super::with_store;
+use super::{runtime, with_store};
 
 // The `callbacks` commands (no doc comment: clap would show it as help text).
 #[derive(Debug, Subcommand)]
@@ -57,11 +64,7 @@ pub(super) fn callbacks(command: CallbacksCommand) -> anyhow::Result<ExitCode> {
         CallbacksCommand::Show { config, ordersn } => {
             with_store(config.as_deref(), async |store| show(store, &ordersn).await)
         }
-        CallbacksCommand::Resend { config, ordersn } => {
-            with_store(config.as_deref(), async |store| {
-                resend(store, &ordersn).await
-            })
-        }
+        CallbacksCommand::Resend { config, ordersn } => resend(config.as_deref(), &ordersn),
     }
 }
 
@@ -88,16 +91,25 @@ async fn show(store: &Store, ordersn: &str) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// `callbacks resend`: queue the delivery for now and say what happened.
-async fn resend(store: &Store, ordersn: &str) -> anyhow::Result<ExitCode> {
-    let outcome = queue_resend(store, ordersn).await?;
-    Ok(report_resend(ordersn, outcome))
-}
-
-/// The one store call of `callbacks resend`: the delivery due now, unless an attempt is
-/// in flight.
-async fn queue_resend(store: &Store, ordersn: &str) -> anyhow::Result<ResendOutcome> {
-    Ok(store.resend_callback(ordersn, now_millis()).await?)
+/// `callbacks resend`: the core's resend (audited in the log, as the admin API's and the
+/// console's are), then what happened. A running gateway's dispatcher is told at once on
+/// PostgreSQL (the storage announces the delivery) and sees it within a second on SQLite.
+fn resend(file: Option<&Path>, ordersn: &str) -> anyhow::Result<ExitCode> {
+    let config = Config::load(file)?;
+    telemetry::init(&config.log);
+    let rules = load_rules(chosen_component(&config, None).as_deref(), &config)?;
+    runtime()?.block_on(async {
+        let store = Store::open(&config.database()).await?;
+        let core = Core::new(
+            store.clone(),
+            rules,
+            Arc::new(NoWorkers),
+            Arc::new(SystemClock),
+        );
+        let outcome = core.resend_delivery(&Actor::cli(), &ordersn.into()).await;
+        store.close().await;
+        Ok(report_resend(ordersn, outcome?))
+    })
 }
 
 /// What `callbacks resend` did, and its exit code (1 when nothing was queued).

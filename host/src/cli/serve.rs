@@ -11,6 +11,8 @@ use clap::Args;
 use usdt_gateway::config::Config;
 use usdt_gateway::gateway::{self, Gateway, MerchantReload};
 use usdt_gateway::telemetry;
+use usdt_gateway_core::audit::Actor;
+use usdt_gateway_core::usecases;
 
 // `serve`'s arguments (no doc comment: clap would show it as help text).
 #[derive(Debug, Args)]
@@ -161,17 +163,9 @@ async fn reload_on_hangup(hangups: Hangups, reload: Arc<MerchantReload>) {
     let _ = (hangups, reload);
 }
 
-/// One reload for a SIGHUP, its outcome logged.
+/// One reload for a SIGHUP: the core's use case, which audits it (refused or not).
 #[cfg(unix)]
 fn hangup_reload(reload: &MerchantReload) {
-    match reload.reload() {
-        Ok(outcome) => {
-            if outcome.admin_token.changed {
-                tracing::info!(target: "audit", action = "reload_admin_token", sessions_ended = outcome.admin_token.sessions_ended, "SIGHUP: admin token replaced; every console session ended");
-            }
-        }
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "reload refused; nothing changed");
-        }
-    }
+    // Its outcome is the audit line; a refused reload changed nothing.
+    let _ = usecases::reload_merchants(reload, &Actor::signal("SIGHUP"));
 }

@@ -25,7 +25,8 @@ use crate::store::Store;
 use crate::wakeups::Workers;
 use crate::writer::{OrderWriter, WriterTask};
 
-use parts::{Parts, announce_dev_mode, bind_metrics, chosen_component};
+use crate::preflight::chosen_component;
+use parts::{Parts, announce_dev_mode, bind_metrics};
 
 pub use crate::api::reload::{MerchantReload, ReloadOutcome};
 pub use crate::preflight::{DEV_APPID, check_protocol, confirmation_policy, load_rules, merchants};
@@ -87,6 +88,7 @@ impl Gateway {
         let (mut background, dev_chains) =
             parts.start_watchers(&mut workers, &Arc::new(policy), &providers, dev_mode.on)?;
         background.push(parts.start_dispatcher(&merchants, &workers)?);
+        background.push(parts.forward_announcements(&workers));
         let workers = Arc::new(workers);
         let state = AppState::new(Shared {
             core: parts.core(&workers),

@@ -2,7 +2,6 @@
 //! callback dispatcher, and the use cases over the store.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -35,14 +34,6 @@ impl<'a> From<&'a Database> for store::Database<'a> {
             Database::Postgres(url) => Self::Postgres(url.expose()),
         }
     }
-}
-
-/// The component to run: the command line's, else `rules.component`, else the embedded
-/// one (`None`).
-pub(super) fn chosen_component(config: &Config, component: Option<PathBuf>) -> Option<PathBuf> {
-    component.or_else(|| {
-        (!config.rules.component.as_os_str().is_empty()).then(|| config.rules.component.clone())
-    })
 }
 
 /// Say loudly that dev mode is on, and why.
@@ -82,6 +73,9 @@ pub(super) struct Parts<'a> {
     pub(super) stopped: &'a watch::Receiver<bool>,
 }
 
+/// The embedded dev chains, by chain name.
+type DevChains = HashMap<&'static str, DevChain>;
+
 /// A chain's deposits come from: a configured node, else the dev chain in dev mode.
 type ChainFeed = (Source, WatcherConfig);
 
@@ -94,7 +88,7 @@ impl Parts<'_> {
         policy: &Arc<ConfirmationPolicy>,
         providers: &Providers,
         dev_mode: bool,
-    ) -> anyhow::Result<(Vec<JoinHandle<()>>, HashMap<&'static str, DevChain>)> {
+    ) -> anyhow::Result<(Vec<JoinHandle<()>>, DevChains)> {
         let mut tasks = Vec::new();
         let mut dev_chains = HashMap::new();
         for facts in self.rules.chains()? {
@@ -186,6 +180,15 @@ impl Parts<'_> {
             Arc::clone(&workers.dispatcher),
             self.stopped.clone(),
         )))
+    }
+
+    /// Wakes the dispatcher at each due delivery another process announces (a resend
+    /// on another replica or from the command line; PostgreSQL only).
+    pub(super) fn forward_announcements(&self, workers: &Workers) -> JoinHandle<()> {
+        let store = self.store.clone();
+        let wake = Arc::clone(&workers.dispatcher);
+        let stopped = self.stopped.clone();
+        tokio::spawn(async move { store.forward_announcements(wake, stopped).await })
     }
 
     /// The use cases over the store, waking `workers`.

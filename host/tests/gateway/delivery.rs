@@ -342,8 +342,31 @@ async fn the_operator_commands_pay_list_and_resend() {
         "delivered",
     ]);
     assert!(ok && out.contains(&ordersn), "{out}");
-    let (ok, out) = cli(&["callbacks", "resend", "--config", &config, &ordersn]);
-    assert!(ok, "{out}");
+    // Resent from the command line: audited like the admin API's and the console's
+    // resends (one JSON log line, target `audit`, even with `[log] level = "warn"`),
+    // and delivered by the running gateway.
+    let resent = std::process::Command::new(env!("CARGO_BIN_EXE_usdt-gateway"))
+        .args(["callbacks", "resend", "--config", &config, &ordersn])
+        .env("USDT_GATEWAY_LOG__FORMAT", "json")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&resent.stdout);
+    assert!(resent.status.success(), "{stdout}");
+    let stderr = String::from_utf8_lossy(&resent.stderr);
+    let audit: Vec<Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["target"] == "audit")
+        .collect();
+    assert_eq!(audit.len(), 1, "{stderr}");
+    assert_eq!(audit[0]["action"], "resend_callback", "{stderr}");
+    assert_eq!(audit[0]["via"], "cli", "{stderr}");
+    assert_eq!(audit[0]["ordersn"], ordersn.as_str(), "{stderr}");
+    assert_eq!(audit[0]["outcome"], "resent", "{stderr}");
+    assert!(
+        audit[0]["who"].as_str().unwrap().starts_with("cli"),
+        "{stderr}"
+    );
     let got = receiver.wait_for(2, Duration::from_secs(20)).await;
     let again = verify_callback(&got[1].body, SECRET);
     assert_eq!(again["orderid"], orderid.as_str());

@@ -239,3 +239,47 @@ async fn an_expired_lease_is_not_renewed_nor_recorded_once_taken_over() {
         .unwrap();
     assert!(again.is_empty(), "{again:?}");
 }
+
+/// A resend is announced to every dispatcher on PostgreSQL (whichever process resent:
+/// another replica, the command line): a listener on another connection is woken. On
+/// SQLite there is no channel and the forwarding returns at once (the dispatcher sees
+/// the delivery at its next look at the outbox).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resend_wakes_the_dispatchers_of_other_processes_on_postgresql() {
+    let (store, env) = outbox().await;
+    let other = Store::open(&env.config().database()).await.unwrap();
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let listening = {
+        let wake = std::sync::Arc::clone(&wake);
+        tokio::spawn(async move { other.forward_announcements(wake, stopped).await })
+    };
+    let ordersn = deliveries(&store, &env, "announce", 1, i64::MAX / 2)
+        .await
+        .remove(0);
+    if store.backend() == usdt_gateway::store::Backend::Sqlite {
+        tokio::time::timeout(Duration::from_secs(5), listening)
+            .await
+            .expect("nothing to listen to on SQLite")
+            .unwrap();
+        return;
+    }
+    // The listener is connected once a first announcement gets through: resend until
+    // one does (each resend is announced).
+    let woken = async {
+        loop {
+            store.resend_callback(&ordersn, now_millis()).await.unwrap();
+            if tokio::time::timeout(Duration::from_millis(200), wake.notified())
+                .await
+                .is_ok()
+            {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), woken)
+        .await
+        .expect("a resend woke the listener");
+    stop.send(true).unwrap();
+    listening.await.unwrap();
+}
