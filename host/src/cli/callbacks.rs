@@ -1,22 +1,16 @@
 //! `callbacks`: the callback deliveries in the configured database.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Subcommand;
 use serde_json::json;
 
-use usdt_gateway::config::Config;
-use usdt_gateway::preflight::{chosen_component, load_rules};
 use usdt_gateway::store::{DeliveryState, ResendOutcome, Store};
-use usdt_gateway::telemetry;
-use usdt_gateway::wakeups::NoWorkers;
 use usdt_gateway_core::Core;
 use usdt_gateway_core::audit::Actor;
-use usdt_gateway_core::clock::SystemClock;
 
-use super::{runtime, with_store};
+use super::with_core;
 
 // The `callbacks` commands (no doc comment: clap would show it as help text).
 #[derive(Debug, Subcommand)]
@@ -31,7 +25,7 @@ pub(super) enum CallbacksCommand {
         state: Option<DeliveryState>,
         /// At most this many.
         #[arg(long, default_value_t = 100)]
-        limit: i64,
+        limit: u32,
     },
     /// One delivery with every attempt.
     Show {
@@ -58,19 +52,25 @@ pub(super) fn callbacks(command: CallbacksCommand) -> anyhow::Result<ExitCode> {
             config,
             state,
             limit,
-        } => with_store(config.as_deref(), async |store| {
-            list(store, state, limit).await
+        } => with_core(config.as_deref(), async |core| {
+            list(core, state, limit).await
         }),
         CallbacksCommand::Show { config, ordersn } => {
-            with_store(config.as_deref(), async |store| show(store, &ordersn).await)
+            with_core(config.as_deref(), async |core| show(core, &ordersn).await)
         }
-        CallbacksCommand::Resend { config, ordersn } => resend(config.as_deref(), &ordersn),
+        CallbacksCommand::Resend { config, ordersn } => {
+            with_core(config.as_deref(), async |core| resend(core, &ordersn).await)
+        }
     }
 }
 
 /// `callbacks list`: one JSON line per delivery.
-async fn list(store: &Store, state: Option<DeliveryState>, limit: i64) -> anyhow::Result<ExitCode> {
-    for c in store.list_callbacks(state, limit).await? {
+async fn list(
+    core: &Core<Store>,
+    state: Option<DeliveryState>,
+    limit: u32,
+) -> anyhow::Result<ExitCode> {
+    for c in core.deliveries(state, limit).await? {
         println!("{}", serde_json::to_string(&c)?);
     }
     Ok(ExitCode::SUCCESS)
@@ -78,8 +78,8 @@ async fn list(store: &Store, state: Option<DeliveryState>, limit: i64) -> anyhow
 
 /// `callbacks show`: the delivery and its attempts as one JSON line; exit 1 when the
 /// order has none.
-async fn show(store: &Store, ordersn: &str) -> anyhow::Result<ExitCode> {
-    Ok(match store.callback(ordersn).await? {
+async fn show(core: &Core<Store>, ordersn: &str) -> anyhow::Result<ExitCode> {
+    Ok(match core.delivery(&ordersn.into()).await? {
         Some((callback, attempts)) => {
             println!("{}", json!({"callback": callback, "attempts": attempts}));
             ExitCode::SUCCESS
@@ -94,22 +94,9 @@ async fn show(store: &Store, ordersn: &str) -> anyhow::Result<ExitCode> {
 /// `callbacks resend`: the core's resend (audited in the log, as the admin API's and the
 /// console's are), then what happened. A running gateway's dispatcher is told at once on
 /// PostgreSQL (the storage announces the delivery) and sees it within a second on SQLite.
-fn resend(file: Option<&Path>, ordersn: &str) -> anyhow::Result<ExitCode> {
-    let config = Config::load(file)?;
-    telemetry::init(&config.log);
-    let rules = load_rules(chosen_component(&config, None).as_deref(), &config)?;
-    runtime()?.block_on(async {
-        let store = Store::open(&config.database()).await?;
-        let core = Core::new(
-            store.clone(),
-            rules,
-            Arc::new(NoWorkers),
-            Arc::new(SystemClock),
-        );
-        let outcome = core.resend_delivery(&Actor::cli(), &ordersn.into()).await;
-        store.close().await;
-        Ok(report_resend(ordersn, outcome?))
-    })
+async fn resend(core: &Core<Store>, ordersn: &str) -> anyhow::Result<ExitCode> {
+    let outcome = core.resend_delivery(&Actor::cli(), &ordersn.into()).await?;
+    Ok(report_resend(ordersn, outcome))
 }
 
 /// What `callbacks resend` did, and its exit code (1 when nothing was queued).

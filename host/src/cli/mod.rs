@@ -12,12 +12,18 @@ mod verify;
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use usdt_gateway::config::Config;
+use usdt_gateway::preflight::{chosen_component, load_rules};
 use usdt_gateway::store::Store;
+use usdt_gateway::telemetry;
+use usdt_gateway::wakeups::NoWorkers;
+use usdt_gateway_core::Core;
+use usdt_gateway_core::clock::SystemClock;
 
 /// A self-hosted USDT deposit gateway (USDT Recharge API V2).
 #[derive(Debug, Parser)]
@@ -122,6 +128,31 @@ fn with_store(
     runtime()?.block_on(async {
         let store = Store::open(&config.database()).await?;
         let outcome = work(&store).await;
+        store.close().await;
+        outcome
+    })
+}
+
+/// Load the configuration from `file` (its log settings too: the use cases' audit lines
+/// go to standard error), open its database, run `work` on the use cases over it, close
+/// it. No worker runs here: a delivery queued due now is announced to every gateway's
+/// dispatcher on PostgreSQL, and seen within a second on SQLite.
+fn with_core(
+    file: Option<&Path>,
+    work: impl AsyncFnOnce(&Core<Store>) -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    let config = Config::load(file)?;
+    telemetry::init(&config.log);
+    let rules = load_rules(chosen_component(&config, None).as_deref(), &config)?;
+    runtime()?.block_on(async {
+        let store = Store::open(&config.database()).await?;
+        let core = Core::new(
+            store.clone(),
+            rules,
+            Arc::new(NoWorkers),
+            Arc::new(SystemClock),
+        );
+        let outcome = work(&core).await;
         store.close().await;
         outcome
     })
