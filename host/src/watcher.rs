@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use crate::chain::{Source, Transfer, WatchForm};
+use crate::chain::{Source, SourceError, Transfer, WatchForm};
 use crate::clock::now_millis as now;
 use crate::metrics::ChainRecorder;
 use crate::rules::{ConfirmationPolicy, DepositState, Rules};
@@ -128,8 +128,20 @@ impl Watcher {
                 Err(e) => {
                     self.recorder.round_failed();
                     failures = failures.saturating_add(1);
-                    tracing::warn!(chain, error = %format!("{e:#}"), failures, "chain round failed; retrying");
-                    (self.config.poll_interval * failures.min(10)).min(Duration::from_secs(30))
+                    let source = e.downcast_ref::<SourceError>();
+                    let error = format!("{e:#}");
+                    if matches!(source, Some(SourceError::Invalid(_))) {
+                        tracing::error!(
+                            chain,
+                            error,
+                            failures,
+                            "the node's answer is unusable; retrying"
+                        );
+                    } else {
+                        tracing::warn!(chain, error, failures, "chain round failed; retrying");
+                    }
+                    let asked = source.and_then(SourceError::retry_after);
+                    pause_after_failure(self.config.poll_interval, failures, asked)
                 }
             };
             tokio::select! {
@@ -446,4 +458,59 @@ impl Watcher {
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Longest wait a node's `Retry-After` may impose on a watcher.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// How long to wait after `failures` failed rounds in a row: the poll interval times
+/// the failures (at most 10 times, at most 30 s), or longer when the node asked for it
+/// (`Retry-After`, at most [`MAX_RETRY_AFTER`]). A wake-up (a new address) cuts it short.
+fn pause_after_failure(poll: Duration, failures: u32, retry_after: Option<Duration>) -> Duration {
+    let backoff = (poll * failures.min(10)).min(Duration::from_secs(30));
+    retry_after.map_or(backoff, |asked| backoff.max(asked.min(MAX_RETRY_AFTER)))
+}
+
+#[cfg(test)]
+mod pause_tests {
+    use super::*;
+
+    #[test]
+    fn failures_back_off_and_a_nodes_retry_after_is_honoured_within_bounds() {
+        let poll = Duration::from_secs(2);
+        assert_eq!(pause_after_failure(poll, 1, None), Duration::from_secs(2));
+        assert_eq!(pause_after_failure(poll, 3, None), Duration::from_secs(6));
+        assert_eq!(pause_after_failure(poll, 50, None), Duration::from_secs(20));
+        let slow = Duration::from_secs(10);
+        assert_eq!(pause_after_failure(slow, 9, None), Duration::from_secs(30));
+        let asked = Some(Duration::from_secs(60));
+        assert_eq!(pause_after_failure(poll, 1, asked), Duration::from_secs(60));
+        let shorter = Some(Duration::from_secs(1));
+        assert_eq!(
+            pause_after_failure(poll, 3, shorter),
+            Duration::from_secs(6)
+        );
+        let huge = Some(Duration::from_secs(86_400));
+        assert_eq!(pause_after_failure(poll, 1, huge), MAX_RETRY_AFTER);
+    }
+
+    #[test]
+    fn a_nodes_rate_limit_reaches_the_watcher_as_its_wait() {
+        let error = usdt_evm_rpc::RpcError::Unavailable {
+            method: "eth_blockNumber".into(),
+            failures: "#0 429".into(),
+            retry_after: Some(Duration::from_secs(42)),
+        };
+        let round: anyhow::Error = SourceError::from(error).into();
+        let source = round.downcast_ref::<SourceError>();
+        assert_eq!(
+            source.and_then(SourceError::retry_after),
+            Some(Duration::from_secs(42))
+        );
+        let malformed = usdt_evm_rpc::RpcError::Inconsistent("two hashes".into());
+        assert!(matches!(
+            SourceError::from(malformed),
+            SourceError::Invalid(_)
+        ));
+    }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::rules::{Chain, Rules};
 use crate::store::{LedgerAppend, Store, StoreError};
 
-use super::Transfer;
+use super::{ChainSource, SourceError, SourceResult, Transfer};
 
 /// Most blocks one `mine` call may add.
 pub const MAX_MINE: u64 = 100_000;
@@ -32,6 +32,12 @@ pub enum DevError {
     /// The database or the component failed.
     #[error(transparent)]
     Fault(#[from] anyhow::Error),
+}
+
+impl From<SourceError> for DevError {
+    fn from(e: SourceError) -> Self {
+        Self::Fault(e.into())
+    }
 }
 
 impl From<StoreError> for DevError {
@@ -81,13 +87,13 @@ impl DevChain {
     }
 
     /// The newest block (0, the genesis block, on a new ledger).
-    pub async fn head(&self) -> anyhow::Result<u64> {
+    pub async fn head(&self) -> Result<u64, SourceError> {
         let head = self.store.dev_head(self.chain.as_str()).await?;
         Ok(head.map_or(0, |h| u64::try_from(h).unwrap_or(0)))
     }
 
     /// The hash of block `number`; the genesis block exists from the start.
-    pub async fn block_hash(&self, number: u64) -> anyhow::Result<Option<String>> {
+    pub async fn block_hash(&self, number: u64) -> Result<Option<String>, SourceError> {
         let hash = self
             .store
             .dev_block_hash(self.chain.as_str(), to_i64(number))
@@ -105,7 +111,7 @@ impl DevChain {
         from: u64,
         to: u64,
         watched: &[String],
-    ) -> anyhow::Result<Vec<Transfer>> {
+    ) -> Result<Vec<Transfer>, SourceError> {
         let watched: std::collections::HashSet<&str> = watched.iter().map(String::as_str).collect();
         let rows = self
             .store
@@ -118,8 +124,8 @@ impl DevChain {
             }
             out.push(Transfer {
                 txid: row.txid,
-                log_index: u64::try_from(row.log_index)?,
-                block_number: u64::try_from(row.number)?,
+                log_index: u64::try_from(row.log_index).map_err(anyhow::Error::from)?,
+                block_number: u64::try_from(row.number).map_err(anyhow::Error::from)?,
                 block_hash: row.hash,
                 to: row.to_address,
                 value: row.value,
@@ -244,4 +250,31 @@ fn format_hash(chain: Chain, hex: &str) -> String {
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl ChainSource for DevChain {
+    fn chain(&self) -> Chain {
+        self.chain
+    }
+
+    fn decimals(&self) -> u8 {
+        self.decimals
+    }
+
+    fn head(&self) -> SourceResult<'_, u64> {
+        Box::pin(DevChain::head(self))
+    }
+
+    fn block_hash(&self, number: u64) -> SourceResult<'_, Option<String>> {
+        Box::pin(DevChain::block_hash(self, number))
+    }
+
+    fn transfers<'a>(
+        &'a self,
+        from: u64,
+        to: u64,
+        watched: &'a [String],
+    ) -> SourceResult<'a, Vec<Transfer>> {
+        Box::pin(DevChain::transfers(self, from, to, watched))
+    }
 }

@@ -7,7 +7,7 @@ use usdt_evm_rpc::{EvmRpc, EvmRpcConfig, Provider};
 use crate::config::{ChainConfig, ConfigError};
 use crate::rules::Chain;
 
-use super::Transfer;
+use super::{ChainSource, SourceError, SourceResult, Transfer, WatchForm};
 
 /// One chain's node connection and token.
 #[derive(Clone, Debug)]
@@ -69,17 +69,17 @@ impl EvmSource {
     }
 
     /// `eth_blockNumber`.
-    pub async fn head(&self) -> anyhow::Result<u64> {
+    pub async fn head(&self) -> Result<u64, SourceError> {
         Ok(self.rpc.block_number().await?)
     }
 
     /// The newest finalized block (TRON: the latest solidified block).
-    pub async fn finalized(&self) -> anyhow::Result<Option<u64>> {
+    pub async fn finalized(&self) -> Result<Option<u64>, SourceError> {
         Ok(self.rpc.finalized_block().await?)
     }
 
     /// The canonical hash at `number`.
-    pub async fn block_hash(&self, number: u64) -> anyhow::Result<Option<String>> {
+    pub async fn block_hash(&self, number: u64) -> Result<Option<String>, SourceError> {
         Ok(self.rpc.block_hash(number).await?)
     }
 
@@ -89,7 +89,7 @@ impl EvmSource {
         from: u64,
         to: u64,
         watched: &[String],
-    ) -> anyhow::Result<Vec<Transfer>> {
+    ) -> Result<Vec<Transfer>, SourceError> {
         let logs = self.rpc.transfers(from, to, watched).await?;
         Ok(logs
             .into_iter()
@@ -103,5 +103,44 @@ impl EvmSource {
                 value: log.value,
             })
             .collect())
+    }
+}
+
+impl ChainSource for EvmSource {
+    fn chain(&self) -> Chain {
+        self.chain
+    }
+
+    fn decimals(&self) -> u8 {
+        self.decimals
+    }
+
+    fn watch_form(&self) -> WatchForm {
+        WatchForm::EvmHex
+    }
+
+    fn endpoint_errors(&self) -> Vec<(String, u64)> {
+        self.rpc.endpoint_errors()
+    }
+
+    fn head(&self) -> SourceResult<'_, u64> {
+        Box::pin(EvmSource::head(self))
+    }
+
+    fn finalized(&self) -> SourceResult<'_, Option<u64>> {
+        Box::pin(EvmSource::finalized(self))
+    }
+
+    fn block_hash(&self, number: u64) -> SourceResult<'_, Option<String>> {
+        Box::pin(EvmSource::block_hash(self, number))
+    }
+
+    fn transfers<'a>(
+        &'a self,
+        from: u64,
+        to: u64,
+        watched: &'a [String],
+    ) -> SourceResult<'a, Vec<Transfer>> {
+        Box::pin(EvmSource::transfers(self, from, to, watched))
     }
 }

@@ -7,7 +7,14 @@ pub mod dev;
 pub mod evm;
 pub mod omni;
 
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::rules::Chain;
+use crate::store::StoreError;
 
 pub use dev::DevChain;
 pub use evm::EvmSource;
@@ -25,22 +32,125 @@ pub struct Transfer {
     pub block_number: u64,
     /// That block's hash.
     pub block_hash: String,
-    /// The receiving address in the source's watch form (see [`Source::watch_form`]).
+    /// The receiving address in the source's watch form (see [`ChainSource::watch_form`]).
     pub to: String,
     /// The on-chain integer value (decimal or `0x` hex text), in the token's base units.
     pub value: String,
 }
 
-/// A chain the watcher reads.
-#[derive(Clone, Debug)]
-pub enum Source {
-    /// The embedded, simulated ledger of dev mode.
-    Dev(DevChain),
-    /// An EVM JSON-RPC node (Ethereum for ERC20; TRON's `/jsonrpc` for TRC20).
-    Evm(EvmSource),
-    /// An Omni Core node (OMNI: USDT is Omni property 31).
-    Omni(OmniSource),
+/// Why a source could not answer, as the watcher needs to know it.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The node could not be reached, or failed in a way a later call may not: wait and
+    /// call again — at least `retry_after` when the node asked for it.
+    #[error("{message}")]
+    Unavailable {
+        /// What failed (endpoints redacted).
+        message: String,
+        /// The longest `Retry-After` a node asked for.
+        retry_after: Option<Duration>,
+    },
+    /// The node answered something the gateway cannot use (a JSON-RPC error, a
+    /// malformed or inconsistent answer): retried, but an operator should look.
+    #[error("{0}")]
+    Invalid(String),
+    /// The gateway's own side failed (its database for the dev chain, the component,
+    /// a configuration the client refused).
+    #[error(transparent)]
+    Fault(#[from] anyhow::Error),
 }
+
+impl SourceError {
+    /// The wait the node asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Unavailable { retry_after, .. } => *retry_after,
+            Self::Invalid(_) | Self::Fault(_) => None,
+        }
+    }
+}
+
+impl From<usdt_evm_rpc::RpcError> for SourceError {
+    fn from(e: usdt_evm_rpc::RpcError) -> Self {
+        use usdt_evm_rpc::RpcError as E;
+        match e {
+            E::Unavailable { retry_after, .. } => Self::Unavailable {
+                message: e.to_string(),
+                retry_after,
+            },
+            E::Config(_) | E::InvalidArgument(_) => Self::Fault(e.into()),
+            other => Self::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<usdt_omni_rpc::OmniRpcError> for SourceError {
+    fn from(e: usdt_omni_rpc::OmniRpcError) -> Self {
+        use usdt_omni_rpc::OmniRpcError as E;
+        match e {
+            E::Unavailable { .. } => Self::Unavailable {
+                message: e.to_string(),
+                retry_after: None,
+            },
+            E::Config(_) | E::InvalidArgument(_) => Self::Fault(e.into()),
+            other => Self::Invalid(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for SourceError {
+    fn from(e: StoreError) -> Self {
+        Self::Fault(e.into())
+    }
+}
+
+/// What a source call answers.
+pub type SourceResult<'a, T> = Pin<Box<dyn Future<Output = Result<T, SourceError>> + Send + 'a>>;
+
+/// A chain the watcher reads: the embedded dev chain, an EVM node, an Omni Core node —
+/// or any other that answers these.
+pub trait ChainSource: fmt::Debug + Send + Sync {
+    /// The chain this source watches.
+    fn chain(&self) -> Chain;
+
+    /// The token's decimals on this chain.
+    fn decimals(&self) -> u8;
+
+    /// How this source names addresses in [`ChainSource::transfers`].
+    fn watch_form(&self) -> WatchForm {
+        WatchForm::Canonical
+    }
+
+    /// Each node endpoint, redacted, with the calls it failed (none for the dev chain).
+    fn endpoint_errors(&self) -> Vec<(String, u64)> {
+        Vec::new()
+    }
+
+    /// The newest block.
+    fn head(&self) -> SourceResult<'_, u64>;
+
+    /// The newest finalized block, for a chain confirmed by finality: the node's
+    /// `finalized` block (TRON: the latest solidified block). The dev chain and Bitcoin
+    /// (OMNI) have no finality: `None` (the configuration refuses `finalized` for OMNI).
+    fn finalized(&self) -> SourceResult<'_, Option<u64>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// The hash of the canonical block at `number`, if the chain has one.
+    fn block_hash(&self, number: u64) -> SourceResult<'_, Option<String>>;
+
+    /// Transfers of the token to any of `watched` (in watch form) in blocks
+    /// `from..=to`, complete or an error: a range is never partly returned.
+    fn transfers<'a>(
+        &'a self,
+        from: u64,
+        to: u64,
+        watched: &'a [String],
+    ) -> SourceResult<'a, Vec<Transfer>>;
+}
+
+/// A source, shared by its watcher and the metrics.
+pub type Source = Arc<dyn ChainSource>;
 
 /// How a source names addresses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,84 +159,4 @@ pub enum WatchForm {
     Canonical,
     /// `0x` + 40 lowercase hex, the form EVM logs use (the component's `evm-hex`).
     EvmHex,
-}
-
-impl Source {
-    /// The chain this source watches.
-    pub fn chain(&self) -> Chain {
-        match self {
-            Self::Dev(dev) => dev.chain(),
-            Self::Evm(evm) => evm.chain(),
-            Self::Omni(omni) => omni.chain(),
-        }
-    }
-
-    /// The token's decimals on this chain.
-    pub fn decimals(&self) -> u8 {
-        match self {
-            Self::Dev(dev) => dev.decimals(),
-            Self::Evm(evm) => evm.decimals(),
-            Self::Omni(omni) => omni.decimals(),
-        }
-    }
-
-    /// How this source names addresses in [`Source::transfers`].
-    pub fn watch_form(&self) -> WatchForm {
-        match self {
-            Self::Dev(_) | Self::Omni(_) => WatchForm::Canonical,
-            Self::Evm(_) => WatchForm::EvmHex,
-        }
-    }
-
-    /// Each node endpoint, redacted, with the calls it failed (none for the dev chain).
-    pub fn endpoint_errors(&self) -> Vec<(String, u64)> {
-        match self {
-            Self::Dev(_) => Vec::new(),
-            Self::Evm(evm) => evm.endpoint_errors(),
-            Self::Omni(omni) => omni.endpoint_errors(),
-        }
-    }
-
-    /// The newest block.
-    pub async fn head(&self) -> anyhow::Result<u64> {
-        match self {
-            Self::Dev(dev) => dev.head().await,
-            Self::Evm(evm) => evm.head().await,
-            Self::Omni(omni) => omni.head().await,
-        }
-    }
-
-    /// The newest finalized block, for a chain confirmed by finality: the node's
-    /// `finalized` block (TRON: the latest solidified block). The dev chain and Bitcoin
-    /// (OMNI) have no finality: `None` (the configuration refuses `finalized` for OMNI).
-    pub async fn finalized(&self) -> anyhow::Result<Option<u64>> {
-        match self {
-            Self::Dev(_) | Self::Omni(_) => Ok(None),
-            Self::Evm(evm) => evm.finalized().await,
-        }
-    }
-
-    /// The hash of the canonical block at `number`, if the chain has one.
-    pub async fn block_hash(&self, number: u64) -> anyhow::Result<Option<String>> {
-        match self {
-            Self::Dev(dev) => dev.block_hash(number).await,
-            Self::Evm(evm) => evm.block_hash(number).await,
-            Self::Omni(omni) => omni.block_hash(number).await,
-        }
-    }
-
-    /// Transfers of the token to any of `watched` (in watch form) in blocks
-    /// `from..=to`, complete or an error: a range is never partly returned.
-    pub async fn transfers(
-        &self,
-        from: u64,
-        to: u64,
-        watched: &[String],
-    ) -> anyhow::Result<Vec<Transfer>> {
-        match self {
-            Self::Dev(dev) => dev.transfers(from, to, watched).await,
-            Self::Evm(evm) => evm.transfers(from, to, watched).await,
-            Self::Omni(omni) => omni.transfers(from, to, watched).await,
-        }
-    }
 }

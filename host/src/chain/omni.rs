@@ -8,7 +8,7 @@ use usdt_omni_rpc::{Credentials, OmniRpc, OmniRpcConfig};
 
 use crate::rules::Chain;
 
-use super::Transfer;
+use super::{ChainSource, SourceError, SourceResult, Transfer};
 
 /// One Omni Core connection (several URLs, failover in order).
 #[derive(Clone, Debug)]
@@ -46,12 +46,12 @@ impl OmniSource {
     }
 
     /// `getblockcount`.
-    pub async fn head(&self) -> anyhow::Result<u64> {
+    pub async fn head(&self) -> Result<u64, SourceError> {
         Ok(self.rpc.block_count().await?)
     }
 
     /// `getblockhash`.
-    pub async fn block_hash(&self, number: u64) -> anyhow::Result<Option<String>> {
+    pub async fn block_hash(&self, number: u64) -> Result<Option<String>, SourceError> {
         Ok(self.rpc.block_hash(number).await?)
     }
 
@@ -61,7 +61,7 @@ impl OmniSource {
         from: u64,
         to: u64,
         watched: &[String],
-    ) -> anyhow::Result<Vec<Transfer>> {
+    ) -> Result<Vec<Transfer>, SourceError> {
         let found = self.rpc.transfers(from, to, watched).await?;
         Ok(found
             .into_iter()
@@ -74,5 +74,36 @@ impl OmniSource {
                 value: t.amount.to_string(),
             })
             .collect())
+    }
+}
+
+impl ChainSource for OmniSource {
+    fn chain(&self) -> Chain {
+        OmniSource::chain(self)
+    }
+
+    fn decimals(&self) -> u8 {
+        OmniSource::decimals(self)
+    }
+
+    fn endpoint_errors(&self) -> Vec<(String, u64)> {
+        OmniSource::endpoint_errors(self)
+    }
+
+    fn head(&self) -> SourceResult<'_, u64> {
+        Box::pin(OmniSource::head(self))
+    }
+
+    fn block_hash(&self, number: u64) -> SourceResult<'_, Option<String>> {
+        Box::pin(OmniSource::block_hash(self, number))
+    }
+
+    fn transfers<'a>(
+        &'a self,
+        from: u64,
+        to: u64,
+        watched: &'a [String],
+    ) -> SourceResult<'a, Vec<Transfer>> {
+        Box::pin(OmniSource::transfers(self, from, to, watched))
     }
 }

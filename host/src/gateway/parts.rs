@@ -102,7 +102,7 @@ impl Parts<'_> {
                 None if dev_mode => {
                     let dev = self.dev_chain(&facts);
                     dev_chains.insert(chain.as_str(), dev.clone());
-                    (Source::Dev(dev), self.dev_watch())
+                    (Arc::new(dev) as Source, self.dev_watch())
                 }
                 None => {
                     tracing::warn!(
@@ -240,9 +240,9 @@ impl Parts<'_> {
 fn node_feed(c: &ChainConfig, facts: &ChainFacts) -> anyhow::Result<ChainFeed> {
     let chain = facts.chain;
     let source = if matches!(chain, Chain::Omni) {
-        Source::Omni(omni_source(c, facts)?)
+        Arc::new(omni_source(c, facts)?) as Source
     } else {
-        Source::Evm(EvmSource::new(chain, c)?)
+        Arc::new(EvmSource::new(chain, c)?) as Source
     };
     let watch = WatcherConfig {
         poll_interval: c.poll_interval,
