@@ -26,6 +26,8 @@ use crate::rules::{CallbackFields, Rules};
 use crate::store::{AttemptOutcome, AttemptRecord, DeliveryState, DueCallback, Store};
 use leases::{Lease, Leases};
 use running::Running;
+use usdt_gateway_core::delivery::{Attempted, JITTER, after_attempt};
+use usdt_gateway_core::units::UnixMillis;
 
 /// Attempts recorded per transaction, at most.
 const RECORD_BATCH: usize = 512;
@@ -305,34 +307,15 @@ impl Dispatcher {
         started_at: i64,
         t: u64,
     ) -> AttemptRecord {
-        let (outcome, next_state, next_at) = match outcome {
-            AttemptOutcome::Delivered => (
-                AttemptOutcome::Delivered,
-                DeliveryState::Delivered,
-                started_at,
-            ),
-            AttemptOutcome::Refused => (AttemptOutcome::Refused, DeliveryState::Failed, started_at),
-            AttemptOutcome::NotConfigured => (
-                AttemptOutcome::NotConfigured,
-                DeliveryState::NotConfigured,
-                started_at,
-            ),
-            AttemptOutcome::Failed => {
-                let retry = usize::try_from(due.attempts).unwrap_or(usize::MAX);
-                match self.config.retry_delays.get(retry) {
-                    None => (AttemptOutcome::Failed, DeliveryState::Failed, started_at),
-                    Some(delay) => {
-                        let wait =
-                            next_delay(*delay, attempt.retry_after, &self.config.retry_delays);
-                        (
-                            AttemptOutcome::Failed,
-                            DeliveryState::Pending,
-                            now_millis() + millis(wait),
-                        )
-                    }
-                }
-            }
+        let attempted = Attempted {
+            outcome,
+            attempts: due.attempts,
+            retry_after: attempt.retry_after,
+            started: UnixMillis(started_at),
+            ended: UnixMillis(now_millis()),
         };
+        let jitter = rand::rng().random_range(JITTER);
+        let next = after_attempt(&attempted, &self.config.retry_delays, jitter);
         AttemptRecord {
             started_at,
             t: i64::try_from(t).unwrap_or(i64::MAX),
@@ -341,8 +324,8 @@ impl Dispatcher {
             latency_ms: millis(attempt.latency),
             error: attempt.error.clone(),
             outcome,
-            next_state,
-            next_attempt_at: next_at,
+            next_state: next.state,
+            next_attempt_at: next.at.0,
         }
     }
 }
@@ -416,64 +399,5 @@ async fn record_batch(store: &Store, attempts: &[(DueCallback, AttemptRecord)]) 
             }
             recorded
         }
-    }
-}
-
-/// The wait before the next retry: the scheduled delay ±20 %, pushed later by a
-/// receiver's `Retry-After`, capped at the schedule's longest delay.
-pub fn next_delay(
-    scheduled: Duration,
-    retry_after: Option<Duration>,
-    schedule: &[Duration],
-) -> Duration {
-    let jitter = rand::rng().random_range(0.8..=1.2);
-    let jittered = scheduled.mul_f64(jitter);
-    let longest = schedule.iter().copied().max().unwrap_or(scheduled);
-    match retry_after {
-        Some(asked) if asked > jittered => asked.min(longest.max(jittered)),
-        _ => jittered,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn delays_are_jittered_within_twenty_percent() {
-        let schedule = [Duration::from_secs(15), Duration::from_secs(60)];
-        for _ in 0..1000 {
-            let d = next_delay(Duration::from_secs(15), None, &schedule);
-            assert!(
-                d >= Duration::from_secs(12) && d <= Duration::from_secs(18),
-                "{d:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn retry_after_pushes_later_within_bounds() {
-        let schedule = [Duration::from_secs(15), Duration::from_secs(60)];
-        let d = next_delay(
-            Duration::from_secs(15),
-            Some(Duration::from_secs(40)),
-            &schedule,
-        );
-        assert_eq!(d, Duration::from_secs(40));
-        let d = next_delay(
-            Duration::from_secs(15),
-            Some(Duration::from_secs(86_400)),
-            &schedule,
-        );
-        assert_eq!(d, Duration::from_secs(60), "capped at the longest delay");
-        let d = next_delay(
-            Duration::from_secs(15),
-            Some(Duration::from_secs(1)),
-            &schedule,
-        );
-        assert!(
-            d >= Duration::from_secs(12),
-            "never earlier than the schedule: {d:?}"
-        );
     }
 }
