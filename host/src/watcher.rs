@@ -501,7 +501,7 @@ mod pause_tests {
             failures: "#0 429".into(),
             retry_after: Some(Duration::from_secs(42)),
         };
-        let round: anyhow::Error = SourceError::from(error).into();
+        let round: anyhow::Error = crate::chain::evm_error(error).into();
         let source = round.downcast_ref::<SourceError>();
         assert_eq!(
             source.and_then(SourceError::retry_after),
@@ -509,7 +509,7 @@ mod pause_tests {
         );
         let malformed = usdt_evm_rpc::RpcError::Inconsistent("two hashes".into());
         assert!(matches!(
-            SourceError::from(malformed),
+            crate::chain::evm_error(malformed),
             SourceError::Invalid(_)
         ));
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::rules::{Chain, Rules};
 use crate::store::{LedgerAppend, Store, StoreError};
 
-use super::{ChainSource, SourceError, SourceResult, Transfer};
+use super::{ChainSource, SourceError, SourceResult, Transfer, own_fault};
 
 /// Most blocks one `mine` call may add.
 pub const MAX_MINE: u64 = 100_000;
@@ -36,7 +36,7 @@ pub enum DevError {
 
 impl From<SourceError> for DevError {
     fn from(e: SourceError) -> Self {
-        Self::Fault(e.into())
+        Self::Fault(anyhow::Error::new(e))
     }
 }
 
@@ -88,7 +88,11 @@ impl DevChain {
 
     /// The newest block (0, the genesis block, on a new ledger).
     pub async fn head(&self) -> Result<u64, SourceError> {
-        let head = self.store.dev_head(self.chain.as_str()).await?;
+        let head = self
+            .store
+            .dev_head(self.chain.as_str())
+            .await
+            .map_err(own_fault)?;
         Ok(head.map_or(0, |h| u64::try_from(h).unwrap_or(0)))
     }
 
@@ -97,7 +101,8 @@ impl DevChain {
         let hash = self
             .store
             .dev_block_hash(self.chain.as_str(), to_i64(number))
-            .await?;
+            .await
+            .map_err(own_fault)?;
         Ok(match hash {
             Some(hash) => Some(hash),
             None if number == 0 => Some(genesis_hash(self.chain)),
@@ -116,7 +121,8 @@ impl DevChain {
         let rows = self
             .store
             .dev_transfers(self.chain.as_str(), to_i64(from), to_i64(to))
-            .await?;
+            .await
+            .map_err(own_fault)?;
         let mut out = Vec::new();
         for row in rows {
             if !watched.contains(row.to_address.as_str()) {
@@ -124,8 +130,8 @@ impl DevChain {
             }
             out.push(Transfer {
                 txid: row.txid,
-                log_index: u64::try_from(row.log_index).map_err(anyhow::Error::from)?,
-                block_number: u64::try_from(row.number).map_err(anyhow::Error::from)?,
+                log_index: u64::try_from(row.log_index).map_err(own_fault)?,
+                block_number: u64::try_from(row.number).map_err(own_fault)?,
                 block_hash: row.hash,
                 to: row.to_address,
                 value: row.value,

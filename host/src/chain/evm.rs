@@ -7,7 +7,7 @@ use usdt_evm_rpc::{EvmRpc, EvmRpcConfig, Provider};
 use crate::config::{ChainConfig, ConfigError};
 use crate::rules::Chain;
 
-use super::{ChainSource, SourceError, SourceResult, Transfer, WatchForm};
+use super::{ChainSource, SourceError, SourceResult, Transfer, WatchForm, evm_error};
 
 /// One chain's node connection and token.
 #[derive(Clone, Debug)]
@@ -70,17 +70,17 @@ impl EvmSource {
 
     /// `eth_blockNumber`.
     pub async fn head(&self) -> Result<u64, SourceError> {
-        Ok(self.rpc.block_number().await?)
+        self.rpc.block_number().await.map_err(evm_error)
     }
 
     /// The newest finalized block (TRON: the latest solidified block).
     pub async fn finalized(&self) -> Result<Option<u64>, SourceError> {
-        Ok(self.rpc.finalized_block().await?)
+        self.rpc.finalized_block().await.map_err(evm_error)
     }
 
     /// The canonical hash at `number`.
     pub async fn block_hash(&self, number: u64) -> Result<Option<String>, SourceError> {
-        Ok(self.rpc.block_hash(number).await?)
+        self.rpc.block_hash(number).await.map_err(evm_error)
     }
 
     /// `Transfer` logs of the token to `watched` (`0x` hex) in `from..=to`.
@@ -90,7 +90,11 @@ impl EvmSource {
         to: u64,
         watched: &[String],
     ) -> Result<Vec<Transfer>, SourceError> {
-        let logs = self.rpc.transfers(from, to, watched).await?;
+        let logs = self
+            .rpc
+            .transfers(from, to, watched)
+            .await
+            .map_err(evm_error)?;
         Ok(logs
             .into_iter()
             .filter(|log| !log.removed)

@@ -8,7 +8,7 @@ use usdt_omni_rpc::{Credentials, OmniRpc, OmniRpcConfig};
 
 use crate::rules::Chain;
 
-use super::{ChainSource, SourceError, SourceResult, Transfer};
+use super::{ChainSource, SourceError, SourceResult, Transfer, omni_error};
 
 /// One Omni Core connection (several URLs, failover in order).
 #[derive(Clone, Debug)]
@@ -47,12 +47,12 @@ impl OmniSource {
 
     /// `getblockcount`.
     pub async fn head(&self) -> Result<u64, SourceError> {
-        Ok(self.rpc.block_count().await?)
+        self.rpc.block_count().await.map_err(omni_error)
     }
 
     /// `getblockhash`.
     pub async fn block_hash(&self, number: u64) -> Result<Option<String>, SourceError> {
-        Ok(self.rpc.block_hash(number).await?)
+        self.rpc.block_hash(number).await.map_err(omni_error)
     }
 
     /// Valid Simple Sends of USDT to `watched` (canonical addresses) in `from..=to`.
@@ -62,7 +62,11 @@ impl OmniSource {
         to: u64,
         watched: &[String],
     ) -> Result<Vec<Transfer>, SourceError> {
-        let found = self.rpc.transfers(from, to, watched).await?;
+        let found = self
+            .rpc
+            .transfers(from, to, watched)
+            .await
+            .map_err(omni_error)?;
         Ok(found
             .into_iter()
             .map(|t| Transfer {
