@@ -81,3 +81,75 @@ pub enum AllocateError<E> {
     #[error("the merchant holds its {0} addresses on this chain")]
     QuotaExceeded(i64),
 }
+
+/// The shortest idleness after which an address may be retired: 30 days (a user may pay
+/// to a saved address at any time).
+pub const MIN_IDLE_MS: i64 = 30 * 24 * 3600 * 1000;
+
+/// One allocation, as the operator lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Allocation {
+    /// The merchant.
+    pub appid: String,
+    /// The chain's wire name.
+    pub chain: String,
+    /// The index on the account key's external chain (`…/0/index`).
+    pub derivation_index: i64,
+    /// The merchant's user, the address's one owner.
+    pub username: String,
+    /// The address as handed out (ERC20: EIP-55).
+    pub address: String,
+    /// The address as bound and watched (ERC20: lowercase).
+    pub canonical_address: String,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// Which idle addresses to retire (stop watching until they are used again).
+#[derive(Clone, Copy, Debug)]
+pub struct RetireRequest<'a> {
+    /// Only this chain's.
+    pub chain: Option<&'a str>,
+    /// Only this merchant's.
+    pub appid: Option<&'a str>,
+    /// No activity at or after this time (Unix milliseconds).
+    pub idle_since: i64,
+    /// Unix milliseconds.
+    pub now: i64,
+    /// List what would be retired; change nothing.
+    pub dry_run: bool,
+}
+
+/// A retired (or retirable) address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Retired {
+    /// The chain.
+    pub chain: String,
+    /// The canonical address.
+    pub address: String,
+    /// Its merchant.
+    pub appid: String,
+    /// Its user.
+    pub username: String,
+}
+
+/// One entry of the retirements' trail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RetirementRecord {
+    /// The chain.
+    pub chain: String,
+    /// The canonical address.
+    pub address: String,
+    /// Its merchant.
+    pub appid: String,
+    /// Its user.
+    pub username: String,
+    /// When it was retired (Unix milliseconds).
+    pub retired_at: i64,
+    /// The idleness it was retired for.
+    pub idle_for_ms: i64,
+    /// When it was revived, if it was.
+    pub revived_at: Option<i64>,
+    /// What revived it: `order`, `allocation` or `deposit`.
+    pub revived_by: Option<String>,
+}

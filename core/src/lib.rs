@@ -24,6 +24,7 @@ pub mod address;
 pub mod audit;
 pub mod chain;
 pub mod clock;
+pub mod consistency;
 pub mod delivery;
 pub mod deposit;
 pub mod fault;

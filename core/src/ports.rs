@@ -7,9 +7,11 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::address::{
-    AddressLimits, AllocateError, AllocatedAddress, AllocationRequest, Derived, KnownAddress,
+    AddressLimits, AllocateError, AllocatedAddress, Allocation, AllocationRequest, Derived,
+    KnownAddress, RetireRequest, Retired, RetirementRecord,
 };
 use crate::chain::CursorRecord;
+use crate::consistency::Violation;
 use crate::delivery::{AttemptView, CallbackRecord, ResendOutcome};
 use crate::deposit::{AssignOutcome, DepositKey, DepositRecord};
 use crate::ids::{AppId, OrderId, OrderSn};
@@ -114,6 +116,23 @@ pub trait Storage: Send + Sync {
         request: AllocationRequest<'_>,
         derive: impl FnMut(u32) -> Result<Option<Derived>, E> + Send,
     ) -> impl Future<Output = Result<(AllocatedAddress, bool), AllocateError<E>>> + Send;
+
+    /// Every allocation, by merchant, chain and index.
+    fn allocations(&self) -> impl Future<Output = Stored<Vec<Allocation>>> + Send;
+
+    /// Retire the addresses idle as `request` says (with `dry_run`, list them only):
+    /// they are no longer watched until an order, an allocation or a deposit revives
+    /// them. Each retirement is kept in the trail.
+    fn retire_idle(
+        &self,
+        request: RetireRequest<'_>,
+    ) -> impl Future<Output = Stored<Vec<Retired>>> + Send;
+
+    /// The retirements' trail.
+    fn retirements(&self) -> impl Future<Output = Stored<Vec<RetirementRecord>>> + Send;
+
+    /// Every disagreement of the money state, by order.
+    fn check_consistency(&self) -> impl Future<Output = Stored<Vec<Violation>>> + Send;
 
     /// The merchant and user an address was allocated to (`None`: not an allocated
     /// address).

@@ -7,11 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use usdt_gateway_core::address::{
-    AllocateError, AllocatedAddress, AllocationRequest, Derived, KnownAddress,
+    AllocateError, AllocatedAddress, Allocation, AllocationRequest, Derived, KnownAddress,
+    RetireRequest, Retired, RetirementRecord,
 };
 use usdt_gateway_core::audit::Actor;
 use usdt_gateway_core::chain::CursorRecord;
 use usdt_gateway_core::clock::Clock;
+use usdt_gateway_core::consistency::Violation;
 use usdt_gateway_core::delivery::{AttemptView, CallbackRecord, ResendOutcome};
 use usdt_gateway_core::deposit::{AssignOutcome, DepositKey, DepositRecord};
 use usdt_gateway_core::ids::{AppId, OrderId, OrderSn};
@@ -126,6 +128,18 @@ impl Storage for Memory {
         _: impl FnMut(u32) -> Result<Option<Derived>, E> + Send,
     ) -> Result<(AllocatedAddress, bool), AllocateError<E>> {
         Err(AllocateError::Exhausted)
+    }
+    async fn allocations(&self) -> Stored<Vec<Allocation>> {
+        Ok(Vec::new())
+    }
+    async fn retire_idle(&self, _: RetireRequest<'_>) -> Stored<Vec<Retired>> {
+        Ok(Vec::new())
+    }
+    async fn retirements(&self) -> Stored<Vec<RetirementRecord>> {
+        Ok(Vec::new())
+    }
+    async fn check_consistency(&self) -> Stored<Vec<Violation>> {
+        Ok(Vec::new())
     }
     async fn allocation_owner(&self, _: &str, _: &str) -> Stored<Option<(AppId, String)>> {
         Ok(self.owner.clone())
@@ -358,4 +372,24 @@ async fn the_intake_refuses_before_storing_and_maps_what_the_store_decided() {
     let (intake, _) = intake_with(None, false, |_| CreateOutcome::AddressBound);
     let refused = intake.place_order(accepted(None)).await.unwrap();
     assert_eq!(refused, Err(Refusal::AddressBoundToOtherUser));
+}
+
+#[tokio::test]
+async fn fewer_than_30_idle_days_retire_nothing() {
+    use usdt_gateway_core::usecases::{RetireRefusal, Retirement};
+    let core = core(Memory::default(), Arc::default());
+    let retirement = |days: u64| Retirement {
+        idle_for: Duration::from_secs(days * 86_400),
+        chain: None,
+        appid: None,
+        dry_run: true,
+    };
+    let early = core
+        .retire_idle_addresses(&Actor::cli(), &retirement(29))
+        .await;
+    assert_eq!(early.unwrap(), Err(RetireRefusal::TooRecent));
+    let due = core
+        .retire_idle_addresses(&Actor::cli(), &retirement(30))
+        .await;
+    assert_eq!(due.unwrap(), Ok(Vec::new()));
 }

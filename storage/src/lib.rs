@@ -43,7 +43,7 @@ pub use deposits::{NewDeposit, OpenDeposit, REORG_DEPTH, Scan};
 pub use dev_ledger::{LedgerAppend, LedgerTransfer};
 pub use leases::ClaimSlots;
 pub use orders::OrderConnection;
-pub use retirement::{MIN_IDLE_MS, RetireRequest, Retired, RetirementRecord};
+pub use retirement::{RetireRequest, Retired, RetirementRecord};
 pub use states::Text;
 pub use usdt_gateway_core::address::{AllocationRequest, Derived};
 pub use usdt_gateway_core::chain::CursorRecord;

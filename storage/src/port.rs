@@ -2,9 +2,10 @@
 //! statements or transactions.
 
 use usdt_gateway_core::address::{
-    self, AllocatedAddress, AllocationRequest, Derived, KnownAddress,
+    self, AllocatedAddress, AllocationRequest, Derived, KnownAddress, RetireRequest,
 };
 use usdt_gateway_core::chain::CursorRecord;
+use usdt_gateway_core::consistency::Violation;
 use usdt_gateway_core::delivery::ResendOutcome;
 use usdt_gateway_core::delivery::{AttemptView, CallbackRecord};
 use usdt_gateway_core::deposit::{AssignOutcome, DepositKey, DepositRecord};
@@ -115,6 +116,60 @@ impl Storage for Store {
         }
     }
 
+    async fn allocations(&self) -> Stored<Vec<address::Allocation>> {
+        let rows = Store::allocations(self).await?;
+        Ok(rows.into_iter().map(allocation).collect())
+    }
+
+    async fn retire_idle(&self, r: RetireRequest<'_>) -> Stored<Vec<address::Retired>> {
+        let request = super::RetireRequest {
+            chain: r.chain,
+            appid: r.appid,
+            idle_since: r.idle_since,
+            now: r.now,
+            dry_run: r.dry_run,
+        };
+        let retired = Store::retire_idle(self, request).await?;
+        Ok(retired
+            .into_iter()
+            .map(|r| address::Retired {
+                chain: r.chain,
+                address: r.address,
+                appid: r.appid,
+                username: r.username,
+            })
+            .collect())
+    }
+
+    async fn retirements(&self) -> Stored<Vec<address::RetirementRecord>> {
+        let rows = Store::retirements(self).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| address::RetirementRecord {
+                chain: r.chain,
+                address: r.address,
+                appid: r.appid,
+                username: r.username,
+                retired_at: r.retired_at,
+                idle_for_ms: r.idle_for_ms,
+                revived_at: r.revived_at,
+                revived_by: r.revived_by,
+            })
+            .collect())
+    }
+
+    async fn check_consistency(&self) -> Stored<Vec<Violation>> {
+        let rows = Store::check_consistency(self).await?;
+        Ok(rows
+            .into_iter()
+            .map(|v| Violation {
+                check: v.check,
+                ordersn: v.ordersn,
+                deposit: v.deposit,
+            })
+            .collect())
+    }
+
     async fn allocation_owner(
         &self,
         chain: &str,
@@ -139,5 +194,18 @@ impl Storage for Store {
             now.0,
         )
         .await?)
+    }
+}
+
+/// A stored allocation as the core lists it.
+fn allocation(a: super::Allocation) -> address::Allocation {
+    address::Allocation {
+        appid: a.appid,
+        chain: a.chain,
+        derivation_index: a.derivation_index,
+        username: a.username,
+        address: a.address,
+        canonical_address: a.canonical_address,
+        created_at: a.created_at,
     }
 }

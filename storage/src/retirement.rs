@@ -3,7 +3,7 @@
 //!
 //! By default every bound address is watched for good: a user may pay to a saved
 //! address at any time. An operator may retire the addresses nobody used for a while
-//! (at least [`MIN_IDLE_MS`]): the binding stays (the address is still its user's, and
+//! (at least `usdt_gateway_core::address::MIN_IDLE_MS`): the binding stays (the address is still its user's, and
 //! nobody else can order on it), the watchers stop looking for it. Never retired: an
 //! address with an open order (pending and not expired, or confirming), a deposit still
 //! confirming, or any order, deposit or address request since the cutoff. The next
@@ -19,11 +19,8 @@
 
 use super::{Backend, Store, StoreError, Tx, on_pool, on_tx};
 
-/// The shortest idleness the operator command accepts: 30 days.
-pub const MIN_IDLE_MS: i64 = 30 * 24 * 3600 * 1000;
-
 /// How stale an allocation's `requested_at` may get before a request for it is written
-/// down (a write at most once a day per user, far inside [`MIN_IDLE_MS`]).
+/// down (a write at most once a day per user, far inside the 30 days of `usdt_gateway_core::address::MIN_IDLE_MS`).
 pub(crate) const REQUEST_TOUCH_MS: i64 = 24 * 3600 * 1000;
 
 /// Retirements checked and written per transaction (each holds the bindings' lock on

@@ -7,6 +7,7 @@ mod deliveries;
 mod deposits;
 mod intake;
 mod lists;
+mod maintenance;
 mod orders;
 mod reload;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 pub use addresses::{AddressDesk, AddressRefusal};
 pub use intake::{OrderIntake, Refusal};
 pub use lists::{OrderListing, OrderSearch};
+pub use maintenance::{RetireRefusal, Retirement};
 pub use orders::OrderView;
 pub use reload::{MerchantSource, Reloaded, reload_merchants};
 

@@ -7,11 +7,13 @@ use std::time::Duration;
 use clap::Subcommand;
 use serde_json::json;
 
-use usdt_gateway::clock::now_millis;
 use usdt_gateway::rules::Rules;
-use usdt_gateway::store::{MIN_IDLE_MS, RetireRequest, Store};
+use usdt_gateway::store::Store;
+use usdt_gateway_core::Core;
+use usdt_gateway_core::audit::Actor;
+use usdt_gateway_core::usecases::{RetireRefusal, Retirement};
 
-use super::with_store;
+use super::with_core;
 
 // The `address` commands (no doc comment: clap would show it as help text).
 #[derive(Debug, Subcommand)]
@@ -69,15 +71,6 @@ pub(super) enum AddressCommand {
     },
 }
 
-/// Which addresses `address retire` retires, and whether it only lists them.
-struct Retirement {
-    idle_for: Duration,
-    idle_ms: i64,
-    chain: Option<String>,
-    appid: Option<String>,
-    dry_run: bool,
-}
-
 /// `address derive|list|retire|retirements`.
 pub(super) fn address(command: AddressCommand) -> anyhow::Result<ExitCode> {
     match command {
@@ -87,7 +80,7 @@ pub(super) fn address(command: AddressCommand) -> anyhow::Result<ExitCode> {
             from,
             count,
         } => derive(&xpub, &chain, from, count),
-        AddressCommand::List { config } => with_store(config.as_deref(), list),
+        AddressCommand::List { config } => with_core(config.as_deref(), list),
         AddressCommand::Retire {
             config,
             idle_for,
@@ -97,16 +90,15 @@ pub(super) fn address(command: AddressCommand) -> anyhow::Result<ExitCode> {
         } => {
             let retirement = Retirement {
                 idle_for,
-                idle_ms: checked_idle_ms(idle_for)?,
                 chain,
                 appid,
                 dry_run,
             };
-            with_store(config.as_deref(), async |store| {
-                retire(store, &retirement).await
+            with_core(config.as_deref(), async |core| {
+                retire(core, &retirement).await
             })
         }
-        AddressCommand::Retirements { config } => with_store(config.as_deref(), retirements),
+        AddressCommand::Retirements { config } => with_core(config.as_deref(), retirements),
     }
 }
 
@@ -132,36 +124,25 @@ fn derive(xpub: &str, chain: &str, from: u32, count: u32) -> anyhow::Result<Exit
 }
 
 /// `address list`: one JSON line per allocation.
-async fn list(store: &Store) -> anyhow::Result<ExitCode> {
-    for a in store.allocations().await? {
+async fn list(core: &Core<Store>) -> anyhow::Result<ExitCode> {
+    for a in core.allocations().await? {
         println!("{}", serde_json::to_string(&a)?);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// `--idle-for` in milliseconds, refused below the 30 days a saved address must live.
-fn checked_idle_ms(idle_for: Duration) -> anyhow::Result<i64> {
-    let idle_ms = i64::try_from(idle_for.as_millis()).unwrap_or(i64::MAX);
-    if idle_ms < MIN_IDLE_MS {
-        anyhow::bail!(
+/// `address retire`: the core's retirement (audited unless dry): each retired (or, dry,
+/// retirable) address as one JSON line, then the count on standard error.
+async fn retire(core: &Core<Store>, retirement: &Retirement) -> anyhow::Result<ExitCode> {
+    let retired = match core
+        .retire_idle_addresses(&Actor::cli(), retirement)
+        .await?
+    {
+        Ok(retired) => retired,
+        Err(RetireRefusal::TooRecent) => anyhow::bail!(
             "--idle-for must be at least 30 days (a user may pay to a saved address at any time)"
-        );
-    }
-    Ok(idle_ms)
-}
-
-/// `address retire`: each retired (or, dry, retirable) address as one JSON line, then
-/// the count on standard error.
-async fn retire(store: &Store, retirement: &Retirement) -> anyhow::Result<ExitCode> {
-    let now = now_millis();
-    let request = RetireRequest {
-        chain: retirement.chain.as_deref(),
-        appid: retirement.appid.as_deref(),
-        idle_since: now.saturating_sub(retirement.idle_ms),
-        now,
-        dry_run: retirement.dry_run,
+        ),
     };
-    let retired = store.retire_idle(request).await?;
     for r in &retired {
         println!("{}", serde_json::to_string(r)?);
     }
@@ -179,8 +160,8 @@ async fn retire(store: &Store, retirement: &Retirement) -> anyhow::Result<ExitCo
 }
 
 /// `address retirements`: one JSON line per retirement.
-async fn retirements(store: &Store) -> anyhow::Result<ExitCode> {
-    for r in store.retirements().await? {
+async fn retirements(core: &Core<Store>) -> anyhow::Result<ExitCode> {
+    for r in core.retirements().await? {
         println!("{}", serde_json::to_string(&r)?);
     }
     Ok(ExitCode::SUCCESS)

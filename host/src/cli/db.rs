@@ -7,7 +7,9 @@ use clap::Subcommand;
 
 use usdt_gateway::store::Store;
 
-use super::with_store;
+use usdt_gateway_core::Core;
+
+use super::with_core;
 
 // The `db` commands (no doc comment: clap would show it as help text).
 #[derive(Debug, Subcommand)]
@@ -24,13 +26,13 @@ pub(super) enum DbCommand {
 /// `db check`.
 pub(super) fn db(command: DbCommand) -> anyhow::Result<ExitCode> {
     match command {
-        DbCommand::Check { config } => with_store(config.as_deref(), check),
+        DbCommand::Check { config } => with_core(config.as_deref(), check),
     }
 }
 
 /// `db check`: each violation as one JSON line, then the count on standard error.
-async fn check(store: &Store) -> anyhow::Result<ExitCode> {
-    let violations = store.check_consistency().await?;
+async fn check(core: &Core<Store>) -> anyhow::Result<ExitCode> {
+    let violations = core.check_consistency().await?;
     for v in &violations {
         println!("{}", serde_json::to_string(v)?);
     }

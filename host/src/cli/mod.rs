@@ -119,20 +119,6 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// Load the configuration from `file`, open its database, run `work` on it, close it.
-fn with_store(
-    file: Option<&Path>,
-    work: impl AsyncFnOnce(&Store) -> anyhow::Result<ExitCode>,
-) -> anyhow::Result<ExitCode> {
-    let config = Config::load(file)?;
-    runtime()?.block_on(async {
-        let store = Store::open(&config.database()).await?;
-        let outcome = work(&store).await;
-        store.close().await;
-        outcome
-    })
-}
-
 /// Load the configuration from `file` (its log settings too: the use cases' audit lines
 /// go to standard error), open its database, run `work` on the use cases over it, close
 /// it. No worker runs here: a delivery queued due now is announced to every gateway's

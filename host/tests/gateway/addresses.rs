@@ -887,7 +887,13 @@ async fn address_retire_refuses_less_than_30_days_and_retires_nothing_recent() {
     );
     assert!(out.status.success(), "{out:?}");
     assert_eq!(crate::cli::stdout(&out), "");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("retired 0 address(es)"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("retired 0 address(es)"), "{stderr}");
+    // A retirement (not a dry run) is an operator action: audited, as the core writes it.
+    assert!(
+        stderr.contains("audit") && stderr.contains("retire_addresses") && stderr.contains("cli"),
+        "{stderr}"
+    );
     let out = crate::cli::run(&["address", "retirements", "--config", &config], None);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(crate::cli::stdout(&out), "");
