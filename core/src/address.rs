@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::ids::ChainName;
+
 /// An address handed to a user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AllocatedAddress {
@@ -11,7 +13,7 @@ pub struct AllocatedAddress {
     /// The merchant's user, the address's one owner.
     pub username: String,
     /// The chain's wire name.
-    pub chain: String,
+    pub chain: ChainName,
     /// The address as handed out (ERC20: EIP-55).
     pub address: String,
     /// The index on the account key's external chain (`…/0/index`).
@@ -92,7 +94,7 @@ pub struct Allocation {
     /// The merchant.
     pub appid: String,
     /// The chain's wire name.
-    pub chain: String,
+    pub chain: ChainName,
     /// The index on the account key's external chain (`…/0/index`).
     pub derivation_index: i64,
     /// The merchant's user, the address's one owner.
@@ -124,7 +126,7 @@ pub struct RetireRequest<'a> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Retired {
     /// The chain.
-    pub chain: String,
+    pub chain: ChainName,
     /// The canonical address.
     pub address: String,
     /// Its merchant.
@@ -137,7 +139,7 @@ pub struct Retired {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RetirementRecord {
     /// The chain.
-    pub chain: String,
+    pub chain: ChainName,
     /// The canonical address.
     pub address: String,
     /// Its merchant.

@@ -9,13 +9,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ids::ChainName;
 use crate::rules::Chain;
 
 /// A chain watcher's cursor, as the operator sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CursorRecord {
     /// The chain.
-    pub chain: String,
+    pub chain: ChainName,
     /// The head the watcher last saw.
     pub head: i64,
     /// The first block not yet scanned.

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::ids::OrderSn;
+use crate::ids::{ChainName, OrderSn};
 use crate::states::DepositState;
 use crate::units::{Amount, Height};
 
@@ -12,7 +12,8 @@ use crate::units::{Amount, Height};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DepositRecord {
     /// The chain.
-    pub chain: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub chain: ChainName,
     /// The transaction id.
     pub txid: String,
     /// The log index.
@@ -38,7 +39,7 @@ pub struct DepositRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DepositKey {
     /// The chain's name (`TRC20` …).
-    pub chain: String,
+    pub chain: ChainName,
     /// The transaction id.
     pub txid: String,
     /// The transfer's log index in the transaction.

@@ -1,5 +1,6 @@
 //! The identifiers of the domain, each its own type so one is never passed for another:
-//! a merchant's `appid`, the merchant's `orderid`, and the gateway's `ordersn`.
+//! a merchant's `appid`, the merchant's `orderid`, the gateway's `ordersn`, and the
+//! chain (network) a record is on.
 
 use std::fmt;
 
@@ -79,4 +80,10 @@ text_id! {
 text_id! {
     /// The gateway's order number (`ordersn`), unique across the gateway.
     OrderSn
+}
+
+text_id! {
+    /// A chain's wire name (`TRC20`, `ERC20`, `OMNI`): which network (and token) an
+    /// order, a deposit or a watcher is on.
+    ChainName
 }

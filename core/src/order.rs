@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::ids::{AppId, OrderId, OrderSn};
+use crate::ids::{AppId, ChainName, OrderId, OrderSn};
 use crate::rules::OrderFields;
 use crate::states::{OrderState, OrderStatus};
 use crate::units::{Amount, Height, UnixMillis};
@@ -29,7 +29,7 @@ pub struct NewOrder {
     /// The canonical address (bindings and watchers).
     pub canonical_address: String,
     /// `TRC20`, `ERC20` or `OMNI`.
-    pub chain: String,
+    pub chain: ChainName,
     /// The amount ordered.
     pub amount: Amount,
     /// The per-order callback URL.

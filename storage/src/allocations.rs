@@ -53,7 +53,7 @@ impl From<Allocation> for usdt_gateway_core::address::AllocatedAddress {
         Self {
             appid: a.appid,
             username: a.username,
-            chain: a.chain,
+            chain: a.chain.into(),
             address: a.address,
             index: a.derivation_index,
         }

@@ -79,7 +79,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|(chain, head, next_block, updated_at)| CursorRecord {
-                chain,
+                chain: chain.into(),
                 head,
                 next_block,
                 updated_at,

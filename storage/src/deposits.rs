@@ -81,7 +81,7 @@ pub(crate) struct DepositRow {
 impl From<DepositRow> for DepositRecord {
     fn from(row: DepositRow) -> Self {
         Self {
-            chain: row.chain,
+            chain: row.chain.into(),
             txid: row.txid,
             log_index: row.log_index,
             address: row.address,

@@ -49,7 +49,7 @@ impl From<OrderRow> for OrderRecord {
                 localusermark: row.localusermark,
                 address: row.address,
                 canonical_address: row.canonical_address,
-                chain: row.chain,
+                chain: row.chain.into(),
                 amount: Amount(row.amount),
                 notify_url: row.notify_url,
                 required_confirmations: u32::try_from(row.required_confirmations)
@@ -189,7 +189,10 @@ async fn write_orders(
             });
             continue;
         }
-        let binding = (order.chain.clone(), order.canonical_address.clone());
+        let binding = (
+            order.chain.as_str().to_owned(),
+            order.canonical_address.clone(),
+        );
         match bindings.get_mut(&binding) {
             Some((appid, username, _)) if *appid != order.appid || *username != order.username => {
                 outcomes.push(CreateOutcome::AddressBound);
@@ -241,7 +244,7 @@ async fn insert_bindings(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sq
             let mut query = sqlx::query(&sql);
             for o in chunk {
                 query = query
-                    .bind(&o.chain)
+                    .bind(o.chain.as_str())
                     .bind(&o.canonical_address)
                     .bind(o.appid.as_str())
                     .bind(&o.username)
@@ -281,7 +284,7 @@ async fn insert_orders(tx: &mut Tx<'_>, orders: &[&NewOrder]) -> Result<(), sqlx
                     .bind(&o.localusermark)
                     .bind(&o.address)
                     .bind(&o.canonical_address)
-                    .bind(&o.chain)
+                    .bind(o.chain.as_str())
                     .bind(o.amount.0)
                     .bind(&o.notify_url)
                     .bind(i64::from(o.required_confirmations))

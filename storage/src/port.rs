@@ -133,7 +133,7 @@ impl Storage for Store {
         Ok(retired
             .into_iter()
             .map(|r| address::Retired {
-                chain: r.chain,
+                chain: r.chain.into(),
                 address: r.address,
                 appid: r.appid,
                 username: r.username,
@@ -146,7 +146,7 @@ impl Storage for Store {
         Ok(rows
             .into_iter()
             .map(|r| address::RetirementRecord {
-                chain: r.chain,
+                chain: r.chain.into(),
                 address: r.address,
                 appid: r.appid,
                 username: r.username,
@@ -201,7 +201,7 @@ impl Storage for Store {
 fn allocation(a: super::Allocation) -> address::Allocation {
     address::Allocation {
         appid: a.appid,
-        chain: a.chain,
+        chain: a.chain.into(),
         derivation_index: a.derivation_index,
         username: a.username,
         address: a.address,

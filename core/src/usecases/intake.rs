@@ -132,7 +132,7 @@ impl<S: Storage> OrderIntake<S> {
             localusermark: fields.localusermark,
             address: fields.address,
             canonical_address: order.canonical_address,
-            chain: order.chain.as_str().to_owned(),
+            chain: order.chain.as_str().into(),
             amount,
             notify_url: order.notify_url,
             required_confirmations: required,

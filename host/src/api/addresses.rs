@@ -69,7 +69,7 @@ pub async fn allocate(
     Ok(Success::new(AddressData {
         appid: address.appid,
         username: address.username,
-        chain: address.chain,
+        chain: address.chain.into_string(),
         address: address.address,
         index: address.index,
     }))

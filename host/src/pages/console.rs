@@ -336,7 +336,7 @@ fn order_row(
         appid: o.appid.into_string(),
         username: o.username,
         localusermark: o.localusermark,
-        chain: o.chain,
+        chain: o.chain.into_string(),
         address: o.address,
     })
 }
@@ -422,7 +422,7 @@ struct DepositRow {
 fn deposit_row(app: &AppState, d: DepositRecord) -> Result<DepositRow, PageError> {
     Ok(DepositRow {
         amount: usdt(app, d.amount)?,
-        chain: d.chain,
+        chain: d.chain.into_string(),
         txid: d.txid,
         log_index: d.log_index,
         address: d.address,
@@ -639,7 +639,7 @@ pub(super) async fn assign(
         ));
     };
     let deposit = DepositKey {
-        chain: form.chain.clone(),
+        chain: form.chain.as_str().into(),
         txid: form.txid.clone(),
         log_index,
     };
@@ -805,7 +805,7 @@ pub(super) async fn watchers(
         .map(|c| WatcherRow {
             lag: c.lag(),
             updated: utc(c.updated_at),
-            chain: c.chain,
+            chain: c.chain.into_string(),
             head: c.head,
             next_block: c.next_block,
         })

@@ -465,7 +465,7 @@ async fn a_binding_committed_after_a_newer_one_was_read_is_watched() {
         "INSERT INTO address_bindings (chain, address, appid, username, created_at) \
          VALUES ($1, $2, $3, $4, $5)",
     )
-    .bind(&late.chain)
+    .bind(late.chain.as_str())
     .bind(&late.canonical_address)
     .bind(late.appid.as_str())
     .bind(&late.username)
@@ -485,7 +485,7 @@ async fn a_binding_committed_after_a_newer_one_was_read_is_watched() {
     .bind(&late.localusermark)
     .bind(&late.address)
     .bind(&late.canonical_address)
-    .bind(&late.chain)
+    .bind(late.chain.as_str())
     .bind(late.amount.0)
     .bind(i64::from(late.required_confirmations))
     .bind(late.created_at.0)
