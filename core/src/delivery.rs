@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::ids::{AppId, OrderSn};
 use crate::states::{AttemptOutcome, DeliveryState};
-use crate::units::UnixMillis;
+use crate::units::{Amount, UnixMillis};
 
 /// How far a retry's delay is spread around the schedule's (±20 %): retries of many
 /// deliveries that failed together do not come back together.
@@ -87,19 +88,23 @@ pub fn retry_delay(
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallbackRecord {
     /// The order.
-    pub ordersn: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub ordersn: OrderSn,
     /// The merchant.
-    pub appid: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub appid: AppId,
     /// Where it stands.
     pub state: DeliveryState,
     /// Attempts in the current series.
     pub attempts: i64,
     /// When the next attempt is due (Unix ms), for `pending`.
-    pub next_attempt_at: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
+    pub next_attempt_at: UnixMillis,
     /// The last error.
     pub last_error: Option<String>,
     /// Scaled units.
-    pub amount: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
+    pub amount: Amount,
 }
 
 /// One recorded attempt.
@@ -109,7 +114,8 @@ pub struct AttemptView {
     /// Its number in the history.
     pub attempt: i64,
     /// When it started (Unix ms).
-    pub started_at: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
+    pub started_at: UnixMillis,
     /// The signed `t`.
     pub t: i64,
     /// The HTTP status.

@@ -3,6 +3,7 @@
 //! re-sending for the operator.
 
 use usdt_gateway_core::delivery::{AttemptView, CallbackRecord, ResendOutcome};
+use usdt_gateway_core::units::{Amount, UnixMillis};
 
 use super::{AttemptOutcome, DeliveryState, Store, StoreError, Text, on_pool, on_tx};
 
@@ -68,13 +69,13 @@ struct CallbackRow {
 impl From<CallbackRow> for CallbackRecord {
     fn from(r: CallbackRow) -> Self {
         Self {
-            ordersn: r.ordersn,
-            appid: r.appid,
+            ordersn: r.ordersn.into(),
+            appid: r.appid.into(),
             state: r.state,
             attempts: r.attempts,
-            next_attempt_at: r.next_attempt_at,
+            next_attempt_at: UnixMillis(r.next_attempt_at),
             last_error: r.last_error,
-            amount: r.amount,
+            amount: Amount(r.amount),
         }
     }
 }
@@ -97,7 +98,7 @@ impl From<AttemptRow> for AttemptView {
     fn from(r: AttemptRow) -> Self {
         Self {
             attempt: r.attempt,
-            started_at: r.started_at,
+            started_at: UnixMillis(r.started_at),
             t: r.t,
             status_code: r.status_code,
             body_prefix: r.body_prefix,

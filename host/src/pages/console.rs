@@ -34,7 +34,6 @@ use usdt_gateway_core::audit::Actor;
 use usdt_gateway_core::deposit::DepositKey;
 use usdt_gateway_core::ids::OrderSn;
 use usdt_gateway_core::states::{OrderStatus, StateText as _};
-use usdt_gateway_core::units::Amount;
 use usdt_gateway_core::usecases::OrderSearch;
 
 /// Rows a list shows at most.
@@ -456,14 +455,14 @@ struct CallbackRow {
 
 fn callback_row(app: &AppState, c: crate::store::CallbackRecord) -> Result<CallbackRow, PageError> {
     Ok(CallbackRow {
-        amount: usdt(app, Amount(c.amount))?,
+        amount: usdt(app, c.amount)?,
         next_attempt: if c.state == DeliveryState::Pending {
-            utc(c.next_attempt_at)
+            utc(c.next_attempt_at.0)
         } else {
             String::new()
         },
-        ordersn: c.ordersn,
-        appid: c.appid,
+        ordersn: c.ordersn.into_string(),
+        appid: c.appid.into_string(),
         state: c.state.as_str().to_owned(),
         attempts: c.attempts,
         last_error: c.last_error.unwrap_or_default(),
@@ -528,7 +527,7 @@ pub(super) async fn order(
                 .into_iter()
                 .map(|a| AttemptRow {
                     attempt: a.attempt,
-                    started: utc(a.started_at),
+                    started: utc(a.started_at.0),
                     status_code: a.status_code.map(|s| s.to_string()).unwrap_or_default(),
                     body_prefix: a.body_prefix.unwrap_or_default(),
                     latency_ms: a.latency_ms,
