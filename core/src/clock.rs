@@ -1,6 +1,6 @@
 //! The clock port and wall-clock time as the database stores it (Unix milliseconds).
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use crate::units::UnixMillis;
 
@@ -31,7 +31,4 @@ pub fn now_millis() -> i64 {
     SystemClock.now().0
 }
 
-/// A duration in whole milliseconds, saturating.
-pub fn millis(d: Duration) -> i64 {
-    crate::units::millis(d)
-}
+pub use crate::units::millis;
